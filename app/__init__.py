@@ -1,0 +1,1 @@
+"""ledgerbridge service edges: HTTP API, worker wiring, settings and logging."""

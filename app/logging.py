@@ -1,0 +1,136 @@
+"""structlog set-up: JSON in production, console on a tty, stdlib through the same chain, secrets masked."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import IO, Any
+
+import structlog
+from pydantic import SecretStr
+from structlog.types import EventDict, Processor, WrappedLogger
+
+REDACTED = "**********"
+
+# Keys whose values are secrets wherever they appear in an event (case-insensitive substring match).
+_SECRET_KEY_PARTS = (
+    "password",
+    "secret",
+    "token",
+    "authorization",
+    "api_key",
+    "apikey",
+    "client_secret",
+    "refresh",
+    "cookie",
+    "hashcode",
+    "encryption_key",
+)
+# Keys that merely contain a secret-ish word but are safe identifiers.
+_SAFE_KEYS = frozenset({"token_type", "token_expires_at", "expires_in", "tokens_refreshed"})
+# Values that look like credentials even under an innocent key.
+_SECRET_VALUE_PATTERNS = (
+    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(?i)((?:access_token|refresh_token|client_secret|code|password)=)[^&\s]+"),
+)
+
+
+def is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    if lowered in _SAFE_KEYS:
+        return False
+    return any(part in lowered for part in _SECRET_KEY_PARTS)
+
+
+def scrub_text(text: str) -> str:
+    """Mask credentials embedded in free text (headers, URLs with query strings, exception messages)."""
+    text = _SECRET_VALUE_PATTERNS[0].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _SECRET_VALUE_PATTERNS[1].sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+
+
+def redact(value: Any, *, depth: int = 0) -> Any:
+    """Return a copy of `value` with secret-keyed entries, SecretStr values and embedded credentials masked."""
+    if depth > 8:
+        return value
+    if isinstance(value, SecretStr):
+        return REDACTED
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, Mapping):
+        return {
+            k: (REDACTED if isinstance(k, str) and is_secret_key(k) and v is not None else redact(v, depth=depth + 1))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v, depth=depth + 1) for v in value]
+    return value
+
+
+def redact_processor(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: never let a secret reach a renderer."""
+    out: MutableMapping[str, Any] = {}
+    event_dict.pop("color_message", None)  # uvicorn's ANSI duplicate of `event`
+    for key, value in event_dict.items():
+        if key != "event" and is_secret_key(key) and value is not None:
+            out[key] = REDACTED
+        else:
+            out[key] = redact(value)
+    return dict(out)
+
+
+def _renderer(fmt: str) -> Processor:
+    use_console = fmt == "console" or (fmt == "auto" and sys.stdout.isatty())
+    if use_console:
+        return structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+    return structlog.processors.JSONRenderer()
+
+
+def configure_logging(
+    level: str = "INFO", fmt: str = "auto", *, cache: bool = True, stream: IO[str] | None = None
+) -> None:
+    """Configure structlog and the stdlib root logger (uvicorn, arq, httpx) to share one pipeline.
+
+    Args:
+        level: minimum level name.
+        fmt: "json", "console" or "auto" (console when stdout is a tty).
+        cache: cache loggers on first use (disable in tests so capture_logs works).
+        stream: where to write (stdout by default).
+    """
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_processor,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=cache,
+    )
+    final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if fmt != "console" and not (fmt == "auto" and sys.stdout.isatty()):
+        final.append(structlog.processors.dict_tracebacks)
+    final.append(_renderer(fmt))
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared], processors=final
+    )
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "arq", "arq.worker", "arq.jobs"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = []
+        lg.propagate = True
+    # httpx logs full request URLs at INFO; keep it at WARNING so query strings never land in the logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name)

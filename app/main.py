@@ -1,0 +1,78 @@
+"""The FastAPI app factory; the lifespan owns Redis and the HTTP clients."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from arq.connections import ArqRedis, RedisSettings
+from fastapi import FastAPI, Request, Response
+from redis.asyncio import ConnectionPool
+
+from app.keys import Keys
+from app.logging import configure_logging
+from app.routes import health
+from app.settings import Settings, load_settings
+from app.state import AppState
+
+log = structlog.get_logger("app")
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    """The one place arq's RedisSettings is built (its repr contains the password: never log it)."""
+    return RedisSettings.from_dsn(settings.redis.url)
+
+
+def connect_redis(settings: Settings) -> ArqRedis:
+    """A lazily connecting arq/Redis client on the configured URL, with bounded socket timeouts."""
+    pool = ConnectionPool.from_url(settings.redis.url, socket_connect_timeout=2, socket_timeout=10)
+    return ArqRedis(connection_pool=pool, default_queue_name=settings.redis.queue_name)
+
+
+def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
+    """Build the API. Settings are read here (or passed in by tests), never at import time."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[AppState]:
+        cfg = settings if settings is not None else load_settings()
+        if configure_logs:
+            configure_logging(cfg.log.level, cfg.log.format)
+        # Lazy pool: the API starts even while Redis is down, and /health/ready reports it.
+        redis = connect_redis(cfg)
+        app.state.settings = cfg
+        log.info("api.started", demo=cfg.demo)
+        try:
+            yield AppState(settings=cfg, redis=redis, keys=Keys(cfg.redis.key_prefix))
+        finally:
+            await redis.aclose()
+            log.info("api.stopped")
+
+    app = FastAPI(
+        title="ledgerbridge",
+        version="0.1.0",
+        description="Keeps Exact Online and Visma eAccounting in sync.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["x-request-id"] = request_id
+        log.info(
+            "http.request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,1 @@
+"""Sync flows: plain async functions of (context, record)."""
