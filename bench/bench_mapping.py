@@ -1,0 +1,116 @@
+"""Benchmark: a realistic eAccounting order with 10 rows mapped with `orders_to_exact_sales_order` on one core.
+
+Prints records/s and µs/record. Target (issue 5): at least 20,000 records/s. Not a test: figures vary by machine.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+# Run as a plain script from any directory, even before the editable install knows the `mapping` package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+mapping = importlib.import_module("mapping")
+
+
+def order(rows: int = 10) -> dict[str, Any]:
+    """An order as eAccounting's v2 /orders returns it (OrderApi / OrderRowApi field names)."""
+    return {
+        "Id": "6f1a1b0e-3f2c-4c55-9d8e-0a1b2c3d4e5f",
+        "Number": 10234,
+        "CustomerId": "0c4e7d51-2b3a-4e0f-8a4b-5d6e7f8a9b0c",
+        "CurrencyCode": "EUR",
+        "Amount": 1234.56,
+        "VatAmount": 259.26,
+        "RoundingsAmount": 0.0,
+        "Status": 2,
+        "OrderDate": "2026-11-20T00:00:00",
+        "DeliveryDate": "2026-11-25T00:00:00",
+        "YourReference": "PO-77812",
+        "OurReference": "Webshop",
+        "InvoiceCustomerName": "Bakkerij De Gouden Korst B.V.",
+        "InvoiceAddress1": "Dorpsstraat 12",
+        "InvoicePostalCode": "1234 AB",
+        "InvoiceCity": "Utrecht",
+        "InvoiceCountryCode": "NL",
+        "DeliveryCustomerName": "Bakkerij De Gouden Korst",
+        "DeliveryAddress1": "Industrieweg 4",
+        "DeliveryAddress2": None,
+        "DeliveryPostalCode": "1234 CD",
+        "DeliveryCity": "Utrecht",
+        "DeliveryCountryCode": "NL",
+        "DeliveryMethodCode": "POSTNL",
+        "EuThirdParty": False,
+        "CustomerIsPrivatePerson": False,
+        "RotReducedInvoicingType": 0,
+        "ReverseChargeOnConstructionServices": False,
+        "ModifiedUtc": "2026-11-20T09:31:12.503Z",
+        "ShippingAmount": 6.95,
+        "Rows": [
+            {
+                "LineNumber": i,
+                "ArticleId": f"a0000000-0000-4000-8000-{i:012d}",
+                "ArticleNumber": f"SKU-{1000 + i}",
+                "IsTextRow": False,
+                "Text": f"Article {1000 + i} flour 25 kg",
+                "UnitPrice": 19.99 + i,
+                "DiscountPercentage": 0.05 if i % 3 == 0 else 0.0,
+                "Quantity": 1.0 + i,
+                "WorkCostType": 0,
+                "IsWorkCost": False,
+                "EligibleForReverseChargeOnVat": False,
+                "CostCenterItemId1": None,
+            }
+            for i in range(rows)
+        ],
+    }
+
+
+def main() -> None:
+    spec = mapping.merge_overrides(
+        mapping.load_default("orders_to_exact_sales_order"),
+        {
+            "value_maps": {
+                "vat_code_by_country": {"table": {"NL": "2", "BE": "5", "DE": "5"}},
+                "shipping_method_by_delivery_method": {"table": {"POSTNL": "9a2d6c1e-0000-4000-8000-000000000001"}},
+            }
+        },
+    )
+    compiled = mapping.compile_mapping(spec)
+    record = order(10)
+    lookups = {
+        "accounts_by_customer_id": {record["CustomerId"]: "e1e1e1e1-0000-4000-8000-000000000001"},
+        "items_by_code": {
+            **{f"SKU-{1000 + i}": f"b0000000-0000-4000-8000-{i:012d}" for i in range(10)},
+            "SHIPPING": "b0000000-0000-4000-8000-999999999999",
+        },
+    }
+    result = compiled.map(record, lookups=lookups)
+    assert result.payload is not None and len(result.payload["SalesOrderLines"]) == 11
+    for _ in range(2000):  # warm-up
+        compiled.map(record, lookups=lookups)
+    best = float("inf")
+    n = 20_000
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(n):
+            compiled.map(record, lookups=lookups)
+        best = min(best, time.perf_counter() - start)
+    per_record_us = best / n * 1e6
+    print(f"orders_to_exact_sales_order, 10 rows (+1 shipping line): {n / best:,.0f} records/s on one core")
+    print(f"  {per_record_us:.1f} µs/record (best of 5 runs of {n:,}); target >= 20,000 records/s")
+    start = time.perf_counter()
+    for _ in range(1000):
+        compiled.dry_run(record, lookups=lookups)
+    print(f"  dry run with trace: {(time.perf_counter() - start) / 1000 * 1e6:.1f} µs/record")
+    start = time.perf_counter()
+    for _ in range(20):
+        mapping.compile_mapping(spec)
+    print(f"  compile: {(time.perf_counter() - start) / 20 * 1e3:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
