@@ -1,6 +1,6 @@
 """A strict, in-memory simulator of the Exact Online REST API (OAuth, OData v2, sync/bulk, webhooks).
 
-Built to `/work/shared/reference/exact-online.md`; see docs/exact-simulator.md for what it simulates and
+Built to `docs/exact-online-api.md`; see docs/exact-simulator.md for what it simulates and
 where it is deliberately stricter than the real API.
 """
 

@@ -1,6 +1,6 @@
 """Settings of one simulator instance; the defaults are the real API's documented behaviour.
 
-Source of truth: `/work/shared/reference/exact-online.md`. Where the reference marks a fact as unsure the
+Source of truth: `docs/exact-online-api.md`. Where the reference marks a fact as unsure the
 default here is the stricter choice, and the field's description says so (see docs/exact-simulator.md).
 """
 
