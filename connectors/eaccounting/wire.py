@@ -1,0 +1,142 @@
+"""How values look on the eAccounting wire: timestamps, dates, exact decimals, OData literals, request bodies.
+
+- UTC timestamps (`ModifiedUtc`, `ChangedUtc`, `ServerTimeUtc`, ...) arrive as `2026-03-02T10:00:00.000Z`, with a
+  varying number of fractional digits and sometimes without an offset; they are UTC either way, so a naive value is
+  read as UTC and every `UtcDatetime` is timezone-aware.
+- Date fields ("Format: YYYY-MM-DD": `OrderDate`, `ShippedDateTime`, `VoucherDate`, ...) come back as
+  `2026-03-02T00:00:00` and are sent as `2026-03-02`; they are plain `datetime.date`s here.
+- Amounts are JSON numbers. Responses are parsed with `parse_float=Decimal`, so no amount ever passes through a
+  binary float on the way in. On the way out the body goes through `httpx`'s `json=`, which cannot encode a
+  `Decimal`; `to_wire` turns each one into the float whose shortest representation is exactly the decimal (true for
+  every amount with at most 15 significant digits) and refuses the rest instead of rounding silently.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any
+from uuid import UUID
+
+import httpx
+from pydantic import BaseModel, BeforeValidator, PlainSerializer
+
+__all__ = [
+    "ApiDate",
+    "Payload",
+    "UtcDatetime",
+    "body_of",
+    "odata_datetime",
+    "odata_string",
+    "parse_json",
+    "to_wire",
+]
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        value = datetime.fromisoformat(_trim_fraction(text))
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _trim_fraction(text: str) -> str:
+    """.NET writes up to 7 fractional digits; Python 3.11's `fromisoformat` takes at most 6."""
+    if "." not in text:
+        return text
+    head, _, tail = text.partition(".")
+    digits = len(tail) - len(tail.lstrip("0123456789"))
+    return f"{head}.{tail[: min(digits, 6)]}{tail[digits:]}"
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
+        return date.fromisoformat(value[:10])
+    return value
+
+
+def _iso_utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+UtcDatetime = Annotated[datetime, BeforeValidator(_utc), PlainSerializer(_iso_utc, when_used="json")]
+"""An aware UTC timestamp; naive wire values are UTC."""
+
+ApiDate = Annotated[date, BeforeValidator(_date)]
+"""A date-only field; the API's `T00:00:00` suffix is dropped."""
+
+Payload = Mapping[str, Any] | BaseModel
+"""A request body: wire-named mapping (what the mapping engine produces) or one of our models."""
+
+
+def parse_json(response: httpx.Response) -> Any:
+    """The body with exact decimals; an empty body (DELETE, some PUTs) is None."""
+    if not response.content.strip():
+        return None
+    return json.loads(response.content, parse_float=Decimal)
+
+
+def _number(value: Decimal) -> int | float:
+    if not value.is_finite():
+        raise ValueError(f"not a finite amount: {value}")
+    if value == value.to_integral_value() and value.as_tuple().exponent >= 0:  # type: ignore[operator]
+        return int(value)
+    as_float = float(value)
+    if not math.isfinite(as_float) or Decimal(repr(as_float)) != value:
+        raise ValueError(f"{value} cannot be sent as a JSON number without rounding")
+    return as_float
+
+
+def to_wire(value: Any) -> Any:
+    """A JSON-able copy of `value` for `httpx`'s `json=`: Decimals as exact numbers, dates as ISO text."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(by_alias=True, exclude_none=True)
+    if isinstance(value, Mapping):
+        return {str(k): to_wire(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_wire(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, Decimal):
+        return _number(value)
+    if isinstance(value, float):
+        return _number(Decimal(repr(value)))
+    if isinstance(value, datetime):
+        return _iso_utc(value) if value.tzinfo is not None else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return to_wire(value.value)
+    raise TypeError(f"cannot send {type(value).__name__} to eAccounting")
+
+
+def body_of(payload: Payload) -> dict[str, Any]:
+    """The JSON object to send for `payload` (models by wire alias, nulls left out: PUT nulls them anyway)."""
+    wire = to_wire(payload)
+    if not isinstance(wire, dict):
+        raise TypeError("an eAccounting request body is a JSON object")
+    return {k: v for k, v in wire.items() if v is not None}
+
+
+def odata_string(value: str) -> str:
+    """A quoted OData string literal (`'O''Brien'`)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def odata_datetime(moment: datetime) -> str:
+    """An OData datetime literal: unquoted, UTC, `2026-03-02T10:00:00.000Z` (a quoted one is a 400)."""
+    if moment.tzinfo is None:
+        raise ValueError("an aware datetime is required for an eAccounting filter")
+    return _iso_utc(moment)

@@ -1,0 +1,151 @@
+"""Rate-limit budgets shared by every process through Redis, so workers wait for the window instead of hitting 429.
+
+`HeaderBudget` follows what the API reports (Exact: `X-RateLimit-Minutely-Remaining/-Reset`, daily
+`X-RateLimit-Remaining/-Reset`, resets in epoch milliseconds) and counts calls made in between.
+`WindowBudget` enforces a documented fixed limit per window when the API sends no headers (eAccounting).
+Both honour a 429's reset time through `block_until`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+# Returns milliseconds to wait (0 = go ahead, and the call is counted).
+_ACQUIRE = """
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local blocked = tonumber(redis.call('HGET', key, 'blocked_until') or '0')
+if blocked > now then return blocked - now end
+local function window(prefix, span)
+  local rem = tonumber(redis.call('HGET', key, prefix .. '_rem') or '')
+  local reset = tonumber(redis.call('HGET', key, prefix .. '_reset') or '')
+  local limit = tonumber(redis.call('HGET', key, prefix .. '_limit') or '')
+  if rem == nil or reset == nil then return -1 end
+  if now >= reset then
+    if limit == nil or span == 0 then return -1 end
+    -- The reported window is over: assume a fresh one of the same length until headers say otherwise.
+    local periods = math.floor((now - reset) / span) + 1
+    reset = reset + periods * span
+    rem = limit
+    redis.call('HSET', key, prefix .. '_rem', rem, prefix .. '_reset', reset)
+  end
+  if rem <= 0 then return reset - now end
+  return 0
+end
+local d = window('d', 86400000)
+if d > 0 then return d end
+local m = window('m', 60000)
+if m > 0 then return m end
+if m == 0 then redis.call('HINCRBY', key, 'm_rem', -1) end
+if d == 0 then redis.call('HINCRBY', key, 'd_rem', -1) end
+redis.call('PEXPIRE', key, 172800000)
+return 0
+"""
+
+# ARGV: prefix, limit, remaining, reset(ms). Take the header's view for a new window, else the lower remaining.
+_OBSERVE = """
+local key = KEYS[1]
+local prefix = ARGV[1]
+local limit = tonumber(ARGV[2])
+local rem = tonumber(ARGV[3])
+local reset = tonumber(ARGV[4])
+local cur_reset = tonumber(redis.call('HGET', key, prefix .. '_reset') or '0')
+local cur_rem = tonumber(redis.call('HGET', key, prefix .. '_rem') or '')
+if reset > cur_reset or cur_rem == nil then
+  redis.call('HSET', key, prefix .. '_rem', rem, prefix .. '_reset', reset, prefix .. '_limit', limit)
+elseif reset == cur_reset and rem < cur_rem then
+  redis.call('HSET', key, prefix .. '_rem', rem)
+end
+redis.call('PEXPIRE', key, 172800000)
+return 0
+"""
+
+_WINDOW = """
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local span = tonumber(ARGV[3])
+local blocked = tonumber(redis.call('HGET', KEYS[2], 'blocked_until') or '0')
+if blocked > now then return blocked - now end
+local start = now - (now % span)
+local wkey = key .. ':' .. start
+local count = redis.call('INCR', wkey)
+if count == 1 then redis.call('PEXPIRE', wkey, span * 2) end
+if count > limit then
+  redis.call('DECR', wkey)
+  return start + span - now
+end
+return 0
+"""
+
+
+class RateBudget(Protocol):
+    async def acquire(self, now: float) -> float:
+        """Count one call and return 0, or return the seconds to wait first (nothing counted)."""
+        ...
+
+    async def observe(self, headers: dict[str, str], now: float) -> None: ...
+
+    async def block_until(self, until: float) -> None: ...
+
+
+class _BlockMixin:
+    _redis: Redis
+    _key: str
+
+    async def block_until(self, until: float) -> None:
+        until_ms = math.ceil(until * 1000)
+        await self._redis.hset(self._key, "blocked_until", str(until_ms))  # type: ignore[misc]
+        await self._redis.pexpire(self._key, 172_800_000)
+
+
+class HeaderBudget(_BlockMixin):
+    """Budget fed by `X-RateLimit-*` headers (Exact Online; one per app and division)."""
+
+    def __init__(self, redis: Redis, key: str) -> None:
+        self._redis = redis
+        self._key = key
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._observe = redis.register_script(_OBSERVE)
+
+    async def acquire(self, now: float) -> float:
+        wait_ms = await self._acquire(keys=[self._key], args=[int(now * 1000)])
+        return max(0.0, int(wait_ms) / 1000)
+
+    async def observe(self, headers: dict[str, str], now: float) -> None:  # noqa: ARG002 - same signature as others
+        lower = {k.lower(): v for k, v in headers.items()}
+        for prefix, name in (("m", "x-ratelimit-minutely-"), ("d", "x-ratelimit-")):
+            try:
+                limit = int(lower[f"{name}limit"])
+                remaining = int(lower[f"{name}remaining"])
+                reset = int(lower[f"{name}reset"])
+            except (KeyError, ValueError):
+                continue  # Exact omits the daily headers while the minutely quota is exhausted
+            await self._observe(keys=[self._key], args=[prefix, limit, remaining, reset])
+
+    async def snapshot(self) -> dict[str, int]:
+        raw = await self._redis.hgetall(self._key)  # type: ignore[misc]
+        return {k.decode(): int(v) for k, v in raw.items()}
+
+
+class WindowBudget(_BlockMixin):
+    """A documented fixed limit per window, counted in Redis (for APIs without rate-limit headers)."""
+
+    def __init__(self, redis: Redis, key: str, *, limit: int, window_seconds: float) -> None:
+        self._redis = redis
+        self._key = key
+        self._limit = limit
+        self._span_ms = int(window_seconds * 1000)
+        self._window = redis.register_script(_WINDOW)
+
+    async def acquire(self, now: float) -> float:
+        wait_ms = await self._window(
+            keys=[f"{self._key}:w", self._key], args=[int(now * 1000), self._limit, self._span_ms]
+        )
+        return max(0.0, int(wait_ms) / 1000)
+
+    async def observe(self, headers: dict[str, str], now: float) -> None:  # noqa: ARG002 - no headers to read
+        return None
