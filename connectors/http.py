@@ -21,7 +21,6 @@ log = structlog.get_logger("connectors.http")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _GUID_KEY = re.compile(r"\(guid'[0-9a-fA-F-]+'\)")
 _GUID_SEGMENT = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_NUMBER_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
 
 def endpoint_template(path: str) -> str:
