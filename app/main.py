@@ -1,12 +1,13 @@
-"""The FastAPI app factory; the lifespan owns Redis and the HTTP clients."""
+"""The FastAPI app factory; the lifespan owns Redis, the HTTP client, the connectors and the engine's stores."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
+import httpx
 import structlog
 from arq.connections import ArqRedis, RedisSettings
 from fastapi import FastAPI, Request, Response
@@ -14,11 +15,20 @@ from redis.asyncio import ConnectionPool
 
 from app.keys import Keys
 from app.logging import configure_logging
-from app.routes import health
+from app.routes import config, connections, dashboard, flows, health, logs, metrics, webhooks
+from app.services import open_services
 from app.settings import Settings, load_settings
 from app.state import AppState
+from flows.base import FlowDefinition
 
 log = structlog.get_logger("app")
+
+API_DESCRIPTION = """Keeps Exact Online and Visma eAccounting in sync.
+
+* `/health/*` and `POST /webhooks/exact` are open (Exact signs its webhooks with `HashCode`).
+* Everything else needs `Authorization: Bearer <ADMIN__TOKEN>`.
+* `/logs` is the activity log: what came from the source, what went to the target, the API calls made.
+"""
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -32,30 +42,50 @@ def connect_redis(settings: Settings) -> ArqRedis:
     return ArqRedis(connection_pool=pool, default_queue_name=settings.redis.queue_name)
 
 
-def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
-    """Build the API. Settings are read here (or passed in by tests), never at import time."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    configure_logs: bool = True,
+    flow_definitions: Mapping[str, FlowDefinition] | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> FastAPI:
+    """Build the API. Settings are read here (or passed in by tests), never at import time.
+
+    :param flow_definitions: the flows to serve (default: every shipped flow, `flows.registry.load_flows`).
+    :param http: an HTTP client to share (tests route it to the simulators); by default the lifespan owns one.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[AppState]:
         cfg = settings if settings is not None else load_settings()
         if configure_logs:
             configure_logging(cfg.log.level, cfg.log.format)
+        if flow_definitions is None:
+            from flows.registry import load_flows
+
+            known = load_flows()
+        else:
+            known = dict(flow_definitions)
         # Lazy pool: the API starts even while Redis is down, and /health/ready reports it.
         redis = connect_redis(cfg)
+        services = open_services(cfg, redis, known, http=http)
         app.state.settings = cfg
-        log.info("api.started", demo=cfg.demo)
+        log.info("api.started", demo=cfg.demo, flows=sorted(known))
         try:
-            yield AppState(settings=cfg, redis=redis, keys=Keys(cfg.redis.key_prefix))
+            yield AppState(
+                settings=cfg,
+                redis=redis,
+                keys=Keys(cfg.redis.key_prefix),
+                flows=known,
+                configs=services.engine.configs,
+                services=services,
+            )
         finally:
+            await services.aclose()
             await redis.aclose()
             log.info("api.stopped")
 
-    app = FastAPI(
-        title="ledgerbridge",
-        version="0.1.0",
-        description="Keeps Exact Online and Visma eAccounting in sync.",
-        lifespan=lifespan,
-    )
+    app = FastAPI(title="ledgerbridge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -74,5 +104,6 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         )
         return response
 
-    app.include_router(health.router)
+    for module in (health, webhooks, flows, logs, metrics, connections, config, dashboard):
+        app.include_router(module.router)
     return app

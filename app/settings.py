@@ -73,6 +73,24 @@ class WorkerSection(_Section):
     poll_interval_seconds: int = Field(60, ge=5, description="Interval of the polling triggers")
 
 
+class AlertsSection(_Section):
+    webhook_url: SecretStr | None = Field(
+        None, description="POST JSON alerts here (Slack/Teams incoming webhook); unset: alerts are only logged"
+    )
+    min_interval_seconds: int = Field(300, ge=1, description="At most one alert per interval; the rest form a digest")
+
+
+class EngineSection(_Section):
+    max_tries: int = Field(6, ge=1, le=50, description="Tries per record before it goes to the dead-letter list")
+    backoff_seconds: float = Field(5.0, gt=0, description="First retry delay; doubles per try (capped at 15 min)")
+    lock_seconds: float = Field(300.0, gt=0, description="Longest a record run may hold its per-record lock")
+    coalesce_seconds: float = Field(
+        1.0, ge=0, le=60, description="Webhook/poll triggers wait this long so a burst of changes makes one run"
+    )
+    webhook_max_body_bytes: int = Field(65536, ge=1024, description="Larger webhook bodies are refused with 413")
+    subscribe_webhooks_on_start: bool = Field(True, description="Ensure Exact webhook subscriptions at worker start")
+
+
 class Settings(BaseSettings):
     """All configuration. Environment variables use `__` for nesting, e.g. `EXACT__CLIENT_ID`."""
 
@@ -93,6 +111,8 @@ class Settings(BaseSettings):
     log: LogSection = LogSection()
     retention: RetentionSection = RetentionSection()
     worker: WorkerSection = WorkerSection()
+    alerts: AlertsSection = AlertsSection()
+    engine: EngineSection = EngineSection()
 
     @model_validator(mode="after")
     def _require_secrets(self) -> Settings:

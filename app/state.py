@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from arq.connections import ArqRedis
 
 from app.keys import Keys
 from app.settings import Settings
 
+if TYPE_CHECKING:
+    from app.flowconfig import FlowConfigStore
+    from app.services import Services
+    from flows.base import FlowDefinition
 
-class AppState(TypedDict):
+
+class AppState(TypedDict, total=False):
     settings: Settings
     redis: ArqRedis
     keys: Keys
+    flows: dict[str, FlowDefinition]
+    configs: FlowConfigStore
+    services: Services

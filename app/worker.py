@@ -1,7 +1,10 @@
-"""arq worker wiring: start-up/shutdown hooks, a heartbeat for /health/ready, per-job log context.
+"""arq worker wiring: start-up/shutdown hooks, a heartbeat for /health/ready, per-job log context, the engine's jobs.
 
 Run with `ledgerbridge worker` (which passes the Redis settings built from our Settings; arq's own CLI would use
 arq's defaults because the settings are deliberately not read at import time).
+
+Jobs are thin: they unpack the per-process `Services` built in `startup` and call the engine (`app/engine.py`),
+which holds the rules for de-duplication, retries, dead letters and the activity log.
 """
 
 from __future__ import annotations
@@ -9,28 +12,68 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import structlog
+from arq import cron as arq_cron
 from arq.connections import ArqRedis
 from arq.worker import Function, Worker, func
 
+from app.engine import JOB_POLL_DUE, JOB_POLL_FLOW, JOB_RUN_RECORD
 from app.keys import Keys
 from app.logging import configure_logging
 from app.main import redis_settings
+from app.services import Services, open_services
 from app.settings import Settings, load_settings
+from app.subscriptions import ensure_subscriptions, webhook_topics
+from connectors.errors import ConnectorError
+from flows.base import FlowDefinition
 
 log = structlog.get_logger("worker")
 
 Ctx = dict[str, Any]
 
 JOB_PING = "ping"
+JOB_PURGE = "purge_activity"
+# The engine keeps its own try counter per record (docs/engine.md); arq's only guards against a job that keeps
+# being deferred because another run holds the record's lock (every 2 s for at most ENGINE__LOCK_SECONDS).
+ARQ_MAX_TRIES = 10_000
+POLL_DUE_SECONDS = frozenset(range(0, 60, 5))
 
 
 async def ping(ctx: Ctx, value: str = "pong") -> str:  # noqa: ARG001 - arq passes ctx first
     """A no-op job proving the queue, the worker and the log context work end to end."""
     log.info("job.ping", value=value)
     return value
+
+
+def _services(ctx: Ctx) -> Services:
+    services: Services = ctx["services"]
+    return services
+
+
+async def run_record(ctx: Ctx, flow: str, record_id: str, trigger: str, replay_of: str | None = None) -> str:
+    """One record of one flow (`app.engine.Engine.run_record`)."""
+    return await _services(ctx).engine.run_record(
+        flow, record_id, trigger, job_id=ctx.get("job_id"), replay_of=replay_of
+    )
+
+
+async def poll_flow(ctx: Ctx, flow: str, since: str | None = None) -> int:
+    """Enqueue the records a flow's source changed since its cursor (or `since`)."""
+    return await _services(ctx).engine.poll_flow(flow, since)
+
+
+async def poll_due(ctx: Ctx) -> list[str]:
+    """Cron: start a poll for every enabled flow whose interval has passed."""
+    return await _services(ctx).engine.poll_due()
+
+
+async def purge_activity(ctx: Ctx) -> int:
+    """Cron: drop index entries of activity-log entries older than the retention (the entries expire by TTL)."""
+    return await _services(ctx).engine.activity.purge_expired()
 
 
 async def _heartbeat(redis: ArqRedis, keys: Keys, every: float, ttl: float) -> None:
@@ -42,6 +85,18 @@ async def _heartbeat(redis: ArqRedis, keys: Keys, every: float, ttl: float) -> N
         await asyncio.sleep(every)
 
 
+async def _subscribe_webhooks(services: Services, settings: Settings, flows: Mapping[str, FlowDefinition]) -> None:
+    """Make sure Exact sends the flows' topics to our public URL; polling covers for it when this fails."""
+    url = settings.exact.public_webhook_url
+    topics = webhook_topics(flows)
+    if not url or not topics:
+        return
+    try:
+        await ensure_subscriptions(services.exact, url, topics)
+    except ConnectorError as exc:
+        log.warning("worker.webhook_subscription_failed", error=str(exc), callback_url=url)
+
+
 async def startup(ctx: Ctx) -> None:
     settings: Settings = ctx.get("settings") or load_settings()
     ctx["settings"] = settings
@@ -49,18 +104,33 @@ async def startup(ctx: Ctx) -> None:
         configure_logging(settings.log.level, settings.log.format)
     keys = Keys(settings.redis.key_prefix)
     ctx["keys"] = keys
+    flows: Mapping[str, FlowDefinition] | None = ctx.get("flows")
+    if flows is None:
+        from flows.registry import load_flows
+
+        flows = load_flows()
+        ctx["flows"] = flows
+    services = open_services(settings, ctx["redis"], flows, http=ctx.get("http"))
+    ctx["services"] = services
     ctx["heartbeat"] = asyncio.create_task(
         _heartbeat(ctx["redis"], keys, settings.worker.heartbeat_seconds, settings.worker.heartbeat_max_age_seconds)
     )
-    log.info("worker.started", demo=settings.demo)
+    if settings.engine.subscribe_webhooks_on_start:
+        # In the background: Exact calls our callback to validate each new subscription, which must not wait for us.
+        ctx["subscriber"] = asyncio.create_task(_subscribe_webhooks(services, settings, flows))
+    log.info("worker.started", demo=settings.demo, flows=sorted(flows))
 
 
 async def shutdown(ctx: Ctx) -> None:
-    task: asyncio.Task[None] | None = ctx.get("heartbeat")
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    for name in ("subscriber", "heartbeat"):
+        task: asyncio.Task[None] | None = ctx.get(name)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    services: Services | None = ctx.get("services")
+    if services is not None:
+        await services.aclose()
     log.info("worker.stopped")
 
 
@@ -74,13 +144,23 @@ async def on_job_end(ctx: Ctx) -> None:  # noqa: ARG001 - arq hook signature
     structlog.contextvars.clear_contextvars()
 
 
-FUNCTIONS: list[Function] = [func(ping, name=JOB_PING, max_tries=1)]
+# keep_result=0: a stored result would make arq refuse the next job with the same id (a record's next change).
+FUNCTIONS: list[Function] = [
+    func(ping, name=JOB_PING, max_tries=1),
+    func(run_record, name=JOB_RUN_RECORD, max_tries=ARQ_MAX_TRIES, keep_result=0),
+    func(poll_flow, name=JOB_POLL_FLOW, max_tries=1, keep_result=0),
+]
+CRON_JOBS = [
+    arq_cron(poll_due, name=JOB_POLL_DUE, second=set(POLL_DUE_SECONDS), run_at_startup=True, keep_result=0),
+    arq_cron(purge_activity, name=JOB_PURGE, minute={7}, second={0}, keep_result=0),
+]
 
 
 class WorkerSettings:
     """Settings class for arq; `build_worker` supplies the Redis connection from our Settings."""
 
     functions = FUNCTIONS
+    cron_jobs = CRON_JOBS
     on_startup = startup
     on_shutdown = shutdown
     on_job_start = on_job_start
@@ -91,11 +171,26 @@ class WorkerSettings:
     allow_abort_jobs = True
 
 
-def build_worker(settings: Settings, *, burst: bool = False, configure_logs: bool = True, **overrides: Any) -> Worker:
-    """Build an arq Worker for our settings (used by the CLI, the demo and the tests)."""
-    ctx: Ctx = {"settings": settings, "configure_logs": configure_logs}
+def build_worker(
+    settings: Settings,
+    *,
+    burst: bool = False,
+    configure_logs: bool = True,
+    flows: Mapping[str, FlowDefinition] | None = None,
+    http: httpx.AsyncClient | None = None,
+    cron: bool = True,
+    **overrides: Any,
+) -> Worker:
+    """Build an arq Worker for our settings (used by the CLI, the demo and the tests).
+
+    :param flows: the flows to run (default: every shipped flow).
+    :param http: an HTTP client to share (tests and the demo route it to the simulators).
+    :param cron: run the polling and purge cron jobs (tests drive polling themselves).
+    """
+    ctx: Ctx = {"settings": settings, "configure_logs": configure_logs, "flows": flows, "http": http}
     kwargs: dict[str, Any] = {
         "functions": WorkerSettings.functions,
+        "cron_jobs": WorkerSettings.cron_jobs if cron else None,
         "on_startup": startup,
         "on_shutdown": shutdown,
         "on_job_start": on_job_start,

@@ -1,0 +1,128 @@
+"""Flow configuration: stored in Redis as JSON, validated as a whole before it replaces the old one.
+
+A config is valid when the envelope (`FlowConfig`) and the flow's own options model accept it and every mapping
+it names compiles with its overrides. Errors carry the path of the field at fault, so the API can answer 422 with
+it and keep the old config.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from redis.asyncio import Redis
+
+import mapping
+from app.xref import content_hash
+from flows.base import FlowConfig, FlowDefinition
+
+
+class ConfigInvalid(Exception):
+    """A flow config was refused; `errors` is a list of {loc, msg} like FastAPI's 422 details."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedConfig:
+    """A validated config with everything compiled: what a job runs with."""
+
+    config: FlowConfig
+    options: BaseModel
+    mapping_name: str | None
+    version: str
+
+    def compiled(self, name: str | None = None) -> Any:
+        """The compiled mapping `name` (default: the flow's selected one) with this config's overrides."""
+        chosen = name or self.mapping_name
+        if chosen is None:
+            return None
+        return _compile(chosen, json.dumps(self.config.mapping_overrides.get(chosen, {}), sort_keys=True))
+
+
+_COMPILED: dict[tuple[str, str], Any] = {}
+
+
+def _compile(name: str, overrides_json: str) -> Any:
+    key = (name, overrides_json)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        spec = mapping.load_default(name)
+        overrides = json.loads(overrides_json)
+        if overrides:
+            spec = mapping.merge_overrides(spec, overrides)
+        compiled = mapping.compile_mapping(spec)
+        if len(_COMPILED) > 256:
+            _COMPILED.clear()
+        _COMPILED[key] = compiled
+    return compiled
+
+
+def default_config(definition: FlowDefinition) -> dict[str, Any]:
+    return {
+        "enabled": definition.enabled_by_default,
+        "mapping": definition.default_mapping,
+        "options": dict(definition.default_options),
+    }
+
+
+def resolve(definition: FlowDefinition, raw: Mapping[str, Any]) -> ResolvedConfig:
+    """Validate `raw` for `definition`; raises ConfigInvalid naming every field at fault."""
+    try:
+        config = FlowConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigInvalid(_errors(exc, ())) from None
+    try:
+        options = definition.options_model.model_validate(config.options)
+    except ValidationError as exc:
+        raise ConfigInvalid(_errors(exc, ("options",))) from None
+    allowed = tuple(n for n in (definition.default_mapping, *definition.mapping_choices) if n)
+    mapping_name = config.mapping or definition.default_mapping
+    errors: list[dict[str, Any]] = []
+    if mapping_name is not None and mapping_name not in allowed:
+        errors.append({"loc": ["mapping"], "msg": f"must be one of {list(allowed)}", "type": "value_error"})
+    known = set(mapping.default_names())
+    for name, overrides in config.mapping_overrides.items():
+        if name not in known:
+            errors.append({"loc": ["mapping_overrides", name], "msg": "unknown mapping", "type": "value_error"})
+            continue
+        try:
+            _compile(name, json.dumps(overrides, sort_keys=True))
+        except (mapping.MappingSpecError, ValidationError, ValueError, TypeError) as exc:
+            errors.append({"loc": ["mapping_overrides", name], "msg": str(exc), "type": "mapping_error"})
+    if errors:
+        raise ConfigInvalid(errors)
+    version = content_hash(config.model_dump(mode="json"))
+    return ResolvedConfig(config=config, options=options, mapping_name=mapping_name, version=version)
+
+
+def _errors(exc: ValidationError, prefix: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [{"loc": [*prefix, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+
+
+class FlowConfigStore:
+    def __init__(self, redis: Redis, prefix: str, flows: Mapping[str, FlowDefinition]) -> None:
+        self._redis = redis
+        self._prefix = f"{prefix}:flowcfg"
+        self._flows = flows
+
+    async def raw(self, flow: str) -> dict[str, Any]:
+        stored = await self._redis.get(f"{self._prefix}:{flow}")
+        if stored is None:
+            return default_config(self._flows[flow])
+        data: dict[str, Any] = json.loads(stored)
+        return data
+
+    async def get(self, flow: str) -> ResolvedConfig:
+        return resolve(self._flows[flow], await self.raw(flow))
+
+    async def put(self, flow: str, raw: Mapping[str, Any]) -> ResolvedConfig:
+        """Validate and store; the old config stays when validation fails."""
+        resolved = resolve(self._flows[flow], raw)
+        await self._redis.set(f"{self._prefix}:{flow}", json.dumps(resolved.config.model_dump(mode="json")))
+        return resolved

@@ -1,0 +1,167 @@
+"""Prometheus counters kept in Redis hashes, rendered in the text exposition format (version 0.0.4).
+
+Why Redis and not prometheus_client: the API (which serves /metrics) and the workers (which do the work) are
+different processes, possibly on different hosts. Counters live in a few hashes, so HINCRBY from any process adds
+up and a scrape reads them in one round trip. Counters survive restarts, which Prometheus' `rate()` tolerates.
+
+Endpoints are normalised (ids, GUIDs and numbers become `{id}`) so label cardinality stays bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+if TYPE_CHECKING:
+    from app.activity import ActivityEntry
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_KEY_IN_PARENS = re.compile(r"\((?:guid)?'[^']*'\)|\(\d+\)")
+_NUMBER_SEGMENT = re.compile(r"(?<=/)\d+(?=/|$)")
+
+
+def normalise_endpoint(endpoint: str) -> str:
+    """`/api/v1/123/crm/Accounts(guid'...')` -> `/api/v1/{id}/crm/Accounts({id})`; query strings dropped."""
+    path = endpoint.split("?", 1)[0]
+    path = _KEY_IN_PARENS.sub("({id})", path)
+    path = _GUID.sub("{id}", path)
+    return _NUMBER_SEGMENT.sub("{id}", path)
+
+
+def escape_label(value: str) -> str:
+    """Label values escape backslash, double quote and newline (exposition format 0.0.4)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+def _labels(names: tuple[str, ...], values: list[Any]) -> str:
+    pairs = ",".join(f'{n}="{escape_label(str(v))}"' for n, v in zip(names, values, strict=True))
+    return "{" + pairs + "}"
+
+
+def _decode(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+class Metrics:
+    """Increment from anywhere, render in the API."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    @property
+    def _jobs(self) -> str:
+        return f"{self.prefix}:metrics:jobs"
+
+    @property
+    def _duration(self) -> str:
+        return f"{self.prefix}:metrics:job_duration"
+
+    @property
+    def _api(self) -> str:
+        return f"{self.prefix}:metrics:api_calls"
+
+    @property
+    def _wait(self) -> str:
+        return f"{self.prefix}:metrics:ratelimit_wait"
+
+    @staticmethod
+    def _field(*parts: object) -> str:
+        # JSON keeps any character in a label value unambiguous (no separator to collide with).
+        return json.dumps([str(p) for p in parts], separators=(",", ":"))
+
+    def _job(self, pipe: Pipeline, flow: str, outcome: str, duration_s: float) -> None:
+        pipe.hincrby(self._jobs, self._field(flow, outcome), 1)
+        pipe.hincrbyfloat(self._duration, self._field(flow, "sum"), max(duration_s, 0.0))
+        pipe.hincrby(self._duration, self._field(flow, "count"), 1)
+
+    def _call(self, pipe: Pipeline, system: str, endpoint: str, status: int | str | None) -> None:
+        label = "error" if status is None else str(status)
+        pipe.hincrby(self._api, self._field(system, normalise_endpoint(endpoint), label), 1)
+
+    async def job_finished(self, flow: str, outcome: str, duration_s: float) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            self._job(pipe, flow, outcome, duration_s)
+            await pipe.execute()
+
+    async def api_call(self, system: str, endpoint: str, status: int | str | None) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            self._call(pipe, system, endpoint, status)
+            await pipe.execute()
+
+    async def ratelimit_wait(self, system: str, seconds: float) -> None:
+        if seconds > 0:
+            await self.redis.hincrbyfloat(self._wait, system, seconds)  # type: ignore[misc]  # redis-py union type
+
+    async def record_entry(self, entry: ActivityEntry) -> None:
+        """Count one finished run and the API calls it made, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            self._job(pipe, entry.flow, entry.outcome, entry.duration_ms / 1000)
+            for call in entry.api_calls:
+                self._call(pipe, str(call.get("system", "unknown")), str(call.get("endpoint", "")), call.get("status"))
+            await pipe.execute()
+
+    async def render(self, *, queue_depth: int | None, dead_letters: dict[str, int]) -> str:
+        """The exposition text. `queue_depth` None (unknown) leaves that gauge out."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._jobs)
+            pipe.hgetall(self._duration)
+            pipe.hgetall(self._api)
+            pipe.hgetall(self._wait)
+            jobs, durations, api, waits = await pipe.execute()
+
+        lines: list[str] = []
+
+        def family(name: str, kind: str, help_text: str) -> None:
+            lines.append(f"# HELP {name} {_escape_help(help_text)}")
+            lines.append(f"# TYPE {name} {kind}")
+
+        def parsed(raw: dict[Any, Any]) -> list[tuple[list[str], float]]:
+            rows = [(json.loads(_decode(k)), float(_decode(v))) for k, v in raw.items()]
+            return sorted(rows, key=lambda row: row[0])
+
+        family("ledgerbridge_jobs_total", "counter", "Record runs by flow and outcome.")
+        for (flow, outcome), n in parsed(jobs):
+            lines.append(f"ledgerbridge_jobs_total{_labels(('flow', 'outcome'), [flow, outcome])} {_number(n)}")
+
+        family("ledgerbridge_job_duration_seconds", "summary", "Time spent per record run, by flow.")
+        for (flow, part), v in parsed(durations):
+            lines.append(f"ledgerbridge_job_duration_seconds_{part}{_labels(('flow',), [flow])} {_number(v)}")
+
+        family("ledgerbridge_api_calls_total", "counter", "API calls by system, endpoint and HTTP status.")
+        for (system, endpoint, status), n in parsed(api):
+            labels = _labels(("system", "endpoint", "status"), [system, endpoint, status])
+            lines.append(f"ledgerbridge_api_calls_total{labels} {_number(n)}")
+
+        family("ledgerbridge_ratelimit_wait_seconds_total", "counter", "Seconds spent waiting for a rate limit.")
+        for system, v in sorted((_decode(k), float(_decode(v))) for k, v in waits.items()):
+            lines.append(f"ledgerbridge_ratelimit_wait_seconds_total{_labels(('system',), [system])} {_number(v)}")
+
+        if queue_depth is not None:
+            family("ledgerbridge_queue_depth", "gauge", "Jobs waiting in the queue.")
+            lines.append(f"ledgerbridge_queue_depth {_number(queue_depth)}")
+
+        family("ledgerbridge_dead_letters", "gauge", "Records that failed for good, by flow.")
+        for flow, n in sorted(dead_letters.items()):
+            lines.append(f"ledgerbridge_dead_letters{_labels(('flow',), [flow])} {_number(n)}")
+
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,34 @@
+"""Read-only views of the effective configuration: settings (secrets masked), mappings and their JSON Schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+import mapping
+from app.deps import AdminDep, SettingsDep
+
+router = APIRouter(tags=["config"], dependencies=[AdminDep])
+
+
+@router.get("/config", summary="Effective settings (every secret masked) and the shipped mappings' versions")
+async def effective_config(settings: SettingsDep) -> dict[str, Any]:
+    # SecretStr dumps as "**********" in JSON mode: no secret leaves the process through this endpoint.
+    return {
+        "settings": settings.model_dump(mode="json"),
+        "mappings": {name: mapping.load_default(name).version for name in mapping.default_names()},
+    }
+
+
+@router.get("/mappings/schema", summary="JSON Schema of the mapping format")
+async def mapping_schema() -> dict[str, Any]:
+    return mapping.mapping_json_schema()
+
+
+@router.get("/mappings/{name}", summary="A shipped default mapping, as JSON")
+async def default_mapping(name: str) -> dict[str, Any]:
+    if name not in mapping.default_names():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown mapping; one of {mapping.default_names()}")
+    document: dict[str, Any] = mapping.load_default_document(name)
+    return document

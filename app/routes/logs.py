@@ -1,0 +1,88 @@
+"""Admin API over the activity log and the dead-letter list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field
+
+from app.activity import ActivityEntry, ActivityLog, DeadLetter, DeadLetters, Outcome
+from app.deps import AdminDep
+from app.settings import Settings
+
+router = APIRouter(tags=["activity"], dependencies=[AdminDep])
+
+_CURSOR_PATTERN = r"^\d{13}-[0-9a-f]{1,32}$"
+
+
+def get_activity(request: Request) -> ActivityLog:
+    """An ActivityLog over the lifespan's Redis, configured like the workers' (same retention and redaction)."""
+    settings: Settings = request.state.settings
+    return ActivityLog(
+        request.state.redis,
+        request.state.keys.prefix,
+        retention_seconds=settings.retention.activity_log_days * 86400,
+        redact_personal=settings.log.redact_personal_fields,
+    )
+
+
+def get_dead_letters(request: Request) -> DeadLetters:
+    return DeadLetters(request.state.redis, request.state.keys.prefix)
+
+
+ActivityDep = Annotated[ActivityLog, Depends(get_activity)]
+DeadLettersDep = Annotated[DeadLetters, Depends(get_dead_letters)]
+
+
+class LogPage(BaseModel):
+    items: list[ActivityEntry]
+    next: str | None = Field(None, description="Pass as `before` to get the next (older) page; null on the last page")
+
+
+class DeadLetterList(BaseModel):
+    items: list[DeadLetter]
+
+
+@router.get("/logs", summary="Activity-log entries, newest first, filtered and paged", response_model=LogPage)
+async def list_logs(
+    activity: ActivityDep,
+    flow: Annotated[str | None, Query(description="Flow name, e.g. `invoices`", max_length=200)] = None,
+    outcome: Annotated[Outcome | None, Query(description="Only this outcome")] = None,
+    source_id: Annotated[str | None, Query(description="Source record id", max_length=200)] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601; naive means UTC (inclusive)")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601; naive means UTC (inclusive)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[
+        str | None, Query(description="Cursor: the `next` of the previous page", pattern=_CURSOR_PATTERN)
+    ] = None,
+) -> LogPage:
+    try:
+        items, cursor = await activity.query(
+            flow=flow, outcome=outcome, source_id=source_id, since=since, until=until, limit=limit, before=before
+        )
+    except (ValueError, OverflowError) as exc:  # out-of-range datetimes
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
+    return LogPage(items=items, next=cursor)
+
+
+@router.get(
+    "/logs/{log_id}",
+    summary="One activity-log entry",
+    response_model=ActivityEntry,
+    responses={404: {"description": "Unknown or expired (past the retention)"}},
+)
+async def get_log(log_id: str, activity: ActivityDep) -> ActivityEntry:
+    entry = await activity.get(log_id)
+    if entry is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such log entry (or expired)")
+    return entry
+
+
+@router.get("/dead-letters", summary="Records that failed for good, newest first", response_model=DeadLetterList)
+async def list_dead_letters(
+    dead_letters: DeadLettersDep,
+    flow: Annotated[str | None, Query(description="Only this flow", max_length=200)] = None,
+) -> DeadLetterList:
+    return DeadLetterList(items=await dead_letters.list(flow))

@@ -1,0 +1,27 @@
+"""Prometheus scrape endpoint (admin-only: configure the scraper with the bearer token)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+
+from app.activity import DeadLetters
+from app.deps import AdminDep, KeysDep, RedisDep, SettingsDep
+from app.metrics import Metrics
+
+router = APIRouter(tags=["monitoring"], dependencies=[AdminDep])
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (text exposition format 0.0.4)",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {CONTENT_TYPE: {"example": "ledgerbridge_queue_depth 0\n"}}}},
+)
+async def metrics(redis: RedisDep, keys: KeysDep, settings: SettingsDep) -> PlainTextResponse:
+    queue_depth = int(await redis.zcard(settings.redis.queue_name))
+    dead = await DeadLetters(redis, keys.prefix).count_by_flow()
+    body = await Metrics(redis, keys.prefix).render(queue_depth=queue_depth, dead_letters=dead)
+    return PlainTextResponse(body, media_type=CONTENT_TYPE)

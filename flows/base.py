@@ -1,0 +1,146 @@
+"""What a flow is, as the engine sees it: a definition (how to find and fetch source records) and a handler.
+
+A flow is a plain async function of (context, record): `handle(ctx, source) -> Outcome`. Everything around it
+(triggers, de-duplication, retries, the activity log, cross-reference bookkeeping) belongs to the engine in
+`app/engine.py`, so a flow reads top to bottom as the business rule it implements.
+
+Failures are exceptions: a `ConnectorError` (transient ones are retried with backoff, permanent ones dead-lettered),
+a `mapping.MappingError`, or `RecordFailed` for a business rule the record breaks (a SKU missing in the target).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from app.settings import Settings
+    from app.xref import CrossRefs
+    from flows.cache import RefCache
+
+System = Literal["exact", "eaccounting"]
+Action = Literal["created", "updated", "unchanged", "skipped"]
+
+
+class RecordFailed(Exception):
+    """The record breaks a business rule; retrying cannot help until someone fixes the data or the config."""
+
+    def __init__(self, reason: str, **details: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "RecordFailed", "message": self.reason, **({"details": self.details} if self.details else {})}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a handler did with one record. `target_payload` is what was sent (or would have been)."""
+
+    action: Action
+    target_id: str | None = None
+    reason: str | None = None
+    target_payload: Any = None
+
+    @classmethod
+    def skipped(cls, reason: str, target_id: str | None = None) -> Outcome:
+        return cls("skipped", target_id=target_id, reason=reason)
+
+
+@dataclass(slots=True)
+class PollPage:
+    """One page from a polling trigger: the records to enqueue and the cursor to store once they are enqueued.
+
+    `payloads` optionally carries the full source records the listing already returned, so the job need not
+    fetch them again (fewer API calls); the engine stashes them briefly in Redis.
+    """
+
+    record_ids: list[str]
+    cursor: str | None
+    payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class FlowOptions(BaseModel):
+    """Base of each flow's own options; unknown keys are refused so a typo in a config is a 422, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FlowConfig(BaseModel):
+    """The stored, user-editable configuration of one flow (validated by `app.flowconfig`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="Triggers run this flow only when enabled")
+    poll_interval_seconds: int | None = Field(None, ge=5, description="Polling interval; default: worker setting")
+    mapping: str | None = Field(None, description="Default mapping name; None: the flow's default")
+    mapping_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per mapping name, per-field overrides of that mapping (see docs/mapping.md)",
+        examples=[{"orders_to_exact_sales_order": {"fields": {"Description": {"source": "YourReference"}}}}],
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="Flow-specific options (see the flow)")
+
+
+@dataclass(slots=True)
+class FlowContext:
+    """Everything a handler may use. Built by the engine per job; clients are shared per process."""
+
+    flow: str
+    trigger: str
+    settings: Settings
+    config: FlowConfig
+    options: Any  # the flow's validated FlowOptions subclass instance
+    mapping: Any  # mapping.CompiledMapping for config.mapping (or the flow's default)
+    mappings: Callable[[str], Any]  # compile-and-cache any other mapping by name, with this flow's overrides
+    exact: Any  # connectors.exact.ExactClient
+    eaccounting: Any  # connectors.eaccounting.EAccountingClient
+    xref: CrossRefs
+    cache: RefCache
+    redis: Redis
+    log: Any = field(default_factory=lambda: structlog.get_logger("flow"))
+    # Set by a handler right before it writes, so a failed write still shows what was sent in the activity log.
+    target_payload: Any = None
+
+
+Fetch = Callable[[FlowContext, str], Awaitable[dict[str, Any] | None]]
+Handle = Callable[[FlowContext, dict[str, Any]], Awaitable[Outcome]]
+Poll = Callable[[FlowContext, str | None], AsyncIterator[PollPage]]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowDefinition:
+    """A flow as registered with the engine.
+
+    :param name: URL-safe name, e.g. ``orders``; also the cross-reference and log namespace.
+    :param source: the system records come from; ``target`` the one written to.
+    :param fetch: load one source record by id (None: it no longer exists).
+    :param handle: the business rule.
+    :param poll: list changed record ids since a cursor (None: the flow has no polling trigger).
+    :param webhook_topics: Exact webhook topics that trigger this flow (the event's Key is the record id,
+        unless ``webhook_key`` maps it).
+    :param options_model: the flow's FlowOptions subclass.
+    :param default_mapping: default mapping name; ``mapping_choices`` lists the others a user may pick.
+    :param enabled_by_default: whether a fresh install runs this flow.
+    """
+
+    name: str
+    title: str
+    source: System
+    target: System
+    fetch: Fetch
+    handle: Handle
+    poll: Poll | None = None
+    webhook_topics: tuple[str, ...] = ()
+    options_model: type[FlowOptions] = FlowOptions
+    default_mapping: str | None = None
+    mapping_choices: tuple[str, ...] = ()
+    enabled_by_default: bool = True
+    default_options: Mapping[str, Any] = field(default_factory=dict)

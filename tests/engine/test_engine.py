@@ -1,0 +1,202 @@
+"""The engine's guarantees, end to end through Redis, arq workers and the API (with a flow over Redis hashes)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import httpx
+
+from app.engine import enqueue_record
+from app.settings import Settings
+from tests.engine.conftest import Drain
+
+SECRET = "demo-exact-webhook-secret"
+
+
+async def _source(redis: Any, record_id: str, **fields: str) -> None:
+    await redis.hset(f"lbtest:src:{record_id}", mapping=fields)
+
+
+async def _targets(redis: Any) -> list[dict[str, Any]]:
+    return [json.loads(await redis.get(k)) async for k in redis.scan_iter(match="lbtest:tgt:t*")]
+
+
+def _webhook(key: str, *, topic: str = "Items", created: int = 1) -> bytes:
+    content = json.dumps(
+        {
+            "Topic": topic,
+            "ClientId": "00000000-0000-4000-8000-00000000e1a1",
+            "Division": 1234567,
+            "Action": "Update",
+            "Key": key,
+            "ExactOnlineEndpoint": f"/api/v1/1234567/logistics/Items(guid'{key}')",
+            "EventCreatedOn": f"/Date({created})/",
+        },
+        separators=(",", ":"),
+    )
+    digest = hmac.new(SECRET.encode(), content.encode(), hashlib.sha256).hexdigest().upper()
+    return ('{"Content":' + content + ',"HashCode":"' + digest + '"}').encode()
+
+
+async def test_a_record_is_created_once_and_a_rerun_changes_nothing(
+    engine_settings: Settings, redis: Any, drain: Drain, api: httpx.AsyncClient
+) -> None:
+    await _source(redis, "a", value="one")
+    assert await enqueue_record(redis, engine_settings, "echo", "a", "manual")
+    await drain()
+    assert await _targets(redis) == [{"source_id": "a", "value": "one"}]
+    await enqueue_record(redis, engine_settings, "echo", "a", "manual")
+    await drain()
+    assert len(await _targets(redis)) == 1
+    logs = (await api.get("/logs", params={"flow": "echo"})).json()["items"]
+    assert [e["outcome"] for e in logs] == ["unchanged", "created"]
+    assert logs[1]["source_payload"] == {"id": "a", "value": "one"}
+    assert logs[1]["target_payload"] == {"source_id": "a", "value": "one"}
+
+
+async def test_webhook_delivered_three_times_and_two_workers_racing_make_one_target(
+    redis: Any, drain: Drain, api: httpx.AsyncClient
+) -> None:
+    key = "6f1c2e8a-0000-4000-8000-000000000001"
+    await _source(redis, key, value="v")
+    body = _webhook(key)
+    answers = [await api.post("/webhooks/exact", content=body) for _ in range(3)]
+    assert [r.status_code for r in answers] == [202, 200, 200]
+    assert answers[1].json()["status"] == "duplicate"
+    # Another event for the same record (a new change) collapses into the queued job.
+    assert (await api.post("/webhooks/exact", content=_webhook(key, created=2))).status_code == 202
+    await drain(workers=2)
+    assert await _targets(redis) == [{"source_id": key, "value": "v"}]
+    assert int(await redis.get("lbtest:writes")) == 1
+
+
+async def test_webhook_validation_signature_and_shape(api: httpx.AsyncClient, engine_settings: Settings) -> None:
+    assert (await api.post("/webhooks/exact", content=b"")).status_code == 200  # Exact's subscription handshake
+    assert (await api.post("/webhooks/exact", content=b"{not json")).status_code == 400
+    assert (await api.post("/webhooks/exact", content=b'{"Content": 1}')).status_code == 400
+    tampered = _webhook("6f1c2e8a-0000-4000-8000-000000000002").replace(b'"Update"', b'"Delete"')
+    assert (await api.post("/webhooks/exact", content=tampered)).status_code == 401
+    unknown = await api.post(
+        "/webhooks/exact", content=_webhook("6f1c2e8a-0000-4000-8000-000000000003", topic="Quotations")
+    )
+    assert unknown.status_code == 200 and unknown.json()["status"] == "ignored"
+    big = b'{"Content":{"x":"' + b"a" * engine_settings.engine.webhook_max_body_bytes + b'"},"HashCode":"X"}'
+    assert (await api.post("/webhooks/exact", content=big)).status_code == 413
+
+
+async def test_a_crash_between_target_write_and_link_leaves_no_duplicate(
+    redis: Any, drain: Drain, api: httpx.AsyncClient
+) -> None:
+    await _source(redis, "c", value="x")
+    await redis.set("lbtest:fail:c", "crash-after-write:1")
+    await api.post("/flows/echo/run", json={"record_id": "c"})
+    await drain()
+    assert await _targets(redis) == [{"source_id": "c", "value": "x"}]
+    outcomes = [e["outcome"] for e in (await api.get("/logs", params={"source_id": "c"})).json()["items"]]
+    assert outcomes == ["unchanged", "retrying"]
+
+
+async def test_burst_of_changes_during_a_run_gives_at_most_two_writes_and_the_last_value(
+    engine_settings: Settings, redis: Any, drain: Drain
+) -> None:
+    await _source(redis, "b", value="0")
+    await enqueue_record(redis, engine_settings, "echo", "b", "webhook")
+
+    async def burst() -> None:
+        # Wait until the run holds the record lock, then change the record 50 times while it runs.
+        for _ in range(2000):
+            if await redis.exists("lbtest:lock:echo:b"):
+                break
+            await asyncio.sleep(0.001)
+        for i in range(1, 51):
+            await _source(redis, "b", value=str(i))
+            await enqueue_record(redis, engine_settings, "echo", "b", "webhook")
+
+    await asyncio.gather(drain(), burst())
+    await drain()
+    writes = int(await redis.get("lbtest:writes"))
+    assert 1 <= writes <= 2
+    assert await _targets(redis) == [{"source_id": "b", "value": "50"}]
+
+
+async def test_transient_failures_are_retried_and_permanent_ones_dead_lettered_then_replayed(
+    redis: Any, drain: Drain, api: httpx.AsyncClient
+) -> None:
+    await _source(redis, "t", value="t")
+    await _source(redis, "p", value="p")
+    await _source(redis, "ok", value="ok")
+    await redis.set("lbtest:fail:t", "transient:2")
+    await redis.set("lbtest:fail:p", "permanent")
+    for record in ("t", "p", "ok"):
+        await api.post("/flows/echo/run", json={"record_id": record})
+    await drain()
+    values = sorted(t["value"] for t in await _targets(redis))
+    assert values == ["ok", "t"]  # the failing record blocked nobody
+    t_log = [e["outcome"] for e in (await api.get("/logs", params={"source_id": "t"})).json()["items"]]
+    assert t_log == ["created", "retrying", "retrying"]
+    dead = (await api.get("/dead-letters")).json()["items"]
+    assert [(d["flow"], d["source_id"]) for d in dead] == [("echo", "p")]
+    assert "marked broken" in json.dumps(dead[0]["error"])
+    # Fix the cause, replay: it succeeds and leaves the dead-letter list.
+    await redis.delete("lbtest:fail:p")
+    assert (await api.post("/flows/echo/retry-failed")).json() == {"queued": 1}
+    await drain()
+    assert sorted(t["value"] for t in await _targets(redis)) == ["ok", "p", "t"]
+    assert (await api.get("/dead-letters")).json() == {"items": []}
+    entry = (await api.get("/logs", params={"source_id": "p"})).json()["items"][0]
+    assert entry["outcome"] == "created" and entry["trigger"] == "retry" and entry["replay_of"]
+
+
+async def test_transient_failures_beyond_max_tries_are_dead_lettered(
+    redis: Any, drain: Drain, api: httpx.AsyncClient
+) -> None:
+    await _source(redis, "z", value="z")
+    await redis.set("lbtest:fail:z", "transient:99")
+    await api.post("/flows/echo/run", json={"record_id": "z"})
+    await drain()
+    outcomes = [e["outcome"] for e in (await api.get("/logs", params={"source_id": "z"})).json()["items"]]
+    assert outcomes == ["failed", "retrying", "retrying"]  # max_tries = 3
+    entry_id = (await api.get("/logs", params={"source_id": "z"})).json()["items"][0]["id"]
+    await redis.delete("lbtest:fail:z")
+    assert (await api.post(f"/logs/{entry_id}/retry")).status_code == 202
+    await drain()
+    assert [t["value"] for t in await _targets(redis)] == ["z"]
+
+
+async def test_polling_enqueues_every_changed_record_and_advances_the_cursor(
+    redis: Any, drain: Drain, api: httpx.AsyncClient
+) -> None:
+    for i in range(5):
+        await _source(redis, f"r{i}", value=str(i))
+    assert (await api.post("/flows/echo/run")).status_code == 202
+    await drain()
+    assert sorted(t["value"] for t in await _targets(redis)) == ["0", "1", "2", "3", "4"]
+    assert await redis.get("lbtest:cursor:echo") == b"5"
+    flows = (await api.get("/flows")).json()
+    assert flows[0]["name"] == "echo" and flows[0]["cursor"] == "5"
+
+
+async def test_flow_config_is_validated_and_the_old_one_kept(redis: Any, drain: Drain, api: httpx.AsyncClient) -> None:
+    bad = await api.put("/flows/echo/config", json={"enabled": True, "options": {"uppercase": "maybe"}})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["options", "uppercase"]
+    typo = await api.put("/flows/echo/config", json={"enabled": True, "optoins": {}})
+    assert typo.status_code == 422 and typo.json()["detail"][0]["loc"] == ["optoins"]
+    assert (await api.get("/flows/echo/config")).json()["options"] == {"uppercase": False}
+    good = await api.put("/flows/echo/config", json={"enabled": True, "options": {"uppercase": True}})
+    assert good.status_code == 200
+    await _source(redis, "u", value="shout")
+    await api.post("/flows/echo/run", json={"record_id": "u"})
+    await drain()
+    assert await _targets(redis) == [{"source_id": "u", "value": "SHOUT"}]
+
+
+async def test_admin_api_requires_the_token(api: httpx.AsyncClient) -> None:
+    for method, path in [("GET", "/flows"), ("GET", "/logs"), ("POST", "/flows/echo/run"), ("GET", "/connections")]:
+        response = await api.request(method, path, headers={"Authorization": "Bearer wrong"})
+        assert response.status_code == 401, path
+    assert (await api.get("/flows/nope/config")).status_code == 404
