@@ -1,0 +1,129 @@
+"""Exact-side helpers of the orders flow: caches that keep the Exact call count per order near one.
+
+Exact allows 60 calls/minute and 5,000/day, so every lookup a naive flow does per order (item by code, VAT code,
+customer by e-mail, order by YourRef) is served here from `ctx.cache` instead:
+
+* items by code: loaded through the sync API (`sync_items`, 1,000 per page) and refreshed incrementally by
+  `Timestamp`, at most every `items_refresh_seconds` and on a miss (a SKU created in Exact a moment ago);
+* accounts by e-mail: the same pattern over `sync_accounts`, so a new customer costs only its create call;
+* reference tables (warehouses, GL accounts) loaded once per TTL, only for documents whose mapping needs them.
+
+Exact GUIDs are kept lower-cased, as webhook keys and cross-references are.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.exact import Account, Item, SyncPage
+from flows.base import FlowContext
+
+ITEMS_KEY = "orders:items_by_code"
+ACCOUNTS_KEY = "orders:accounts_by_email"
+
+
+@dataclass(slots=True)
+class SyncIndex:
+    """A code -> id index kept current through an Exact sync endpoint (incremental by Timestamp)."""
+
+    by_key: dict[str, str] = field(default_factory=dict)
+    timestamp: int = 1
+    refreshed_at: float = 0.0
+
+    async def refresh(self, pages: AsyncIterator[SyncPage[Any]], key: Callable[[Any], str | None]) -> None:
+        """Read the changed rows page by page; `key(row)` is the index key (None: not indexed)."""
+        async for page in pages:
+            for row in page.rows:
+                value = key(row)
+                if value and row.id:
+                    self.by_key[value] = row.id.lower()
+            self.timestamp = max(self.timestamp, page.timestamp)
+        self.refreshed_at = time.monotonic()
+
+
+def _item_code(item: Item) -> str | None:
+    return item.code
+
+
+def _account_email(account: Account) -> str | None:
+    return account.email.lower() if account.email else None
+
+
+async def _index(ctx: FlowContext, key: str) -> SyncIndex:
+    async def fresh() -> SyncIndex:
+        return SyncIndex()
+
+    index: SyncIndex = await ctx.cache.get(key, fresh, ttl=float("inf"))
+    return index
+
+
+async def items_by_code(ctx: FlowContext, codes: set[str], refresh_seconds: float) -> dict[str, str]:
+    """Exact item ids for `codes`; refreshes the sync index when stale or when a code is missing.
+
+    A miss triggers at most one incremental refresh (cheap: only items changed since the last Timestamp), so an
+    order whose SKU truly does not exist costs one sync call, not one lookup per row.
+    """
+    index = await _index(ctx, ITEMS_KEY)
+    stale = time.monotonic() - index.refreshed_at >= refresh_seconds
+    if stale or not codes <= index.by_key.keys():
+        await index.refresh(ctx.exact.sync_items(index.timestamp), _item_code)
+    return {c: index.by_key[c] for c in codes if c in index.by_key}
+
+
+def remember_item(ctx: FlowContext, code: str, item_id: str) -> None:
+    index = ctx.cache.peek(ITEMS_KEY)
+    if isinstance(index, SyncIndex):
+        index.by_key[code] = item_id
+
+
+async def account_by_key(
+    ctx: FlowContext, match: str, value: str, refresh_seconds: float, *, verify: bool = False
+) -> str | None:
+    """The Exact account for a customer key: from the accounts-by-e-mail sync index, or one finder call.
+
+    The index is refreshed incrementally at most every `refresh_seconds`, not on a miss: a miss is the normal case
+    for a new customer, and refreshing then would cost the call the index exists to save. The price is that an
+    account created in Exact by hand within the last `refresh_seconds` is not seen; `verify` (set when an earlier
+    attempt of ours may have created the account) asks Exact directly.
+    """
+    if match == "email" and not verify:
+        index = await _index(ctx, ACCOUNTS_KEY)
+        if time.monotonic() - index.refreshed_at >= refresh_seconds:
+            await index.refresh(ctx.exact.sync_accounts(index.timestamp), _account_email)
+        return index.by_key.get(value.lower())
+    finder = {
+        "email": ctx.exact.find_account_by_email,
+        "customer_number": ctx.exact.find_account_by_code,
+        "vat_number": ctx.exact.find_account_by_vat,
+    }[match]
+    account: Account | None = await finder(value)
+    return account.id.lower() if account is not None else None
+
+
+def remember_account(ctx: FlowContext, email: str | None, account_id: str) -> None:
+    index = ctx.cache.peek(ACCOUNTS_KEY)
+    if email and isinstance(index, SyncIndex):
+        index.by_key[email.lower()] = account_id
+
+
+async def table_by_code(ctx: FlowContext, name: str) -> dict[str, str]:
+    """`warehouses` or `gl_accounts` as code -> id, one call per cache TTL."""
+
+    async def load() -> dict[str, str]:
+        rows = await getattr(ctx.exact, name)()
+        out: dict[str, str] = {}
+        for row in rows:
+            if row.code is not None and row.id:
+                out[str(row.code).strip()] = row.id.lower()
+        if name == "warehouses":
+            # The mapping's default warehouse: Exact's main one, else the first.
+            main = next((w for w in rows if w.main), rows[0] if rows else None)
+            if main is not None:
+                out["main"] = main.id.lower()
+        return out
+
+    table: dict[str, str] = await ctx.cache.get(f"orders:{name}", load)
+    return table

@@ -1,0 +1,286 @@
+"""The orders flow end to end: eAccounting simulator -> real connector -> flow -> Exact simulator.
+
+Every count below comes from the simulators' own counters or stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from flows.base import RecordFailed
+from tests.flows_orders.conftest import World, ea_calls, exact_calls
+
+
+def _records(world: World, entity: str) -> list[dict[str, Any]]:
+    return list(world.exact_sim.division().store(entity).records.values())
+
+
+def _one(world: World, entity: str, **match: Any) -> dict[str, Any]:
+    found = [r for r in _records(world, entity) if all(r.get(k) == v for k, v in match.items())]
+    assert len(found) == 1, (entity, match, len(found))
+    return found[0]
+
+
+async def test_company_customer_sales_order(world: World, make_order: Callable[..., str]) -> None:
+    order_id = make_order("1009", [("SKU-0001", 2), ("SKU-0002", 3)], your_reference="PO-77")
+    ctx = world.ctx()
+    outcome = await world.run(ctx, order_id)
+    assert outcome.action == "created"
+    number = str(world.ea_sim.get("orders", order_id)["Number"])
+    order = _one(world, "SalesOrders", YourRef=number)
+    account = _one(world, "Accounts", Email="inkoop@demolen.nl")
+    assert order["OrderedBy"] == account["ID"]
+    assert account["Name"] == "Koffiehuis De Molen B.V."
+    assert [c for c in _records(world, "Contacts") if c.get("Account") == account["ID"]]  # contact person
+    lines = [r for r in _records(world, "SalesOrderLines") if r.get("OrderID") == order["OrderID"]]
+    assert sorted(str(r["Quantity"]) for r in lines) == ["2", "3"]
+
+
+async def test_private_customer_gets_account_without_contact(world: World, make_order: Callable[..., str]) -> None:
+    order_id = make_order("1010", [("SKU-0003", 1)])
+    outcome = await world.run(world.ctx(), order_id)
+    assert outcome.action == "created"
+    account = _one(world, "Accounts", Email="sanne@example.nl")
+    assert account["Name"] == "Sanne de Vries"
+    assert not [c for c in _records(world, "Contacts") if c.get("Account") == account["ID"]]
+
+
+@pytest.mark.parametrize(
+    ("document", "entity"),
+    [("sales_invoice", "SalesInvoices"), ("direct_invoice", "SalesInvoices"), ("journal_entry", "SalesEntries")],
+)
+async def test_each_document_type(world: World, make_order: Callable[..., str], document: str, entity: str) -> None:
+    order_id = make_order("1011", [("SKU-0004", 2)])
+    outcome = await world.run(world.ctx(document=document), order_id)
+    assert outcome.action == "created"
+    number = str(world.ea_sim.get("orders", order_id)["Number"])
+    created = _one(world, entity, YourRef=number)
+    assert created["Journal"] == "70"
+
+
+async def test_default_debtor_skips_customer_lookup(world: World, make_order: Callable[..., str]) -> None:
+    debtor = world.exact_sim.upsert_account({"Code": "WEBSHOP", "Name": "Webshop debtor", "Status": "C"})
+    order_id = make_order("1012", [("SKU-0005", 1)])
+    world.ea_sim.reset_counters()
+    outcome = await world.run(world.ctx(default_debtor_code="WEBSHOP"), order_id)
+    assert outcome.action == "created"
+    assert outcome.target_payload["OrderedBy"] == debtor["ID"]
+    assert not [r for r in _records(world, "Accounts") if r.get("Email") == "jonas.weber@example.de"]
+    assert "GET /v2/customers/{customerId}" not in world.ea_sim.counters()["calls"]
+
+
+async def test_missing_sku_fails_naming_it(world: World, make_order: Callable[..., str]) -> None:
+    order_id = make_order("1007", [("SKU-0001", 1), ("SKU-9999", 1)])
+    with pytest.raises(RecordFailed, match="SKU-9999") as failed:
+        await world.run(world.ctx(), order_id)
+    assert failed.value.details["sku"] == ["SKU-9999"]
+    number = str(world.ea_sim.get("orders", order_id)["Number"])
+    assert not [r for r in _records(world, "SalesOrders") if r.get("YourRef") == number]
+    assert not [r for r in _records(world, "Accounts") if r.get("Email") == "osto@hkiroastery.fi"]
+
+
+async def test_missing_sku_created_when_configured(world: World, make_order: Callable[..., str]) -> None:
+    order_id = make_order("1007", [("SKU-9999", 1)])
+    outcome = await world.run(world.ctx(missing_sku="create_item", created_item_vat_code="2"), order_id)
+    assert outcome.action == "created"
+    _one(world, "Items", Code="SKU-9999")
+
+
+async def test_currency_and_shipping_line(world: World, make_order: Callable[..., str]) -> None:
+    from decimal import Decimal
+
+    order_id = make_order("1003", [("SKU-0001", 1)], shipping_amount=Decimal("249.00"))
+    outcome = await world.run(world.ctx(created_item_vat_code="2"), order_id)
+    assert outcome.action == "created"
+    assert outcome.target_payload["Currency"] == "NOK"
+    shipping = _one(world, "Items", Code="SHIPPING")
+    items = [line["Item"] for line in outcome.target_payload["SalesOrderLines"]]
+    assert shipping["ID"] in items and len(items) == 2
+
+
+async def test_vat_per_country_and_reverse_charge(world: World, make_order: Callable[..., str]) -> None:
+    customer = world.ea_sim.by_unique("customers", "1011")
+    assert customer is not None
+    world.ea_sim.put("customers", {**customer, "VatNumber": "DE123456789"})
+    options = {"vat_code_by_country": {"NL": "2", "DE": "DE19"}, "reverse_charge_vat_code": "3", "home_country": "NL"}
+    business = await world.run(world.ctx(**options), make_order("1011", [("SKU-0001", 1)]))
+    private = await world.run(world.ctx(**options), make_order("1012", [("SKU-0001", 1)]))
+    home = await world.run(world.ctx(**options), make_order("1009", [("SKU-0001", 1)]))
+    assert {line["VATCode"] for line in business.target_payload["SalesOrderLines"]} == {"3"}
+    assert {line["VATCode"] for line in private.target_payload["SalesOrderLines"]} == {"DE19"}
+    assert {line["VATCode"] for line in home.target_payload["SalesOrderLines"]} == {"2"}
+    # a returning business customer keeps reverse charge without reading the customer again
+    again = await world.run(world.ctx(**options), make_order("1011", [("SKU-0002", 1)]))
+    assert {line["VATCode"] for line in again.target_payload["SalesOrderLines"]} == {"3"}
+
+
+async def test_status_not_selected_is_skipped(world: World, make_order: Callable[..., str]) -> None:
+    order_id = make_order("1001", [("SKU-0001", 1)], status=1)
+    outcome = await world.run(world.ctx(), order_id)
+    assert outcome.action == "skipped"
+    assert outcome.reason is not None and "status 1" in outcome.reason
+
+
+async def test_rerun_creates_nothing_and_costs_no_exact_call(world: World, make_order: Callable[..., str]) -> None:
+    order_id = make_order("1001", [("SKU-0001", 1)])
+    first = await world.run(world.ctx(), order_id)
+    before = exact_calls(world.exact_sim)
+    second = await world.run(world.ctx(), order_id)
+    assert first.action == "created"
+    assert second.action == "unchanged" and second.target_id == first.target_id
+    assert exact_calls(world.exact_sim) == before
+    number = str(world.ea_sim.get("orders", order_id)["Number"])
+    _one(world, "SalesOrders", YourRef=number)
+
+
+async def test_crash_between_create_and_link_leaves_no_duplicate(world: World, make_order: Callable[..., str]) -> None:
+    order_id = make_order("1001", [("SKU-0001", 1)])
+    ctx = world.ctx()
+    first = await world.run(ctx, order_id)
+    # the worker died after Exact's POST and before link(): the link is gone, the intent stays
+    await ctx.xref.unlink("ea:order>exact:salesorder", order_id)
+    await ctx.xref.begin("ea:order>exact:salesorder", order_id)
+    retry = await world.run(world.ctx(), order_id)
+    assert retry.action == "skipped" and retry.target_id == first.target_id
+    exact_number = _one(world, "SalesOrders", OrderID=first.target_id)["OrderNumber"]
+    assert retry.reason is not None and f"exists in Exact as sales order {exact_number} " in retry.reason
+    number = str(world.ea_sim.get("orders", order_id)["Number"])
+    _one(world, "SalesOrders", YourRef=number)
+    assert await ctx.xref.target("ea:order>exact:salesorder", order_id) == first.target_id
+
+
+async def test_call_counts_per_order(world: World, make_order: Callable[..., str]) -> None:
+    ctx = world.ctx()
+    await world.run(ctx, make_order("1013", [("SKU-0001", 1)]))  # warms the items cache, creates the customer
+    world.exact_sim.reset_counters()
+    world.ea_sim.reset_counters()
+    await world.run(ctx, make_order("1013", [("SKU-0002", 2), ("SKU-0003", 1), ("SKU-0004", 5)]))
+    assert world.exact_sim.counters()["by_endpoint"] == {"POST salesorder/SalesOrders": 1}  # returning: 1 call
+    assert ea_calls(world.ea_sim) == 1  # the fetch; the customer comes from the cross-reference
+    world.exact_sim.reset_counters()
+    await world.run(ctx, make_order("1014", [("SKU-0005", 1)]))  # new private customer
+    calls = world.exact_sim.counters()["by_endpoint"]
+    assert calls == {"POST crm/Accounts": 1, "POST salesorder/SalesOrders": 1}  # e-mail from the sync index
+    world.exact_sim.reset_counters()
+    await world.run(ctx, make_order("1005", [("SKU-0006", 1)]))  # new company: account and contact person
+    calls = world.exact_sim.counters()["by_endpoint"]
+    assert calls == {"POST crm/Accounts": 1, "POST crm/Contacts": 1, "POST salesorder/SalesOrders": 1}
+
+
+async def test_existing_exact_account_is_matched_by_email(world: World, make_order: Callable[..., str]) -> None:
+    existing = world.exact_sim.upsert_account({"Name": "De Molen (Exact)", "Email": "inkoop@demolen.nl"})
+    outcome = await world.run(world.ctx(), make_order("1009", [("SKU-0001", 1)]))
+    assert outcome.target_payload["OrderedBy"] == existing["ID"]
+    assert len([r for r in _records(world, "Accounts") if r.get("Email") == "inkoop@demolen.nl"]) == 1
+
+
+async def test_customer_match_by_number_uses_finder(world: World, make_order: Callable[..., str]) -> None:
+    existing = world.exact_sim.upsert_account({"Code": "1009", "Name": "De Molen by number"})
+    outcome = await world.run(world.ctx(customer_match="customer_number"), make_order("1009", [("SKU-0001", 1)]))
+    assert outcome.target_payload["OrderedBy"] == existing["ID"]
+
+
+async def test_poll_pages_carry_payloads_and_cursor(world: World, make_order: Callable[..., str]) -> None:
+    from flows.orders import ORDERS
+
+    assert ORDERS.poll is not None
+    pages = [page async for page in ORDERS.poll(world.ctx(), None)]
+    ids = [i for page in pages for i in page.record_ids]
+    assert ids and all(page.payloads[i]["Rows"] for page in pages for i in page.record_ids)
+    statuses = {page.payloads[i]["Status"] for page in pages for i in page.record_ids}
+    assert statuses <= {2, 3}
+    cursor = pages[-1].cursor
+    assert cursor is not None
+    again = [i async for page in ORDERS.poll(world.ctx(), cursor) for i in page.record_ids]
+    assert again == []
+    fresh = make_order("1001", [("SKU-0001", 1)])
+    assert [i async for page in ORDERS.poll(world.ctx(), cursor) for i in page.record_ids] == [fresh]
+
+
+async def test_customer_invoice_source_to_sales_invoice(world: World, make_order: Callable[..., str]) -> None:
+    from sandbox.eaccounting.domain import _invoice_rules
+    from sandbox.eaccounting.resources import RESOURCES
+
+    order = world.ea_sim.get("orders", make_order("1009", [("SKU-0001", 2)]))
+    invoice = world.ea_sim.blank(RESOURCES["customerinvoices"])
+    for key in invoice:
+        if key in order and key not in ("Id", "CreatedUtc", "ModifiedUtc", "Rows", "Status"):
+            invoice[key] = order[key]
+    invoice["Rows"] = [dict(row) for row in order["Rows"]]
+    _invoice_rules(world.ea_sim, invoice, None)
+    stored = world.ea_sim.put("customerinvoices", invoice)
+    ctx = world.ctx(source="customer_invoices", document="sales_invoice")
+    outcome = await world.run(ctx, str(stored["Id"]))
+    assert outcome.action == "created"
+    created = _one(world, "SalesInvoices", YourRef=str(stored["InvoiceNumber"]))
+    assert await ctx.xref.target("ea:invoice>exact:salesinvoice", str(stored["Id"])) == created["InvoiceID"]
+
+
+async def test_demo_open_orders_all_transfer_except_the_broken_one(world: World) -> None:
+    from flows.orders import ORDERS
+
+    assert ORDERS.poll is not None
+    ctx = world.ctx(created_item_vat_code="2")  # the demo's shipping item is created once in Exact
+    results: dict[str, str] = {}
+    async for page in ORDERS.poll(ctx, None):
+        for record_id in page.record_ids:
+            source = page.payloads[record_id]
+            try:
+                results[str(source["Number"])] = (await ORDERS.handle(ctx, source)).action
+            except RecordFailed as failed:
+                results[str(source["Number"])] = f"failed: {failed.reason}"
+    failures = {n: r for n, r in results.items() if r != "created"}
+    assert len(results) >= 8
+    assert list(failures.values()) == ["failed: SKU SKU-9999 does not exist in Exact"]
+
+
+async def test_update_customers_writes_only_changes(world: World, make_order: Callable[..., str]) -> None:
+    ctx = world.ctx(update_customers=True)
+    await world.run(ctx, make_order("1009", [("SKU-0001", 1)]))
+    world.exact_sim.reset_counters()
+    await world.run(ctx, make_order("1009", [("SKU-0001", 1)]))
+    assert "PUT crm/Accounts" not in " ".join(world.exact_sim.counters()["by_endpoint"])  # nothing changed
+    customer = world.ea_sim.by_unique("customers", "1009")
+    assert customer is not None
+    world.ea_sim.put("customers", {**customer, "Name": "Koffiehuis De Molen Utrecht B.V."})
+    await world.run(ctx, make_order("1009", [("SKU-0002", 1)]))
+    assert _one(world, "Accounts", Email="inkoop@demolen.nl")["Name"] == "Koffiehuis De Molen Utrecht B.V."
+
+
+async def test_row_and_order_discounts(world: World, make_order: Callable[..., str]) -> None:
+    from decimal import Decimal
+
+    from flows.orders import ORDERS
+
+    ctx = world.ctx(discount_item_code="SKU-0040")
+    source = await ORDERS.fetch(ctx, make_order("1009", [("SKU-0001", 4), ("SKU-0002", 1)]))
+    assert source is not None
+    source["Rows"][0]["DiscountPercentage"] = "0.10"
+    source["DiscountAmount"] = "25.00"  # an order-level discount a web shop sets
+    outcome = await ORDERS.handle(ctx, source)
+    order = _one(world, "SalesOrders", YourRef=str(source["Number"]))
+    lines = [r for r in _records(world, "SalesOrderLines") if r.get("OrderID") == order["OrderID"]]
+    discount_item = _one(world, "Items", Code="SKU-0040")["ID"]
+    assert sorted(Decimal(str(r.get("Discount") or 0)) for r in lines) == [Decimal(0), Decimal(0), Decimal("0.1")]
+    assert [Decimal(str(r["UnitPrice"])) for r in lines if r["Item"] == discount_item] == [Decimal("-25.00")]
+    assert outcome.action == "created"
+
+
+async def test_payment_terms_become_payment_condition(world: World, make_order: Callable[..., str]) -> None:
+    ctx = world.ctx(payment_condition_by_terms={"30": "30", "10": "14"})
+    company = await world.run(ctx, make_order("1009", [("SKU-0001", 1)]))  # company: 30 days
+    returning = await world.run(ctx, make_order("1009", [("SKU-0002", 1)]))  # from the stored profile
+    person = await world.run(ctx, make_order("1010", [("SKU-0001", 1)]))  # private: 10 days
+    assert company.target_payload["PaymentCondition"] == "30"
+    assert returning.target_payload["PaymentCondition"] == "30"
+    assert person.target_payload["PaymentCondition"] == "14"
+    assert _one(world, "SalesOrders", YourRef=company.target_payload["YourRef"])["PaymentCondition"] == "30"
+
+
+async def test_fetch_of_a_deleted_order_is_none(world: World) -> None:
+    from flows.orders import ORDERS
+
+    assert await ORDERS.fetch(world.ctx(), "00000000-0000-4000-8000-000000000000") is None

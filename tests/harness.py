@@ -1,0 +1,177 @@
+"""Both simulators in-process, the real connectors over httpx's ASGI transport, and flow contexts and engines.
+
+Flow suites build a `World` (fixture `world` in their conftest, see `make_world`) and run a flow two ways:
+`world.run(definition, record_id)` calls the flow's `fetch` and `handle` directly (what a job does, without the
+engine around it); `await world.engine.run_record(flow, record_id, trigger)` goes through the real engine
+(stored flow config, activity log, dead letters), without arq. Both share one per-process cache, as jobs of one
+worker do. API-call counts are read from the simulators' own counters, never from our code.
+
+The connectors' clocks are the simulators' clocks and their `sleep` advances them, so token expiry and rate-limit
+windows are crossed without real waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from arq.connections import ArqRedis
+
+from app.engine import Engine
+from app.flowconfig import resolve
+from app.services import open_services
+from app.settings import Settings
+from connectors.eaccounting import EAccountingClient, build_eaccounting_client
+from connectors.exact import ExactClient, build_exact_client
+from flows.base import FlowContext, FlowDefinition, Outcome
+from flows.registry import load_flows
+from sandbox.eaccounting import EAccountingSim, EAccountingSimConfig, create_eaccounting_app
+from sandbox.exact import ExactSim, ExactSimConfig, create_exact_app
+
+START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+EXACT_HOST = "start.exactonline.nl"
+EA_HOST = "eaccounting.test"
+
+
+def exact_calls(sim: ExactSim) -> int:
+    """REST API calls Exact counted (token-endpoint calls are not part of the rate limit)."""
+    by_endpoint: dict[str, int] = sim.counters()["by_endpoint"]
+    return sum(n for route, n in by_endpoint.items() if "oauth2/" not in route)
+
+
+def exact_calls_by_endpoint(sim: ExactSim) -> dict[str, int]:
+    by_endpoint: dict[str, int] = sim.counters()["by_endpoint"]
+    return {route: n for route, n in by_endpoint.items() if "oauth2/" not in route}
+
+
+def ea_calls(sim: EAccountingSim) -> int:
+    calls: dict[str, int] = sim.counters()["calls"]
+    return sum(n for route, n in calls.items() if "/v2/" in route)
+
+
+def ea_calls_by_endpoint(sim: EAccountingSim) -> dict[str, int]:
+    calls: dict[str, int] = sim.counters()["calls"]
+    return {route: n for route, n in calls.items() if "/v2/" in route}
+
+
+class Router(httpx.AsyncBaseTransport):
+    """Sends each request to the simulator its host names; anything else is a test bug."""
+
+    def __init__(self, routes: Mapping[str, httpx.AsyncBaseTransport]) -> None:
+        self.routes = dict(routes)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        transport = self.routes.get(request.url.host)
+        if transport is None:
+            raise AssertionError(f"request to an unknown host: {request.url}")
+        return await transport.handle_async_request(request)
+
+
+def world_settings(settings: Settings) -> Settings:
+    """`settings` with every base URL on the in-process simulators."""
+    exact = settings.exact.model_copy(
+        update={
+            "api_base_url": f"https://{EXACT_HOST}",
+            "auth_base_url": f"https://{EXACT_HOST}",
+            "public_webhook_url": "https://ledgerbridge.test/webhooks/exact",
+        }
+    )
+    ea = settings.eaccounting.model_copy(
+        update={"api_base_url": f"http://{EA_HOST}/v2/", "identity_base_url": f"http://{EA_HOST}"}
+    )
+    return settings.model_copy(update={"exact": exact, "eaccounting": ea})
+
+
+@dataclass
+class World:
+    exact_sim: ExactSim
+    ea_sim: EAccountingSim
+    exact: ExactClient
+    ea: EAccountingClient
+    settings: Settings
+    redis: ArqRedis
+    http: httpx.AsyncClient
+    engine: Engine
+
+    def ctx(
+        self,
+        definition: FlowDefinition,
+        *,
+        options: Mapping[str, Any] | None = None,
+        mapping: str | None = None,
+        mapping_overrides: Mapping[str, Any] | None = None,
+        trigger: str = "manual",
+    ) -> FlowContext:
+        """The FlowContext the engine builds, from a config validated like `PUT /flows/{flow}/config`."""
+        raw: dict[str, Any] = {"options": dict(options or {}), "mapping_overrides": dict(mapping_overrides or {})}
+        if mapping is not None:
+            raw["mapping"] = mapping
+        return self.engine.context(definition, resolve(definition, raw), trigger)
+
+    async def run(self, definition: FlowDefinition, record_id: str, **ctx_kwargs: Any) -> Outcome:
+        """Fetch and handle one record (what a job does), without the engine around it."""
+        ctx = self.ctx(definition, **ctx_kwargs)
+        source = await definition.fetch(ctx, record_id)
+        assert source is not None, f"{definition.name}: source record {record_id} not found"
+        return await definition.handle(ctx, source)
+
+    async def configure(self, definition: FlowDefinition, **config: Any) -> None:
+        """Store a flow config the way `PUT /flows/{flow}/config` does (for runs through `self.engine`)."""
+        await self.engine.configs.put(definition.name, config)
+
+    def exact_calls(self) -> int:
+        return exact_calls(self.exact_sim)
+
+    def ea_calls(self) -> int:
+        return ea_calls(self.ea_sim)
+
+    def reset_counters(self) -> None:
+        self.exact_sim.reset_counters()
+        self.ea_sim.reset_counters()
+
+
+@asynccontextmanager
+async def make_world(
+    settings: Settings,
+    redis: ArqRedis,
+    *,
+    exact_config: ExactSimConfig | None = None,
+    ea_config: EAccountingSimConfig | None = None,
+) -> AsyncIterator[World]:
+    """Both simulators (rate limits raised unless configs are given), both connectors connected via OAuth."""
+    exact_app = create_exact_app(
+        exact_config or ExactSimConfig(start_time=START, minutely_limit=100_000, daily_limit=1_000_000)
+    )
+    ea_app = create_eaccounting_app(ea_config or EAccountingSimConfig(start_time=START, rate_limit_per_minute=None))
+    router = Router({EXACT_HOST: httpx.ASGITransport(app=exact_app), EA_HOST: httpx.ASGITransport(app=ea_app)})
+    async with httpx.AsyncClient(transport=router) as http:
+        exact_sim: ExactSim = exact_app.state.sim
+        ea_sim: EAccountingSim = ea_app.state.sim
+        cfg = world_settings(settings)
+
+        def exact_clock() -> float:
+            return exact_sim.clock.timestamp()
+
+        async def exact_sleep(seconds: float) -> None:
+            exact_sim.clock.advance(seconds)
+
+        def ea_clock() -> float:
+            return ea_sim.now().timestamp()
+
+        async def ea_sleep(seconds: float) -> None:
+            ea_sim.advance_clock(seconds)
+
+        exact = build_exact_client(cfg, http, redis, clock=exact_clock, sleep=exact_sleep)
+        ea = build_eaccounting_client(cfg, http, redis, clock=ea_clock, sleep=ea_sleep)
+        for client in (exact, ea):
+            consent = await http.get(client.authorize_url("state"))
+            await client.exchange_code(httpx.URL(consent.headers["location"]).params["code"])
+        flows = load_flows()
+        engine = open_services(cfg, redis, flows, http=http, exact=exact, eaccounting=ea).engine
+        world = World(exact_sim, ea_sim, exact, ea, cfg, redis, http, engine)
+        world.reset_counters()
+        yield world
