@@ -31,7 +31,7 @@ from sandbox.exact import ExactSimConfig, create_exact_app
 
 log = structlog.get_logger("demo")
 
-DEMO_PREFIX = "lbdemo"
+DEMO_PREFIX = "lbdemo"  # plus the API port, so two demos on one Redis keep apart
 DEMO_POLL_SECONDS = 10
 
 
@@ -60,9 +60,10 @@ def demo_settings(redis_url: str, host: str, api_port: int, exact_port: int, ea_
     api = f"http://{host}:{api_port}"
     exact = f"http://{host}:{exact_port}"
     ea = f"http://{host}:{ea_port}"
+    prefix = f"{DEMO_PREFIX}{api_port}"
     return load_settings(
         demo=True,
-        redis={"url": redis_url, "key_prefix": DEMO_PREFIX, "queue_name": f"{DEMO_PREFIX}:queue"},
+        redis={"url": redis_url, "key_prefix": prefix, "queue_name": f"{prefix}:queue"},
         exact={
             "api_base_url": exact,
             "auth_base_url": exact,
@@ -81,12 +82,8 @@ def demo_settings(redis_url: str, host: str, api_port: int, exact_port: int, ea_
 async def _clear_demo_keys(settings: Settings) -> None:
     redis = connect_redis(settings)
     try:
-        async for key in redis.scan_iter(match=f"{DEMO_PREFIX}:*", count=1000):
+        async for key in redis.scan_iter(match=f"{settings.redis.key_prefix}:*", count=1000):
             await redis.delete(key)
-        async for key in redis.scan_iter(match="arq:*", count=1000):
-            # arq's own job keys carry no prefix of ours; only drop those of our queue's jobs.
-            if b":rec:" in key or b":poll:" in key:
-                await redis.delete(key)
     finally:
         await redis.aclose()
 

@@ -1,11 +1,11 @@
 """The flow engine: enqueueing with de-duplication and coalescing, running one record, retries, dead letters, polling.
 
-Jobs carry only ids. The arq job id of a record run is ``rec:{flow}:{record}``, so while a run for a record is queued,
-more triggers for it collapse into that one job (arq refuses a second job with a live id). A trigger that arrives
-while the job *runs* would be lost that way, so every trigger also bumps a generation counter; a run remembers the
-generation it started with and, if it changed meanwhile, enqueues one follow-up run. Change triggers (webhooks,
-polls) and follow-ups wait `ENGINE__COALESCE_SECONDS` before they run, so the rest of a burst joins the queued job:
-a burst of 50 changes gives at most two writes, the last one with the final state.
+Jobs carry only ids. The arq job id of a record run is ``{prefix}:rec:{flow}:{record}``, so while a run for a
+record is queued, more triggers for it collapse into that one job (arq refuses a second job with a live id). A
+trigger that arrives while the job *runs* would be lost that way, so every trigger also bumps a generation counter;
+a run remembers the generation it started with and, if it changed meanwhile, enqueues one follow-up run. Change
+triggers (webhooks, polls) and follow-ups wait `ENGINE__COALESCE_SECONDS` before they run, so the rest of a burst
+joins the queued job: a burst of 50 changes gives at most two writes, the last one with the final state.
 
 Two runs of one record never overlap: a run takes a per-record Redis lock (a follow-up or replay that finds it
 taken is deferred). Our own try counter (not arq's, which lock contention would consume) decides when a record
@@ -33,7 +33,9 @@ from app.metrics import Metrics
 from app.settings import Settings
 from app.xref import CrossRefs
 from connectors.calls import capture_calls
+from connectors.eaccounting import EAccountingClient
 from connectors.errors import AuthError, ConnectorError, RateLimited, ReauthorizationRequired, TransientError
+from connectors.exact import ExactClient
 from flows.base import FlowContext, FlowDefinition, Outcome, RecordFailed
 from flows.cache import RefCache
 
@@ -48,8 +50,10 @@ MAX_BACKOFF_SECONDS = 900.0
 LOCK_DEFER_SECONDS = 2.0
 
 
-def record_job_id(flow: str, record_id: str) -> str:
-    return f"rec:{flow}:{record_id}"
+def record_job_id(prefix: str, flow: str, record_id: str) -> str:
+    """arq's job keys are global to the Redis database, so ours carry the key prefix (two installations, or a demo
+    and the tests, may share one Redis)."""
+    return f"{prefix}:rec:{flow}:{record_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +114,7 @@ async def enqueue_record(
         record_id,
         trigger,
         replay_of,
-        _job_id=record_job_id(flow, record_id),
+        _job_id=record_job_id(settings.redis.key_prefix, flow, record_id),
         _queue_name=settings.redis.queue_name,
         _defer_by=defer or None,
     )
@@ -119,7 +123,11 @@ async def enqueue_record(
 
 async def enqueue_poll(redis: ArqRedis, settings: Settings, flow: str, *, since: str | None = None) -> bool:
     job = await redis.enqueue_job(
-        JOB_POLL_FLOW, flow, since, _job_id=f"poll:{flow}", _queue_name=settings.redis.queue_name
+        JOB_POLL_FLOW,
+        flow,
+        since,
+        _job_id=f"{settings.redis.key_prefix}:poll:{flow}",
+        _queue_name=settings.redis.queue_name,
     )
     return job is not None
 
@@ -135,8 +143,8 @@ class Engine:
     settings: Settings
     redis: ArqRedis
     flows: Mapping[str, FlowDefinition]
-    exact: Any
-    eaccounting: Any
+    exact: ExactClient
+    eaccounting: EAccountingClient
     activity: ActivityLog
     dead_letters: DeadLetters
     metrics: Metrics
@@ -204,7 +212,7 @@ class Engine:
         The running job's own id is still taken until it returns, so the follow-up uses whichever of the record's
         two job ids is free. If neither is, the other one is queued and has not started: it reads the final state.
         """
-        base = record_job_id(flow, record_id)
+        base = record_job_id(self.settings.redis.key_prefix, flow, record_id)
         for job_id in (base, f"{base}:followup"):
             job = await self.redis.enqueue_job(
                 JOB_RUN_RECORD,

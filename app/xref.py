@@ -17,15 +17,20 @@ rules that make "never a duplicate" hold:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from redis.asyncio import Redis
+
+from connectors.errors import TransientError
 
 
 def _default(value: Any) -> Any:
@@ -115,6 +120,29 @@ class CrossRefs:
 
     async def count(self, kind: str) -> int:
         return int(await self._redis.hlen(self._key(kind, "s2t")))
+
+    @asynccontextmanager
+    async def lock(self, kind: str, source_id: str, *, wait: float = 30.0, ttl: float = 120.0) -> AsyncIterator[None]:
+        """Hold `source_id` of `kind` across every process while finding-or-creating (or read-modify-writing) it.
+
+        Intents guard against a crash between a write and its link; this guards against two jobs at once (two
+        orders of one new customer, two deliveries of one order). Not getting it within `wait` seconds is a
+        transient error: the engine retries the record later.
+        """
+        key = self._key(kind, f"lock:{source_id}")
+        token = secrets.token_hex(8)
+        deadline = time.monotonic() + wait
+        while not await self._redis.set(key, token, nx=True, px=int(ttl * 1000)):
+            if time.monotonic() > deadline:
+                raise TransientError(f"{kind} {source_id} is held by another job", system="ledgerbridge")
+            await asyncio.sleep(0.05)
+        try:
+            yield
+        finally:
+            await self._redis.eval(_RELEASE, 1, key, token)
+
+
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
 def _text(raw: Any) -> str | None:

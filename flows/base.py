@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from app.settings import Settings
     from app.xref import CrossRefs
+    from connectors.eaccounting import EAccountingClient
+    from connectors.exact import ExactClient
     from flows.cache import RefCache
 
 System = Literal["exact", "eaccounting"]
@@ -100,8 +102,8 @@ class FlowContext:
     options: Any  # the flow's validated FlowOptions subclass instance
     mapping: Any  # mapping.CompiledMapping for config.mapping (or the flow's default)
     mappings: Callable[[str], Any]  # compile-and-cache any other mapping by name, with this flow's overrides
-    exact: Any  # connectors.exact.ExactClient
-    eaccounting: Any  # connectors.eaccounting.EAccountingClient
+    exact: ExactClient
+    eaccounting: EAccountingClient
     xref: CrossRefs
     cache: RefCache
     redis: Redis

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.xref import content_hash
-from connectors.errors import NotFound
+from connectors.errors import NotFound, Rejected
 from flows.base import FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed
 from flows.orders_exact import account_by_key, items_by_code, remember_account, remember_item, table_by_code
 
@@ -175,6 +175,25 @@ def _with_shipping_item(opts: OrdersOptions, source: dict[str, Any]) -> dict[str
     return record
 
 
+async def _create_item(ctx: FlowContext, opts: OrdersOptions, code: str, row: dict[str, Any]) -> str:
+    """Create a missing item once: concurrent jobs of this process share one create (single-flight cache), and one
+    of another process that won the race is found by its code instead of failing the record."""
+
+    async def create() -> str:
+        try:
+            created = await ctx.exact.create_item(_new_item(opts, code, row))
+        except Rejected:
+            existing = await ctx.exact.find_item_by_code(code)
+            if existing is None:
+                raise
+            return existing.id.lower()
+        return created.id.lower()
+
+    item_id: str = await ctx.cache.get(f"orders:created_item:{code}", create)
+    remember_item(ctx, code, item_id)
+    return item_id
+
+
 async def _items(ctx: FlowContext, opts: OrdersOptions, source: dict[str, Any]) -> dict[str, str]:
     wanted = _skus(source)
     if opts.shipping_item_code and source.get("ShippingAmount"):
@@ -187,9 +206,7 @@ async def _items(ctx: FlowContext, opts: OrdersOptions, source: dict[str, Any]) 
     if creatable:
         for code in creatable:
             row: dict[str, Any] = next((r for r in source.get("Rows") or [] if r.get("ArticleNumber") == code), {})
-            created = await ctx.exact.create_item(_new_item(opts, code, row))
-            found[code] = created.id.lower()
-            remember_item(ctx, code, found[code])
+            found[code] = await _create_item(ctx, opts, code, row)
         missing = sorted(wanted - found.keys())
     if missing:
         raise RecordFailed(f"SKU {', '.join(missing)} does not exist in Exact", sku=missing)
@@ -198,20 +215,41 @@ async def _items(ctx: FlowContext, opts: OrdersOptions, source: dict[str, Any]) 
 
 async def _customer(ctx: FlowContext, opts: OrdersOptions, source: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The Exact account id of the order's customer, and the eAccounting customer (empty when not read)."""
-    if opts.default_debtor_code:
+    debtor = opts.default_debtor_code
+    if debtor:
 
         async def load() -> str:
-            account = await ctx.exact.find_account_by_code(opts.default_debtor_code)
+            account = await ctx.exact.find_account_by_code(debtor)
             if account is None:
-                raise RecordFailed(f"default debtor {opts.default_debtor_code} does not exist in Exact")
-            return str(account.id).lower()
+                raise RecordFailed(f"default debtor {debtor} does not exist in Exact")
+            return account.id.lower()
 
-        return await ctx.cache.get(f"orders:debtor:{opts.default_debtor_code}", load), {}
+        return await ctx.cache.get(f"orders:debtor:{debtor}", load), {}
     customer_id = str(source["CustomerId"])
+    known = await _linked_customer(ctx, opts, customer_id)
+    if known is not None:
+        return known
+    # One job at a time per customer: two orders of a new customer must not both create its account.
+    async with ctx.xref.lock(CUSTOMER_KIND, customer_id):
+        return await _resolve_customer(ctx, opts, customer_id)
+
+
+async def _linked_customer(
+    ctx: FlowContext, opts: OrdersOptions, customer_id: str
+) -> tuple[str, dict[str, Any]] | None:
+    """A returning customer from the cross-reference (no API call), with the profile kept when it was read."""
     linked = await ctx.xref.target(CUSTOMER_KIND, customer_id)
-    if linked and not opts.update_customers:
-        profile = await ctx.xref.last_value(CUSTOMER_KIND, customer_id)
-        return linked, json.loads(profile) if profile else {}
+    if linked is None or opts.update_customers:
+        return None
+    profile = await ctx.xref.last_value(CUSTOMER_KIND, customer_id)
+    return linked, json.loads(profile) if profile else {}
+
+
+async def _resolve_customer(ctx: FlowContext, opts: OrdersOptions, customer_id: str) -> tuple[str, dict[str, Any]]:
+    known = await _linked_customer(ctx, opts, customer_id)  # linked by the job that held the lock before us
+    if known is not None:
+        return known
+    linked = await ctx.xref.target(CUSTOMER_KIND, customer_id)
     customer = _dump(await ctx.eaccounting.get_customer(customer_id))
     keys = ("VatNumber", "IsPrivatePerson", "InvoiceCountryCode", "TermsOfPaymentId")
     facts: dict[str, Any] = {k: customer.get(k) for k in keys}
@@ -259,7 +297,7 @@ async def _create_account(ctx: FlowContext, customer: dict[str, Any], *, contact
     payload.setdefault("Email", customer.get("EmailAddress"))
     payload.setdefault("Status", "C")
     ctx.target_payload = payload
-    account = str((await ctx.exact.create_account(payload)).id).lower()
+    account = (await ctx.exact.create_account(payload)).id.lower()
     remember_account(ctx, customer.get("EmailAddress"), account)
     person = customer.get("ContactPersonName")
     if contact and not customer.get("IsPrivatePerson") and person:

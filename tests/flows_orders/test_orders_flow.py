@@ -5,6 +5,7 @@ Every count below comes from the simulators' own counters or stores.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -99,6 +100,19 @@ async def test_currency_and_shipping_line(world: World, make_order: Callable[...
     shipping = _one(world, "Items", Code="SHIPPING")
     items = [line["Item"] for line in outcome.target_payload["SalesOrderLines"]]
     assert shipping["ID"] in items and len(items) == 2
+
+
+async def test_concurrent_orders_create_the_missing_shipping_item_once(
+    world: World, make_order: Callable[..., str]
+) -> None:
+    from decimal import Decimal
+
+    orders = [make_order("1003", [("SKU-0001", 1)], shipping_amount=Decimal("9.95")) for _ in range(3)]
+    ctx = world.ctx()
+    outcomes = await asyncio.gather(*(world.run(ctx, order_id) for order_id in orders))
+    assert [o.action for o in outcomes] == ["created"] * 3
+    shipping = _one(world, "Items", Code="SHIPPING")  # exactly one, though three jobs needed it at once
+    assert all(shipping["ID"] in [line["Item"] for line in o.target_payload["SalesOrderLines"]] for o in outcomes)
 
 
 async def test_vat_per_country_and_reverse_charge(world: World, make_order: Callable[..., str]) -> None:
