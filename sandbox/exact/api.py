@@ -22,7 +22,7 @@ from sandbox.exact.entities import BULK_VIEWS, ENTITIES, SYNC_VIEWS, TOPICS, Ent
 from sandbox.exact.errors import ExactApiError, bad_request, error_body, not_found
 from sandbox.exact.sim import ExactSim
 from sandbox.exact.store import DivisionState, Record
-from sandbox.exact.wire import dumps, parse_guid
+from sandbox.exact.wire import AMSTERDAM, dumps, parse_guid
 
 __all__ = ["api_router"]
 
@@ -598,7 +598,8 @@ def _me(sim: ExactSim) -> dict[str, Any]:
         "Legislation": 1,
         "PackageCode": "WD_PRO",
         "ServerTime": now,
-        "ServerUtcOffset": Decimal(int(now.astimezone().utcoffset().total_seconds() // 3600)),  # type: ignore[union-attr]
+        # Exact's servers run on Amsterdam time, whatever the host machine's zone.
+        "ServerUtcOffset": Decimal(int(now.astimezone(AMSTERDAM).utcoffset().total_seconds() // 3600)),  # type: ignore[union-attr]
         "UserName": "demo.user@example.com",
     }
 

@@ -23,7 +23,7 @@ from sandbox.exact.oauth import OAuthState
 from sandbox.exact.ratelimit import RateLimiter
 from sandbox.exact.store import DivisionState, Record
 from sandbox.exact.webhooks import Deliver, Delivery, WebhookFault, WebhookQueue, build_body, http_deliver
-from sandbox.exact.wire import dumps
+from sandbox.exact.wire import AMSTERDAM, dumps
 
 __all__ = ["ExactSim", "Fault"]
 
@@ -252,7 +252,8 @@ class ExactSim:
         if not lines:
             raise bad_request(f"Sales order {found['OrderNumber']} has nothing left to deliver")
         body: dict[str, Any] = {
-            "DeliveryDate": self.clock.now().strftime("%Y-%m-%dT%H:%M:%S"),
+            # A naive body datetime is Amsterdam wall-clock time, as in Exact's UI.
+            "DeliveryDate": self.clock.now().astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M:%S"),
             "GoodsDeliveryLines": lines,
         }
         if tracking_number is not None:
