@@ -1,0 +1,175 @@
+"""Reference tables of the customers flows, read once per cache TTL: payment terms both ways, GL accounts by code,
+eAccounting customers by VAT number.
+
+Payment terms are the one setting both systems have on a customer, under different keys: Exact names a payment
+condition by `Code` (`30`, with `PaymentDays`), eAccounting by `TermsOfPaymentId` (a GUID, with `NumberOfDays`).
+A user may map them explicitly (options); anything not mapped is matched by its number of days.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from flows.base import FlowContext, RecordFailed
+
+if TYPE_CHECKING:
+    from connectors.eaccounting import EAccountingClient
+    from connectors.eaccounting.models import Customer, TermsOfPayment
+    from connectors.exact import ExactClient
+    from connectors.exact.reference import GLAccount, PaymentCondition
+
+# Stands in for "the customer's current terms" in update mode, so the hash of a mapped update does not depend on
+# the eAccounting customer (which is then read only when the hash says something changed).
+KEEP_TERMS = "(keep the customer's terms)"
+
+
+def _ea(ctx: FlowContext) -> EAccountingClient:
+    client: EAccountingClient = ctx.eaccounting
+    return client
+
+
+def _exact(ctx: FlowContext) -> ExactClient:
+    client: ExactClient = ctx.exact
+    return client
+
+
+async def ea_terms(ctx: FlowContext) -> list[TermsOfPayment]:
+    async def load() -> list[TermsOfPayment]:
+        return await _ea(ctx).terms_of_payments()
+
+    terms: list[TermsOfPayment] = await ctx.cache.get("customers:ea_terms", load)
+    return terms
+
+
+async def exact_conditions(ctx: FlowContext) -> list[PaymentCondition]:
+    async def load() -> list[PaymentCondition]:
+        return list(await _exact(ctx).payment_conditions())
+
+    conditions: list[PaymentCondition] = await ctx.cache.get("customers:exact_conditions", load)
+    return conditions
+
+
+def _terms_by_days(terms: list[TermsOfPayment], days: int) -> TermsOfPayment | None:
+    """The eAccounting terms for sales with `days` days; "normal" terms (type 0) before cash or other kinds."""
+    fitting = [t for t in terms if t.number_of_days == days and t.available_for_sales is not False]
+    fitting.sort(key=lambda t: (t.terms_of_payment_type_id or 0) != 0)
+    return fitting[0] if fitting else None
+
+
+def resolve_terms(terms: list[TermsOfPayment], value: str, option: str) -> str:
+    """An option value (an eAccounting TermsOfPaymentId, or a number of days) as a TermsOfPaymentId."""
+    wanted = value.strip()
+    for t in terms:
+        if t.id.lower() == wanted.lower():
+            return t.id
+    if wanted.isdigit():
+        found = _terms_by_days(terms, int(wanted))
+        if found is not None:
+            return found.id
+    raise RecordFailed(f"{option}: eAccounting has no terms of payment {value!r} (an Id or a number of days)")
+
+
+async def default_terms_id(ctx: FlowContext, configured: str | None) -> str:
+    """The terms new customers get when their account has no (known) payment condition: the option, else the
+    company's default terms (`/v2/companysettings`, read once per cache TTL)."""
+    terms = await ea_terms(ctx)
+    if configured:
+        return resolve_terms(terms, configured, "default_terms_of_payment")
+
+    async def load() -> str | None:
+        return (await _ea(ctx).company_settings()).terms_of_payment_id
+
+    company: str | None = await ctx.cache.get("customers:ea_company_terms", load)
+    if company:
+        return company
+    normal = sorted((t for t in terms if t.available_for_sales is not False), key=lambda t: t.number_of_days or 0)
+    if not normal:
+        raise RecordFailed("eAccounting has no terms of payment for sales; set default_terms_of_payment")
+    return normal[0].id
+
+
+async def terms_by_condition(
+    ctx: FlowContext, explicit: dict[str, str], *, by_days: bool, default: str
+) -> dict[str, str]:
+    """Exact payment condition code -> eAccounting TermsOfPaymentId, with `*` -> `default` (the mapping's
+    `terms_of_payment_by_condition` lookup)."""
+    terms = await ea_terms(ctx)
+    table: dict[str, str] = {}
+    if by_days:
+        for condition in await exact_conditions(ctx):
+            if condition.code is None or condition.payment_days is None:
+                continue
+            found = _terms_by_days(terms, condition.payment_days)
+            if found is not None:
+                table[condition.code.strip()] = found.id
+    for code, value in explicit.items():
+        table[code.strip()] = resolve_terms(terms, value, f"terms_of_payment_by_condition[{code!r}]")
+    table["*"] = default
+    return table
+
+
+async def payment_condition_for(
+    ctx: FlowContext, explicit: dict[str, str], customer: dict[str, object], *, by_days: bool
+) -> str | None:
+    """The Exact payment condition code for an eAccounting customer's terms (by TermsOfPaymentId or number of
+    days in `explicit`, else by days), or None to leave Exact's default."""
+    terms_id = str(customer.get("TermsOfPaymentId") or "")
+    expanded = customer.get("TermsOfPayment")
+    days: int | None = None
+    if isinstance(expanded, dict) and isinstance(expanded.get("NumberOfDays"), int):
+        days = int(expanded["NumberOfDays"])
+    elif terms_id:
+        days = next((t.number_of_days for t in await ea_terms(ctx) if t.id.lower() == terms_id.lower()), None)
+    for key in (terms_id, None if days is None else str(days)):
+        if key and key in explicit:
+            return explicit[key]
+    if not by_days or days is None:
+        return None
+    matching = sorted(c.code.strip() for c in await exact_conditions(ctx) if c.code and c.payment_days == days)
+    return matching[0] if matching else None
+
+
+async def gl_account_ids(ctx: FlowContext) -> dict[str, str]:
+    """Exact GL account code -> ID (one read per cache TTL)."""
+
+    async def load() -> dict[str, str]:
+        accounts: list[GLAccount] = list(await _exact(ctx).gl_accounts())
+        return {a.code.strip(): a.id for a in accounts if a.code}
+
+    table: dict[str, str] = await ctx.cache.get("customers:gl_accounts", load)
+    return table
+
+
+async def ea_customer_by_vat(ctx: FlowContext, vat_number: str) -> Customer | None:
+    """The eAccounting customer with this VAT number (spaces and case ignored): the API has no VAT filter we may
+    use, so all customers are read once per cache TTL (1,000 a page) and indexed."""
+
+    async def load() -> dict[str, Customer]:
+        index: dict[str, Customer] = {}
+        async for customer in _ea(ctx).iter_customers():
+            if customer.vat_number:
+                index.setdefault(_vat_key(customer.vat_number), customer)
+        return index
+
+    index: dict[str, Customer] = await ctx.cache.get("customers:ea_by_vat", load, ttl=300.0)
+    return index.get(_vat_key(vat_number))
+
+
+def forget_ea_vat_index(ctx: FlowContext) -> None:
+    ctx.cache.invalidate("customers:ea_by_vat")
+
+
+def _vat_key(vat: str) -> str:
+    return "".join(vat.split()).upper()
+
+
+async def remember_profile(ctx: FlowContext, kind: str, customer_id: str, customer: dict[str, Any]) -> None:
+    """Store the facts the orders flow reads for a returning customer (VAT number, private or not, country,
+    terms) in the cross-reference's value slot, in the orders flow's format, so an order of a customer these
+    flows linked still gets reverse charge and payment terms right without reading the customer again."""
+    terms = customer.get("TermsOfPayment")
+    facts: dict[str, Any] = {k: customer.get(k) for k in ("VatNumber", "IsPrivatePerson", "InvoiceCountryCode")}
+    facts["TermsOfPaymentId"] = customer.get("TermsOfPaymentId")
+    facts["TermsDays"] = terms.get("NumberOfDays") if isinstance(terms, dict) else None
+    await ctx.xref.set_last_value(kind, customer_id, json.dumps(facts))

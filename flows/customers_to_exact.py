@@ -1,0 +1,204 @@
+"""The eAccounting -> Exact direction of the customers flows (`customers_to_exact`, off by default).
+
+A new customer is matched in Exact by its natural key (e-mail by default) or created (a company with its contact
+person, a private person as an account named after the person), exactly as the orders flow creates the customers
+of the orders it transfers; a linked one is written only when the hash of its mapped fields changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from app.xref import content_hash
+from connectors.errors import NotFound
+from flows.base import Action, FlowContext, Outcome, PollPage, RecordFailed
+from flows.customers_options import ACCOUNT_KIND, CUSTOMER_KIND, ToExactOptions
+from flows.customers_tables import gl_account_ids, payment_condition_for, remember_profile
+from mapping import MappingError
+
+if TYPE_CHECKING:
+    from connectors.eaccounting import EAccountingClient
+    from connectors.eaccounting.models import Customer
+    from connectors.exact import ExactClient
+    from connectors.exact.models import Account
+
+MAPPING = "customers_eaccounting_to_exact"
+PAGE = 200
+
+
+def _dump(customer: Customer) -> dict[str, Any]:
+    dumped: dict[str, Any] = customer.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return dumped
+
+
+def exact_mapping_hash(ctx: FlowContext, customer: Customer) -> str | None:
+    """The hash of `customer` mapped for Exact in update mode: what this direction (and the orders flow's
+    `update_customers`) compares with before writing to Exact. None when the customer does not map."""
+    try:
+        result = ctx.mappings(MAPPING).map(_dump(customer), mode="update")
+    except MappingError:
+        return None
+    return content_hash(dict(result.payload or {}))
+
+
+async def poll_customers(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
+    """Customers changed since the cursor (`ChangedUtc gt`); the next cursor is eAccounting's own clock."""
+    ea: EAccountingClient = ctx.eaccounting
+    listing = ea.iter_customers(datetime.fromisoformat(cursor) if cursor else None)
+    batch: dict[str, dict[str, Any]] = {}
+    async for customer in listing:
+        batch[customer.id] = _dump(customer)
+        if len(batch) >= PAGE:
+            yield PollPage(list(batch), None, batch)
+            batch = {}
+    if batch:
+        yield PollPage(list(batch), None, batch)
+    server_time = listing.server_time_utc
+    yield PollPage([], server_time.isoformat() if server_time else cursor)
+
+
+async def fetch_customer(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
+    ea: EAccountingClient = ctx.eaccounting
+    try:
+        return _dump(await ea.get_customer(record_id))
+    except NotFound:
+        return None
+
+
+def _by_country(table: dict[str, str], country: str | None) -> str | None:
+    return table.get(country or "") or table.get("*")
+
+
+async def _account_settings(
+    ctx: FlowContext, opts: ToExactOptions, source: dict[str, Any], payload: dict[str, Any]
+) -> dict[str, Any]:
+    """VAT code, revenue account, cost center and payment condition from the options (they win over the
+    mapping's value maps when they have an entry for the customer)."""
+    country = payload.get("Country")
+    settings: dict[str, Any] = {}
+    if vat := _by_country(opts.vat_code_by_country, country):
+        settings["SalesVATCode"] = vat
+    if gl_code := _by_country(opts.revenue_account_by_country, country):
+        gl_id = (await gl_account_ids(ctx)).get(gl_code.strip())
+        if gl_id is None:
+            raise RecordFailed(f"revenue_account_by_country: GL account {gl_code} does not exist in Exact")
+        settings["GLAccountSales"] = gl_id
+    if cost_center := _by_country(opts.cost_center_by_country, country):
+        settings["Costcenter"] = cost_center
+    condition = await payment_condition_for(
+        ctx, opts.payment_condition_by_terms, source, by_days=opts.match_terms_by_days
+    )
+    if condition:
+        settings["PaymentConditionSales"] = condition
+    return settings
+
+
+async def _find_account(
+    ctx: FlowContext, opts: ToExactOptions, payload: dict[str, Any], *, verify: bool
+) -> tuple[Account | None, str]:
+    """An existing Exact account for a new customer, and how it was found. With `verify` (an earlier run began a
+    create and never linked it) the code we would have sent is tried first."""
+    exact: ExactClient = ctx.exact
+    code, email, vat = payload.get("Code"), payload.get("Email"), payload.get("VATNumber")
+    if verify and code:
+        found = await exact.find_account_by_code(str(code))
+        if found is not None:
+            return found, f"code {code}"
+    if opts.match_by == "email" and email:
+        return await exact.find_account_by_email(str(email)), f"e-mail {email}"
+    if opts.match_by == "customer_number" and code:
+        return await exact.find_account_by_code(str(code)), f"code {code}"
+    if opts.match_by == "vat_number" and vat:
+        return await exact.find_account_by_vat(str(vat)), f"VAT number {vat}"
+    if verify and email:
+        return await exact.find_account_by_email(str(email)), f"e-mail {email}"
+    return None, ""
+
+
+async def _create_contact(ctx: FlowContext, account_id: str, source: dict[str, Any]) -> None:
+    person = str(source.get("ContactPersonName") or "").strip()
+    if not person:
+        return
+    first, _, last = person.partition(" ")
+    contact: dict[str, Any] = {"Account": account_id, "FirstName": first, "LastName": last or first}
+    email = source.get("ContactPersonEmail") or source.get("EmailAddress")
+    if email:
+        contact["Email"] = str(email)
+    for wire, key in (("Phone", "ContactPersonPhone"), ("Mobile", "ContactPersonMobile")):
+        if source.get(key):
+            contact[wire] = str(source[key])
+    exact: ExactClient = ctx.exact
+    await exact.create_contact(contact)
+
+
+async def handle_to_exact(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
+    opts: ToExactOptions = ctx.options
+    exact: ExactClient = ctx.exact
+    customer_id = str(source["Id"])
+    update = ctx.mapping.map(source, mode="update")
+    if update.payload is None:
+        return Outcome.skipped(update.skipped or "filtered by the mapping")
+    digest = content_hash(dict(update.payload))
+    account_id = await ctx.xref.target(CUSTOMER_KIND, customer_id)
+    if account_id is not None:
+        if digest == await ctx.xref.last_hash(CUSTOMER_KIND, customer_id):
+            return Outcome("unchanged", target_id=account_id, reason="no mapped field changed since the last sync")
+        if not opts.update_existing:
+            return Outcome("unchanged", target_id=account_id, reason="linked; update_existing is off")
+        payload = {**update.payload, **await _account_settings(ctx, opts, source, update.payload)}
+        ctx.target_payload = payload
+        try:
+            await exact.update_account(account_id, payload)
+        except NotFound:
+            await ctx.xref.unlink(CUSTOMER_KIND, customer_id)
+            await ctx.xref.unlink(ACCOUNT_KIND, account_id)
+            raise RecordFailed(
+                f"the linked Exact account {account_id} no longer exists; the link was removed, a retry matches "
+                "or creates the account again",
+                account_id=account_id,
+            ) from None
+        await ctx.xref.set_hash(CUSTOMER_KIND, customer_id, digest)
+        await remember_profile(ctx, CUSTOMER_KIND, customer_id, source)
+        return Outcome("updated", target_id=account_id, reason="linked account", target_payload=payload)
+
+    created = ctx.mapping.map(source, mode="create")
+    if created.payload is None:
+        return Outcome.skipped(created.skipped or "filtered by the mapping")
+    if opts.skip_inactive and source.get("IsActive") is False:
+        return Outcome.skipped("the customer is inactive in eAccounting; inactive customers are not created")
+    pending = await ctx.xref.pending(CUSTOMER_KIND, customer_id)
+    found, how = await _find_account(ctx, opts, created.payload, verify=pending)
+    if found is not None:
+        found_id = found.id.lower()
+        other = await ctx.xref.source(CUSTOMER_KIND, found_id)
+        if other is not None and other != customer_id:
+            raise RecordFailed(
+                f"Exact account {found.code} (matched by {how}) is already linked to eAccounting customer "
+                f"{other}; merge the duplicate customers in eAccounting or match by something else",
+                account_id=found_id,
+                linked_customer=other,
+            )
+        reason = f"matched Exact account {found.code} by {how}"
+        action: Action = "unchanged"
+        if opts.update_existing:
+            payload = {**update.payload, **await _account_settings(ctx, opts, source, update.payload)}
+            ctx.target_payload = payload
+            await exact.update_account(found_id, payload)
+            action = "updated"
+        await ctx.xref.link(CUSTOMER_KIND, customer_id, found_id, payload_hash=digest)
+        await remember_profile(ctx, CUSTOMER_KIND, customer_id, source)
+        return Outcome(action, target_id=found_id, reason=reason)
+
+    payload = {**created.payload, **await _account_settings(ctx, opts, source, created.payload)}
+    payload.setdefault("Status", "C")
+    ctx.target_payload = payload
+    await ctx.xref.begin(CUSTOMER_KIND, customer_id)
+    account = await exact.create_account(payload)
+    account_id = account.id.lower()
+    if opts.create_contact_person and not source.get("IsPrivatePerson"):
+        await _create_contact(ctx, account_id, source)
+    await ctx.xref.link(CUSTOMER_KIND, customer_id, account_id, payload_hash=digest)
+    await remember_profile(ctx, CUSTOMER_KIND, customer_id, source)
+    return Outcome("created", target_id=account_id, target_payload=payload)
