@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from arq.connections import ArqRedis
 from fastapi import Depends, HTTPException, Request, status
@@ -51,3 +51,9 @@ def require_admin(
 
 
 AdminDep = Depends(require_admin)
+
+# Documented on every admin router, so the OpenAPI document names every status the API can answer.
+ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong `Authorization: Bearer <admin token>`"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such flow, log entry or record"}}

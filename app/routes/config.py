@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 
 import mapping
-from app.deps import AdminDep, SettingsDep
+from app.deps import ADMIN_RESPONSES, NOT_FOUND, AdminDep, SettingsDep
 
-router = APIRouter(tags=["config"], dependencies=[AdminDep])
+router = APIRouter(tags=["config"], dependencies=[AdminDep], responses=ADMIN_RESPONSES | NOT_FOUND)
 
 
 @router.get("/config", summary="Effective settings (every secret masked) and the shipped mappings' versions")

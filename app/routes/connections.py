@@ -9,7 +9,8 @@ import structlog
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse
 
-from app.deps import AdminDep, RedisDep, SettingsDep
+from app.deps import ADMIN_RESPONSES, AdminDep, RedisDep, SettingsDep
+from app.errors import UPSTREAM_RESPONSES, upstream_error
 from app.services import Services
 from app.subscriptions import ensure_subscriptions, webhook_topics
 from connectors.errors import ConnectorError
@@ -31,7 +32,9 @@ def _client(request: Request, system: System) -> Any:
     return services.exact if system == "exact" else services.eaccounting
 
 
-@router.get("/connections", dependencies=[AdminDep], summary="Connection state of both systems")
+@router.get(
+    "/connections", dependencies=[AdminDep], responses=ADMIN_RESPONSES, summary="Connection state of both systems"
+)
 async def connections(request: Request) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for system in ("exact", "eaccounting"):
@@ -45,6 +48,7 @@ async def connections(request: Request) -> dict[str, Any]:
 @router.get(
     "/oauth/{system}/authorize",
     dependencies=[AdminDep],
+    responses=ADMIN_RESPONSES,
     summary="Start connecting a system: redirects to its consent page",
     response_class=RedirectResponse,
     status_code=status.HTTP_302_FOUND,
@@ -89,6 +93,7 @@ async def callback(
 @router.post(
     "/connections/exact/webhooks",
     dependencies=[AdminDep],
+    responses={**ADMIN_RESPONSES, **UPSTREAM_RESPONSES, 422: {"description": "EXACT__PUBLIC_WEBHOOK_URL is not set"}},
     summary="Ensure Exact webhook subscriptions exist for the flows' topics at the public URL",
 )
 async def subscribe(request: Request, settings: SettingsDep) -> dict[str, Any]:
@@ -100,5 +105,5 @@ async def subscribe(request: Request, settings: SettingsDep) -> dict[str, Any]:
     try:
         done = await ensure_subscriptions(_services(request).exact, url, webhook_topics(request.state.flows))
     except ConnectorError as exc:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=exc.to_dict()) from None
+        raise upstream_error(exc) from None
     return {"callback_url": url, "topics": done}

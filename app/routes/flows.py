@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from app.deps import AdminDep, RedisDep, SettingsDep
+import mapping
+from app.deps import ADMIN_RESPONSES, NOT_FOUND, AdminDep, RedisDep, SettingsDep
 from app.engine import Engine, EngineKeys, enqueue_poll, enqueue_record
+from app.errors import UPSTREAM_RESPONSES, upstream_error
 from app.flowconfig import ConfigInvalid, FlowConfigStore
 from connectors.errors import ConnectorError
 from flows.base import FlowDefinition
 
-router = APIRouter(tags=["flows"], dependencies=[AdminDep])
+router = APIRouter(tags=["flows"], dependencies=[AdminDep], responses=ADMIN_RESPONSES | NOT_FOUND)
 
 
 def _flows(request: Request) -> dict[str, FlowDefinition]:
@@ -181,7 +183,11 @@ class PreviewRequest(BaseModel):
     lookups: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Lookup tables for the mapping")
 
 
-@router.post("/flows/{flow}/preview", summary="Dry-run the mapping on a given or fetched source record")
+@router.post(
+    "/flows/{flow}/preview",
+    summary="Dry-run the mapping on a given or fetched source record",
+    responses=UPSTREAM_RESPONSES,
+)
 async def preview(request: Request, flow: str, body: PreviewRequest) -> dict[str, Any]:
     definition = _definition(request, flow)
     try:
@@ -201,15 +207,13 @@ async def preview(request: Request, flow: str, body: PreviewRequest) -> dict[str
         try:
             record = await definition.fetch(ctx, body.record_id)
         except ConnectorError as exc:
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=exc.to_dict()) from None
+            raise upstream_error(exc) from None
         if record is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail="source record not found")
     compiled = resolved.compiled(name)
-    import mapping as mapping_module
-
     try:
         result = compiled.dry_run(record, mode=body.mode, lookups=body.lookups)
-    except mapping_module.MappingError as exc:
+    except mapping.MappingError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
     dumped: dict[str, Any] = result.to_dict() if hasattr(result, "to_dict") else result.model_dump(mode="json")
     return {"mapping": name, "source": record, **dumped}

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from app.activity import ActivityEntry, ActivityLog, DeadLetter, DeadLetters, Outcome
-from app.deps import AdminDep
+from app.deps import ADMIN_RESPONSES, NOT_FOUND, AdminDep
 from app.settings import Settings
 
-router = APIRouter(tags=["activity"], dependencies=[AdminDep])
+router = APIRouter(tags=["activity"], dependencies=[AdminDep], responses=ADMIN_RESPONSES | NOT_FOUND)
 
 _CURSOR_PATTERN = r"^\d{13}-[0-9a-f]{1,32}$"
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from app.activity import DeadLetters
-from app.deps import AdminDep, KeysDep, RedisDep, SettingsDep
+from app.deps import ADMIN_RESPONSES, AdminDep, KeysDep, RedisDep, SettingsDep
 from app.metrics import Metrics
 
-router = APIRouter(tags=["monitoring"], dependencies=[AdminDep])
+router = APIRouter(tags=["monitoring"], dependencies=[AdminDep], responses=ADMIN_RESPONSES)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

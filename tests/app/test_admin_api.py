@@ -1,0 +1,46 @@
+"""The admin API with the shipped flows, before either system is connected: clear 4xx answers, never a 5xx."""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import DEMO_ADMIN_TOKEN, Settings
+from tests.mapping import records
+
+AUTH = {"Authorization": f"Bearer {DEMO_ADMIN_TOKEN}"}
+
+
+async def test_preview_of_a_record_to_fetch_says_connect_first(settings: Settings, redis: ArqRedis) -> None:
+    with TestClient(create_app(settings, configure_logs=False)) as client:
+        response = client.post("/flows/orders/preview", json={"record_id": "some-order"}, headers=AUTH)
+    assert response.status_code == 409
+    assert "not connected" in response.json()["detail"]["message"]
+
+
+async def test_preview_of_a_given_record_maps_it_without_any_call(settings: Settings, redis: ArqRedis) -> None:
+    with TestClient(create_app(settings, configure_logs=False)) as client:
+        bare = client.post("/flows/orders/preview", json={"record": records.order()}, headers=AUTH).json()
+        body = {"record": records.order(), "lookups": records.order_lookups()}
+        full = client.post("/flows/orders/preview", json=body, headers=AUTH).json()
+    # Without the lookup tables the preview names what is missing instead of failing the request.
+    assert bare["payload"] is None
+    assert "was not provided" in bare["error"]["message"]
+    assert full["payload"]["OrderedBy"] == records.ACCOUNT_ID, full
+    assert any(entry["target"] == "OrderedBy" for entry in full["trace"])
+
+
+async def test_connections_list_both_systems_as_not_connected(settings: Settings, redis: ArqRedis) -> None:
+    with TestClient(create_app(settings, configure_logs=False)) as client:
+        body = client.get("/connections", headers=AUTH).json()
+    assert body["exact"]["connected"] is False
+    assert body["eaccounting"]["connected"] is False
+
+
+async def test_config_masks_every_secret(settings: Settings, redis: ArqRedis) -> None:
+    with TestClient(create_app(settings, configure_logs=False)) as client:
+        text = client.get("/config", headers=AUTH).text
+    for secret in ("demo-exact-client-secret", "demo-exact-webhook-secret", DEMO_ADMIN_TOKEN):
+        assert secret not in text
+    assert "**********" in text
