@@ -1,0 +1,27 @@
+"""The products flow end to end: both simulators in-process, the real connectors, real Redis (database 7)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+from arq.connections import ArqRedis
+
+from app.settings import Settings
+from tests.flows_products.kit import engine_world
+from tests.harness import World
+
+# Our own database number: other suites flush theirs between tests while we run in parallel.
+PRODUCTS_DB = int(os.environ.get("TEST_PRODUCTS_REDIS_DB", "7"))
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    return f"{redis_server}/{PRODUCTS_DB}"
+
+
+@pytest.fixture
+async def world(settings: Settings, redis: ArqRedis) -> AsyncIterator[World]:
+    async with engine_world(settings, redis) as w:
+        yield w

@@ -1,0 +1,246 @@
+"""The stock flow end to end: Exact simulator -> real Exact connector -> flow -> real eAccounting connector ->
+eAccounting simulator, through the engine and arq where it matters. Counts come from the simulators."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from flows.stock import STOCK
+from sandbox.exact.entities import ENTITIES
+from tests.flows_products.kit import drain, poll_and_handle, webhook_bridge
+from tests.harness import World, ea_calls_by_endpoint, exact_calls_by_endpoint
+
+PUT = "PUT /v2/articles/{articleId}"
+
+
+def _exact(world: World) -> dict[str, int]:
+    """Exact calls by endpoint; `current/Me` (the division, read once per client) counts toward no limit."""
+    return {k: v for k, v in exact_calls_by_endpoint(world.exact_sim).items() if k != "GET current/Me"}
+
+
+def _balance(world: World, number: str) -> Decimal:
+    article = world.ea_sim.by_unique("articles", number)
+    assert article is not None
+    return Decimal(str(article["StockBalance"]))
+
+
+def _item_id(world: World, code: str) -> str:
+    return str(world.exact_sim.item_by_code(code)["ID"])
+
+
+def _rows(world: World, code: str) -> list[dict[str, Any]]:
+    div = world.exact_sim.division()
+    return world.exact_sim.engine.item_warehouses(div, _item_id(world, code))
+
+
+def _available(world: World, code: str) -> Decimal:
+    return sum((r["CurrentStock"] - r["PlannedStockOut"] for r in _rows(world, code)), Decimal(0))
+
+
+def _adjust(world: World, code: str, warehouse: str = "1", **change: Any) -> None:
+    """A stock movement as Exact's UI or a purchase order makes it (`planned_in`, `planned_out`, `current`)."""
+    div = world.exact_sim.division()
+    wh = div.store("Warehouses").by_code_get(warehouse)["ID"]
+    world.exact_sim.engine.adjust_stock(div, _item_id(world, code), wh, **{k: Decimal(v) for k, v in change.items()})
+
+
+def _reserve(world: World, code: str, quantity: str) -> None:
+    div = world.exact_sim.division()
+    row = dict(_rows(world, code)[0])
+    row["ReservedStock"] = Decimal(quantity)
+    world.exact_sim.engine.save(div, ENTITIES["ItemWarehouses"], row)
+
+
+async def _reconciled(world: World, **options: Any) -> str | None:
+    """A first full reconcile, handled; returns the cursor the engine stores."""
+    _, cursor = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll", options=options))
+    world.reset_counters()
+    return cursor
+
+
+async def test_full_reconcile_writes_the_available_stock_and_a_rerun_changes_nothing(world: World) -> None:
+    ctx = world.ctx(STOCK, trigger="poll")
+    outcomes, cursor = await poll_and_handle(STOCK, ctx)
+    assert len(outcomes) == 40
+    assert {o.action for o in outcomes.values()} <= {"updated", "unchanged"}
+    for n in (1, 2, 13, 40):  # SKU-0001..0012 have open sales orders (PlannedStockOut)
+        assert _balance(world, f"SKU-{n:04d}") == _available(world, f"SKU-{n:04d}")
+    assert _available(world, "SKU-0001") < sum((r["CurrentStock"] for r in _rows(world, "SKU-0001")), Decimal(0))
+    assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}  # runs read the rows their page carried
+
+    world.reset_counters()
+    again, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), cursor)
+    assert again == {}
+    assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}
+    assert world.ea_calls() == 0
+    full_again, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), "0")  # a forced full read
+    assert full_again == {}
+    assert world.ea_calls() == 0
+
+
+async def test_a_change_is_found_by_the_incremental_poll_and_written_with_no_exact_call_per_item(
+    world: World,
+) -> None:
+    cursor = await _reconciled(world)
+    world.exact_sim.set_stock("SKU-0014", 77)
+    before = _balance(world, "SKU-0014")
+    outcomes, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), cursor)
+    assert [(o.action, o.reason) for o in outcomes.values()] == [
+        ("updated", f"StockBalance {before.normalize():f} -> 77 (available, all warehouses)")
+    ]
+    assert _balance(world, "SKU-0014") == 77
+    assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}
+    assert ea_calls_by_endpoint(world.ea_sim) == {"GET /v2/articles/{articleId}": 1, PUT: 1}
+
+
+async def test_stock_is_summed_over_the_selected_warehouses_also_when_only_one_row_changed(world: World) -> None:
+    main = _available(world, "SKU-0016")
+    world.exact_sim.set_stock("SKU-0016", 10, "2")
+    cursor = await _reconciled(world)
+    assert _balance(world, "SKU-0016") == main + 10
+    # Only warehouse 2 changes: the poll reads that one row and takes warehouse 1 from its index.
+    world.exact_sim.set_stock("SKU-0016", 4, "2")
+    _, cursor = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), cursor)
+    assert _balance(world, "SKU-0016") == main + 4
+    assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}
+    # Selecting warehouse 1 changes what every value means: the next poll compares every item.
+    outcomes, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll", options={"warehouses": ["1"]}), cursor)
+    assert [o.action for o in outcomes.values()] == ["updated"]
+    assert _balance(world, "SKU-0016") == main
+
+
+@pytest.mark.parametrize(
+    ("calculation", "expected"),
+    [
+        ("available", Decimal(100 - 30)),
+        ("on_hand", Decimal(100)),
+        ("on_hand_minus_reserved_plus_planned_in", Decimal(100 - 6 + 25)),
+    ],
+)
+async def test_calculation_modes(world: World, calculation: str, expected: Decimal) -> None:
+    world.exact_sim.set_stock("SKU-0020", 100)
+    _adjust(world, "SKU-0020", planned_out="30", planned_in="25")
+    _reserve(world, "SKU-0020", "6")
+    outcome = await world.run(STOCK, _item_id(world, "SKU-0020"), options={"calculation": calculation})
+    assert outcome.action == "updated"
+    assert _balance(world, "SKU-0020") == expected
+
+
+async def test_negative_available_stock_is_written_as_zero_unless_asked(world: World) -> None:
+    world.exact_sim.set_stock("SKU-0021", 5)
+    _adjust(world, "SKU-0021", planned_out="8")
+    await world.run(STOCK, _item_id(world, "SKU-0021"))
+    assert _balance(world, "SKU-0021") == 0
+    await world.run(STOCK, _item_id(world, "SKU-0021"), options={"floor_at_zero": False})
+    assert _balance(world, "SKU-0021") == -3
+
+
+async def test_manage_stock_off_writes_nothing(world: World) -> None:
+    before = _balance(world, "SKU-0022")
+    world.exact_sim.set_stock("SKU-0022", 1)
+    outcome = await world.run(STOCK, _item_id(world, "SKU-0022"), options={"manage_stock": False})
+    assert (outcome.action, outcome.reason) == ("skipped", "manage_stock is off: eAccounting's stock is not written")
+    assert _balance(world, "SKU-0022") == before
+    outcomes, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll", options={"manage_stock": False}))
+    assert outcomes == {}
+    assert world.ea_calls() == 0
+
+
+async def test_an_item_without_an_article_is_skipped_or_fails_with_a_clear_reason(world: World) -> None:
+    world.exact_sim.upsert_item("ONLY-EXACT", {"Description": "Exact only", "IsSalesItem": True, "IsStockItem": True})
+    world.exact_sim.set_stock("ONLY-EXACT", 3)
+    item_id = _item_id(world, "ONLY-EXACT")
+    reason = "SKU ONLY-EXACT has no eAccounting article (the products flow creates it)"
+    skipped = await world.run(STOCK, item_id)
+    assert (skipped.action, skipped.reason) == ("skipped", reason)
+
+    await world.configure(STOCK, options={"missing_article": "fail"})
+    assert await world.engine.run_record("stock", item_id, "manual") == "failed"
+    entries, _ = await world.engine.activity.query(flow="stock", source_id=item_id)
+    assert entries[0].reason == reason
+    assert entries[0].source_payload is not None and entries[0].source_payload["ItemCode"] == "ONLY-EXACT"
+    assert await world.engine.dead_letters.get("stock", item_id) is not None
+
+
+async def test_an_older_reading_never_replaces_a_newer_write(world: World) -> None:
+    cursor = await _reconciled(world)
+    world.exact_sim.set_stock("SKU-0023", 50)
+    ctx = world.ctx(STOCK, trigger="poll")
+    assert STOCK.poll is not None
+    pages = [page async for page in STOCK.poll(ctx, cursor)]
+    stale = next(p.payloads for p in pages if p.record_ids)[_item_id(world, "SKU-0023")]
+    # A minute later the stock changes again and its webhook run writes 60 before the poll's job runs.
+    world.exact_sim.clock.advance(60)
+    row = world.exact_sim.set_stock("SKU-0023", 60)
+    fresh = await world.run(STOCK, str(row["ID"]), trigger="webhook")
+    assert fresh.action == "updated"
+    late = await STOCK.handle(ctx, stale)
+    assert (late.action, late.reason) == ("unchanged", "a newer stock reading of SKU-0023 (60) was written")
+    assert _balance(world, "SKU-0023") == 60
+
+
+async def test_a_webhook_names_an_item_warehouse_and_costs_one_exact_call_once_the_index_knows_it(
+    world: World,
+) -> None:
+    row = world.exact_sim.set_stock("SKU-0024", 9)  # a warehouse row the index has not seen yet
+    world.reset_counters()
+    assert (await world.run(STOCK, str(row["ID"]), trigger="webhook")).action == "updated"
+    assert _exact(world) == {"GET inventory/ItemWarehouses({id})": 1, "GET inventory/ItemWarehouses": 1}
+    world.exact_sim.set_stock("SKU-0024", 8)
+    world.reset_counters()
+    assert (await world.run(STOCK, str(row["ID"]), trigger="webhook")).action == "updated"
+    assert _exact(world) == {"GET inventory/ItemWarehouses": 1}
+    assert _balance(world, "SKU-0024") == 8
+
+
+async def test_a_poll_through_the_engine_stashes_the_rows_so_jobs_make_no_exact_call(world: World) -> None:
+    assert await world.engine.poll_flow("stock") == 40
+    await drain(world)
+    world.reset_counters()
+    for code, quantity in (("SKU-0025", 1), ("SKU-0026", 2), ("SKU-0027", 3)):
+        world.exact_sim.set_stock(code, quantity)
+    assert await world.engine.poll_flow("stock") == 3
+    await drain(world)
+    assert [_balance(world, c) for c in ("SKU-0025", "SKU-0026", "SKU-0027")] == [1, 2, 3]
+    assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}
+    assert ea_calls_by_endpoint(world.ea_sim)[PUT] == 3
+    entries, _ = await world.engine.activity.query(flow="stock", outcome="updated", limit=3)
+    assert {(e.trigger, e.source_payload["ItemCode"]) for e in entries if e.source_payload} == {
+        ("poll", "SKU-0025"),
+        ("poll", "SKU-0026"),
+        ("poll", "SKU-0027"),
+    }
+
+
+async def test_fifty_changes_in_a_second_give_at_most_two_writes_and_the_last_value(world: World) -> None:
+    code = "SKU-0030"
+    async with webhook_bridge(world, {"stock": STOCK}) as bridge:
+        await bridge.subscribe(world, "StockPositions")
+        row = world.exact_sim.set_stock(code, 1)
+        await bridge.flush(world)
+        world.reset_counters()
+
+        async def burst() -> None:
+            # Once the first run has read the stock (1), 49 more changes land in Exact within a second.
+            for _ in range(5000):
+                if exact_calls_by_endpoint(world.exact_sim).get("GET inventory/ItemWarehouses"):
+                    break
+                await asyncio.sleep(0.001)
+            for quantity in range(2, 51):
+                world.exact_sim.clock.advance(0.02)
+                world.exact_sim.set_stock(code, quantity)
+            await bridge.flush(world)
+
+        await asyncio.gather(drain(world), burst())
+        await drain(world)
+    assert bridge.statuses.count(202) == 50  # every change was a distinct, accepted event
+    puts = ea_calls_by_endpoint(world.ea_sim).get(PUT, 0)
+    assert puts == 2  # the first run's 1, then 50 from the run the burst caused; runs in between wrote nothing
+    assert _balance(world, code) == 50
+    entries, _ = await world.engine.activity.query(flow="stock")
+    # One item in one warehouse: one record id (the ItemWarehouse) for the whole burst.
+    assert {e.source_id for e in entries} == {str(row["ID"]).lower()}
