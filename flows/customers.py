@@ -16,21 +16,19 @@ from app.xref import content_hash
 from connectors.eaccounting.wire import to_wire
 from connectors.errors import NotFound
 from flows.base import FlowContext, FlowDefinition, Outcome, PollPage, RecordFailed
-from flows.customers_options import ACCOUNT_KIND, CUSTOMER_KIND, ToEAccountingOptions, ToExactOptions
+from flows.customers_options import ACCOUNT_KIND, ToEAccountingOptions, ToExactOptions
 from flows.customers_tables import (
     KEEP_TERMS,
     default_terms_id,
     ea_customer_by_vat,
-    remember_profile,
     terms_by_condition,
 )
 from flows.customers_to_exact import exact_mapping_hash, fetch_customer, handle_to_exact, poll_customers
+from flows.exact_accounts import CUSTOMER_KIND, remember_profile
 from mapping import MapResult
 
 if TYPE_CHECKING:
-    from connectors.eaccounting import EAccountingClient
     from connectors.eaccounting.models import Customer
-    from connectors.exact import ExactClient
     from connectors.exact.models import Account
 
 __all__ = ["CUSTOMERS_TO_EACCOUNTING", "CUSTOMERS_TO_EXACT", "FLOWS"]
@@ -44,16 +42,14 @@ def _dump_account(account: Account) -> dict[str, Any]:
 
 async def poll_accounts(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
     """Accounts changed since the cursor (sync `Timestamp`); full rows travel along, so jobs do not fetch again."""
-    exact: ExactClient = ctx.exact
-    async for page in exact.sync_accounts(int(cursor) if cursor else 1):
+    async for page in ctx.exact.sync_accounts(int(cursor) if cursor else 1):
         payloads = {account.id.lower(): _dump_account(account) for account in page.rows}
         yield PollPage(list(payloads), str(page.timestamp), payloads)
 
 
 async def fetch_account(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
-    exact: ExactClient = ctx.exact
     try:
-        return _dump_account(await exact.get_account(record_id))
+        return _dump_account(await ctx.exact.get_account(record_id))
     except NotFound:
         return None
 
@@ -73,9 +69,8 @@ async def _contact_fields(ctx: FlowContext, account: dict[str, Any]) -> dict[str
     contact_id = account.get("MainContact")
     if not contact_id:
         return {}
-    exact: ExactClient = ctx.exact
     try:
-        contact = await exact.get_contact(str(contact_id))
+        contact = await ctx.exact.get_contact(str(contact_id))
     except NotFound:
         return {}
     name = contact.full_name or " ".join(p for p in (contact.first_name, contact.last_name) if p)
@@ -96,7 +91,7 @@ async def _link(ctx: FlowContext, customer: Customer, account_id: str, account_d
     """
     await ctx.xref.link(CUSTOMER_KIND, customer.id, account_id, payload_hash=exact_mapping_hash(ctx, customer))
     await ctx.xref.link(ACCOUNT_KIND, account_id, customer.id, payload_hash=account_digest)
-    await remember_profile(ctx, CUSTOMER_KIND, customer.id, customer.to_payload())
+    await remember_profile(ctx, customer.id, customer.to_payload())
 
 
 async def _apply(
@@ -110,7 +105,6 @@ async def _apply(
 ) -> Outcome:
     """Write `update` onto `customer` (read-modify-write: eAccounting's PUT replaces the whole customer) when a
     mapped field differs; `context` starts the reason."""
-    ea: EAccountingClient = ctx.eaccounting
     account_id = str(account["ID"])
     changes = dict(update)
     if changes.get("TermsOfPaymentId") == KEEP_TERMS:
@@ -126,7 +120,7 @@ async def _apply(
         return Outcome("unchanged", target_id=customer.id, reason=f"{context}; eAccounting is already up to date")
     payload = {**before, **to_wire(changes)}
     ctx.target_payload = payload
-    written = await ea.update_customer(customer.id, payload)
+    written = await ctx.eaccounting.update_customer(customer.id, payload)
     await _link(ctx, written, account_id, digest)
     reason = f"{context}; changed {', '.join(changed)}"
     return Outcome("updated", target_id=customer.id, reason=reason, target_payload=payload)
@@ -137,20 +131,19 @@ async def _find_customer(
 ) -> tuple[Customer | None, str]:
     """An existing eAccounting customer for a new account, and how it was found. With `verify` (an earlier run
     began a create and never linked it) the customer number we would have sent is tried first."""
-    ea: EAccountingClient = ctx.eaccounting
     number, email, vat = payload.get("CustomerNumber"), payload.get("EmailAddress"), payload.get("VatNumber")
     if verify and number:
-        found = await ea.find_customer_by_number(str(number))
+        found = await ctx.eaccounting.find_customer_by_number(str(number))
         if found is not None:
             return found, f"customer number {number}"
     if opts.match_by == "email" and email:
-        return await ea.find_customer_by_email(str(email)), f"e-mail {email}"
+        return await ctx.eaccounting.find_customer_by_email(str(email)), f"e-mail {email}"
     if opts.match_by == "customer_number" and number:
-        return await ea.find_customer_by_number(str(number)), f"customer number {number}"
+        return await ctx.eaccounting.find_customer_by_number(str(number)), f"customer number {number}"
     if opts.match_by == "vat_number" and vat:
         return await ea_customer_by_vat(ctx, str(vat)), f"VAT number {vat}"
     if verify and email:
-        return await ea.find_customer_by_email(str(email)), f"e-mail {email}"
+        return await ctx.eaccounting.find_customer_by_email(str(email)), f"e-mail {email}"
     return None, ""
 
 
@@ -159,7 +152,6 @@ async def handle_to_eaccounting(ctx: FlowContext, source: dict[str, Any]) -> Out
     account_id = str(source["ID"]).lower()
     account = {**source, "ID": account_id}
     customer_id = await ctx.xref.source(CUSTOMER_KIND, account_id) or await ctx.xref.target(ACCOUNT_KIND, account_id)
-    ea: EAccountingClient = ctx.eaccounting
     if customer_id is not None:
         if not opts.update_existing:
             return Outcome("unchanged", target_id=customer_id, reason="linked; update_existing is off")
@@ -170,7 +162,7 @@ async def handle_to_eaccounting(ctx: FlowContext, source: dict[str, Any]) -> Out
         if digest == await ctx.xref.last_hash(ACCOUNT_KIND, account_id):
             return Outcome("unchanged", target_id=customer_id, reason="no mapped field changed since the last sync")
         try:
-            customer = await ea.get_customer(customer_id)
+            customer = await ctx.eaccounting.get_customer(customer_id)
         except NotFound:
             await ctx.xref.unlink(ACCOUNT_KIND, account_id)
             await ctx.xref.unlink(CUSTOMER_KIND, customer_id)
@@ -207,7 +199,7 @@ async def handle_to_eaccounting(ctx: FlowContext, source: dict[str, Any]) -> Out
         payload.update(await _contact_fields(ctx, account))
     ctx.target_payload = payload
     await ctx.xref.begin(ACCOUNT_KIND, account_id)
-    customer = await ea.create_customer(payload)
+    customer = await ctx.eaccounting.create_customer(payload)
     await _link(ctx, customer, account_id, digest)
     return Outcome("created", target_id=customer.id, target_payload=payload)
 

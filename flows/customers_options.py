@@ -8,11 +8,10 @@ from pydantic import Field
 
 from flows.base import FlowOptions
 
-# The pair (eAccounting customer, Exact account), keyed source = eAccounting Id, target = Exact ID. The orders flow
-# links the customers it creates in Exact under the same kind, so neither flow creates a customer the other has.
-# Its content hash is the hash of the eAccounting customer mapped for Exact (`customers_eaccounting_to_exact`,
-# update mode): what the eAccounting -> Exact direction would write.
-CUSTOMER_KIND = "ea:customer>exact:account"
+# CUSTOMER_KIND (flows/exact_accounts.py) pairs (eAccounting customer, Exact account), keyed source = eAccounting
+# Id, target = Exact ID; the orders flow links the customers it creates under it too. Its content hash is the hash
+# of the eAccounting customer mapped for Exact (`customers_eaccounting_to_exact`, update mode): what the
+# eAccounting -> Exact direction would write.
 # Mirror kept by the Exact -> eAccounting direction: Exact ID -> eAccounting Id, the intent of a create keyed by the
 # Exact account, and the hash of the account mapped for eAccounting (what that direction would write).
 ACCOUNT_KIND = "exact:account>ea:customer"

@@ -8,15 +8,12 @@ A user may map them explicitly (options); anything not mapped is matched by its 
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flows.base import FlowContext, RecordFailed
 
 if TYPE_CHECKING:
-    from connectors.eaccounting import EAccountingClient
     from connectors.eaccounting.models import Customer, TermsOfPayment
-    from connectors.exact import ExactClient
     from connectors.exact.reference import GLAccount, PaymentCondition
 
 # Stands in for "the customer's current terms" in update mode, so the hash of a mapped update does not depend on
@@ -24,19 +21,9 @@ if TYPE_CHECKING:
 KEEP_TERMS = "(keep the customer's terms)"
 
 
-def _ea(ctx: FlowContext) -> EAccountingClient:
-    client: EAccountingClient = ctx.eaccounting
-    return client
-
-
-def _exact(ctx: FlowContext) -> ExactClient:
-    client: ExactClient = ctx.exact
-    return client
-
-
 async def ea_terms(ctx: FlowContext) -> list[TermsOfPayment]:
     async def load() -> list[TermsOfPayment]:
-        return await _ea(ctx).terms_of_payments()
+        return await ctx.eaccounting.terms_of_payments()
 
     terms: list[TermsOfPayment] = await ctx.cache.get("customers:ea_terms", load)
     return terms
@@ -44,7 +31,7 @@ async def ea_terms(ctx: FlowContext) -> list[TermsOfPayment]:
 
 async def exact_conditions(ctx: FlowContext) -> list[PaymentCondition]:
     async def load() -> list[PaymentCondition]:
-        return list(await _exact(ctx).payment_conditions())
+        return list(await ctx.exact.payment_conditions())
 
     conditions: list[PaymentCondition] = await ctx.cache.get("customers:exact_conditions", load)
     return conditions
@@ -78,7 +65,7 @@ async def default_terms_id(ctx: FlowContext, configured: str | None) -> str:
         return resolve_terms(terms, configured, "default_terms_of_payment")
 
     async def load() -> str | None:
-        return (await _ea(ctx).company_settings()).terms_of_payment_id
+        return (await ctx.eaccounting.company_settings()).terms_of_payment_id
 
     company: str | None = await ctx.cache.get("customers:ea_company_terms", load)
     if company:
@@ -134,7 +121,7 @@ async def gl_account_ids(ctx: FlowContext) -> dict[str, str]:
     """Exact GL account code -> ID (one read per cache TTL)."""
 
     async def load() -> dict[str, str]:
-        accounts: list[GLAccount] = list(await _exact(ctx).gl_accounts())
+        accounts: list[GLAccount] = list(await ctx.exact.gl_accounts())
         return {a.code.strip(): a.id for a in accounts if a.code}
 
     table: dict[str, str] = await ctx.cache.get("customers:gl_accounts", load)
@@ -147,7 +134,7 @@ async def ea_customer_by_vat(ctx: FlowContext, vat_number: str) -> Customer | No
 
     async def load() -> dict[str, Customer]:
         index: dict[str, Customer] = {}
-        async for customer in _ea(ctx).iter_customers():
+        async for customer in ctx.eaccounting.iter_customers():
             if customer.vat_number:
                 index.setdefault(_vat_key(customer.vat_number), customer)
         return index
@@ -162,14 +149,3 @@ def forget_ea_vat_index(ctx: FlowContext) -> None:
 
 def _vat_key(vat: str) -> str:
     return "".join(vat.split()).upper()
-
-
-async def remember_profile(ctx: FlowContext, kind: str, customer_id: str, customer: dict[str, Any]) -> None:
-    """Store the facts the orders flow reads for a returning customer (VAT number, private or not, country,
-    terms) in the cross-reference's value slot, in the orders flow's format, so an order of a customer these
-    flows linked still gets reverse charge and payment terms right without reading the customer again."""
-    terms = customer.get("TermsOfPayment")
-    facts: dict[str, Any] = {k: customer.get(k) for k in ("VatNumber", "IsPrivatePerson", "InvoiceCountryCode")}
-    facts["TermsOfPaymentId"] = customer.get("TermsOfPaymentId")
-    facts["TermsDays"] = terms.get("NumberOfDays") if isinstance(terms, dict) else None
-    await ctx.xref.set_last_value(kind, customer_id, json.dumps(facts))

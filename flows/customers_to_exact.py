@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, Any
 from app.xref import content_hash
 from connectors.errors import NotFound
 from flows.base import Action, FlowContext, Outcome, PollPage, RecordFailed
-from flows.customers_options import ACCOUNT_KIND, CUSTOMER_KIND, ToExactOptions
-from flows.customers_tables import gl_account_ids, payment_condition_for, remember_profile
+from flows.customers_options import ACCOUNT_KIND, ToExactOptions
+from flows.customers_tables import gl_account_ids, payment_condition_for
+from flows.exact_accounts import CUSTOMER_KIND, create_contact_person, remember_profile
 from mapping import MappingError
 
 if TYPE_CHECKING:
-    from connectors.eaccounting import EAccountingClient
     from connectors.eaccounting.models import Customer
-    from connectors.exact import ExactClient
     from connectors.exact.models import Account
 
 MAPPING = "customers_eaccounting_to_exact"
@@ -45,8 +44,7 @@ def exact_mapping_hash(ctx: FlowContext, customer: Customer) -> str | None:
 
 async def poll_customers(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
     """Customers changed since the cursor (`ChangedUtc gt`); the next cursor is eAccounting's own clock."""
-    ea: EAccountingClient = ctx.eaccounting
-    listing = ea.iter_customers(datetime.fromisoformat(cursor) if cursor else None)
+    listing = ctx.eaccounting.iter_customers(datetime.fromisoformat(cursor) if cursor else None)
     batch: dict[str, dict[str, Any]] = {}
     async for customer in listing:
         batch[customer.id] = _dump(customer)
@@ -60,9 +58,8 @@ async def poll_customers(ctx: FlowContext, cursor: str | None) -> AsyncIterator[
 
 
 async def fetch_customer(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
-    ea: EAccountingClient = ctx.eaccounting
     try:
-        return _dump(await ea.get_customer(record_id))
+        return _dump(await ctx.eaccounting.get_customer(record_id))
     except NotFound:
         return None
 
@@ -100,42 +97,24 @@ async def _find_account(
 ) -> tuple[Account | None, str]:
     """An existing Exact account for a new customer, and how it was found. With `verify` (an earlier run began a
     create and never linked it) the code we would have sent is tried first."""
-    exact: ExactClient = ctx.exact
     code, email, vat = payload.get("Code"), payload.get("Email"), payload.get("VATNumber")
     if verify and code:
-        found = await exact.find_account_by_code(str(code))
+        found = await ctx.exact.find_account_by_code(str(code))
         if found is not None:
             return found, f"code {code}"
     if opts.match_by == "email" and email:
-        return await exact.find_account_by_email(str(email)), f"e-mail {email}"
+        return await ctx.exact.find_account_by_email(str(email)), f"e-mail {email}"
     if opts.match_by == "customer_number" and code:
-        return await exact.find_account_by_code(str(code)), f"code {code}"
+        return await ctx.exact.find_account_by_code(str(code)), f"code {code}"
     if opts.match_by == "vat_number" and vat:
-        return await exact.find_account_by_vat(str(vat)), f"VAT number {vat}"
+        return await ctx.exact.find_account_by_vat(str(vat)), f"VAT number {vat}"
     if verify and email:
-        return await exact.find_account_by_email(str(email)), f"e-mail {email}"
+        return await ctx.exact.find_account_by_email(str(email)), f"e-mail {email}"
     return None, ""
-
-
-async def _create_contact(ctx: FlowContext, account_id: str, source: dict[str, Any]) -> None:
-    person = str(source.get("ContactPersonName") or "").strip()
-    if not person:
-        return
-    first, _, last = person.partition(" ")
-    contact: dict[str, Any] = {"Account": account_id, "FirstName": first, "LastName": last or first}
-    email = source.get("ContactPersonEmail") or source.get("EmailAddress")
-    if email:
-        contact["Email"] = str(email)
-    for wire, key in (("Phone", "ContactPersonPhone"), ("Mobile", "ContactPersonMobile")):
-        if source.get(key):
-            contact[wire] = str(source[key])
-    exact: ExactClient = ctx.exact
-    await exact.create_contact(contact)
 
 
 async def handle_to_exact(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
     opts: ToExactOptions = ctx.options
-    exact: ExactClient = ctx.exact
     customer_id = str(source["Id"])
     update = ctx.mapping.map(source, mode="update")
     if update.payload is None:
@@ -150,7 +129,7 @@ async def handle_to_exact(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
         payload = {**update.payload, **await _account_settings(ctx, opts, source, update.payload)}
         ctx.target_payload = payload
         try:
-            await exact.update_account(account_id, payload)
+            await ctx.exact.update_account(account_id, payload)
         except NotFound:
             await ctx.xref.unlink(CUSTOMER_KIND, customer_id)
             await ctx.xref.unlink(ACCOUNT_KIND, account_id)
@@ -160,7 +139,7 @@ async def handle_to_exact(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
                 account_id=account_id,
             ) from None
         await ctx.xref.set_hash(CUSTOMER_KIND, customer_id, digest)
-        await remember_profile(ctx, CUSTOMER_KIND, customer_id, source)
+        await remember_profile(ctx, customer_id, source)
         return Outcome("updated", target_id=account_id, reason="linked account", target_payload=payload)
 
     created = ctx.mapping.map(source, mode="create")
@@ -185,20 +164,20 @@ async def handle_to_exact(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
         if opts.update_existing:
             payload = {**update.payload, **await _account_settings(ctx, opts, source, update.payload)}
             ctx.target_payload = payload
-            await exact.update_account(found_id, payload)
+            await ctx.exact.update_account(found_id, payload)
             action = "updated"
         await ctx.xref.link(CUSTOMER_KIND, customer_id, found_id, payload_hash=digest)
-        await remember_profile(ctx, CUSTOMER_KIND, customer_id, source)
+        await remember_profile(ctx, customer_id, source)
         return Outcome(action, target_id=found_id, reason=reason)
 
     payload = {**created.payload, **await _account_settings(ctx, opts, source, created.payload)}
     payload.setdefault("Status", "C")
     ctx.target_payload = payload
     await ctx.xref.begin(CUSTOMER_KIND, customer_id)
-    account = await exact.create_account(payload)
+    account = await ctx.exact.create_account(payload)
     account_id = account.id.lower()
     if opts.create_contact_person and not source.get("IsPrivatePerson"):
-        await _create_contact(ctx, account_id, source)
+        await create_contact_person(ctx, account_id, source)
     await ctx.xref.link(CUSTOMER_KIND, customer_id, account_id, payload_hash=digest)
-    await remember_profile(ctx, CUSTOMER_KIND, customer_id, source)
+    await remember_profile(ctx, customer_id, source)
     return Outcome("created", target_id=account_id, target_payload=payload)

@@ -8,7 +8,6 @@ selected `orders_to_exact_<document>` mapping and create header and lines in ONE
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,10 +18,10 @@ from pydantic import Field
 from app.xref import content_hash
 from connectors.errors import NotFound, Rejected
 from flows.base import FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed
+from flows.exact_accounts import CUSTOMER_KIND, create_contact_person, profile, remember_profile
 from flows.orders_exact import account_by_key, items_by_code, remember_account, remember_item, table_by_code
 
 Document = Literal["sales_order", "sales_invoice", "direct_invoice", "journal_entry"]
-CUSTOMER_KIND = "ea:customer>exact:account"
 PAGE = 50
 
 _ORDER_KINDS: dict[str, str] = {
@@ -241,8 +240,7 @@ async def _linked_customer(
     linked = await ctx.xref.target(CUSTOMER_KIND, customer_id)
     if linked is None or opts.update_customers:
         return None
-    profile = await ctx.xref.last_value(CUSTOMER_KIND, customer_id)
-    return linked, json.loads(profile) if profile else {}
+    return linked, await profile(ctx, customer_id)
 
 
 async def _resolve_customer(ctx: FlowContext, opts: OrdersOptions, customer_id: str) -> tuple[str, dict[str, Any]]:
@@ -251,10 +249,7 @@ async def _resolve_customer(ctx: FlowContext, opts: OrdersOptions, customer_id: 
         return known
     linked = await ctx.xref.target(CUSTOMER_KIND, customer_id)
     customer = _dump(await ctx.eaccounting.get_customer(customer_id))
-    keys = ("VatNumber", "IsPrivatePerson", "InvoiceCountryCode", "TermsOfPaymentId")
-    facts: dict[str, Any] = {k: customer.get(k) for k in keys}
-    facts["TermsDays"] = (customer.get("TermsOfPayment") or {}).get("NumberOfDays")
-    await ctx.xref.set_last_value(CUSTOMER_KIND, customer_id, json.dumps(facts))
+    await remember_profile(ctx, customer_id, customer)
     if linked:
         await _update_account(ctx, customer_id, linked, customer)
         return linked, customer
@@ -299,14 +294,8 @@ async def _create_account(ctx: FlowContext, customer: dict[str, Any], *, contact
     ctx.target_payload = payload
     account = (await ctx.exact.create_account(payload)).id.lower()
     remember_account(ctx, customer.get("EmailAddress"), account)
-    person = customer.get("ContactPersonName")
-    if contact and not customer.get("IsPrivatePerson") and person:
-        first, _, last = str(person).partition(" ")
-        person_payload = {"Account": account, "FirstName": first, "LastName": last or first}
-        email = customer.get("ContactPersonEmail") or customer.get("EmailAddress")
-        if email:
-            person_payload["Email"] = str(email)
-        await ctx.exact.create_contact(person_payload)
+    if contact and not customer.get("IsPrivatePerson"):
+        await create_contact_person(ctx, account, customer)
     return account
 
 

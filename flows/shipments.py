@@ -35,9 +35,8 @@ from flows.shipments_rows import (
 )
 
 if TYPE_CHECKING:
-    from connectors.eaccounting import EAccountingClient
     from connectors.eaccounting.models import DeliveryMethod
-    from connectors.exact import ExactClient, GoodsDelivery, SalesOrder, ShippingMethod
+    from connectors.exact import GoodsDelivery, SalesOrder, ShippingMethod
 
 ORDER_KIND = "ea:order>exact:salesorder"  # the orders flow's: eAccounting order Id -> Exact OrderID
 DELIVERY_KIND = "exact:goodsdelivery>ea:order"  # Exact EntryID -> eAccounting order Id (first one), hash of facts
@@ -105,16 +104,14 @@ def _dump(delivery: GoodsDelivery) -> dict[str, Any]:
 
 async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
     """Deliveries changed since the cursor (sync `Timestamp`). Sync rows have no lines, so jobs fetch the delivery."""
-    exact: ExactClient = ctx.exact
-    async for page in exact.sync_goods_deliveries(int(cursor) if cursor else 1):
+    async for page in ctx.exact.sync_goods_deliveries(int(cursor) if cursor else 1):
         ids = [str(d.entry_id or d.id).lower() for d in page.rows if d.entry_id or d.id]
         yield PollPage(ids, str(page.timestamp))
 
 
 async def fetch(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
-    exact: ExactClient = ctx.exact
     try:
-        return _dump(await exact.get_goods_delivery(record_id))
+        return _dump(await ctx.exact.get_goods_delivery(record_id))
     except NotFound:
         return None
 
@@ -131,8 +128,7 @@ def _facts(source: dict[str, Any]) -> str:
 
 async def _shipping_methods(ctx: FlowContext) -> dict[str, ShippingMethod]:
     async def load() -> dict[str, ShippingMethod]:
-        exact: ExactClient = ctx.exact
-        return {m.id.lower(): m for m in await exact.shipping_methods()}
+        return {m.id.lower(): m for m in await ctx.exact.shipping_methods()}
 
     table: dict[str, ShippingMethod] = await ctx.cache.get("shipments:shipping_methods", load)
     return table
@@ -140,8 +136,7 @@ async def _shipping_methods(ctx: FlowContext) -> dict[str, ShippingMethod]:
 
 async def _delivery_methods(ctx: FlowContext) -> dict[str, DeliveryMethod]:
     async def load() -> dict[str, DeliveryMethod]:
-        ea: EAccountingClient = ctx.eaccounting
-        return {m.code.upper(): m for m in await ea.delivery_methods() if m.code}
+        return {m.code.upper(): m for m in await ctx.eaccounting.delivery_methods() if m.code}
 
     table: dict[str, DeliveryMethod] = await ctx.cache.get("shipments:delivery_methods", load)
     return table
@@ -201,7 +196,6 @@ async def _record(
     previous_note: str | None,
 ) -> tuple[Action, str, str | None]:
     """Write the delivery onto the eAccounting order; (action, reason, note text written)."""
-    ea: EAccountingClient = ctx.eaccounting
     lines = list(sales_order.sales_order_lines or [])
     done = progress(lines, opts.not_delivered_items)
     ship = done.complete or opts.mark_shipped == "on_first_delivery"
@@ -225,7 +219,7 @@ async def _record(
     note = note_text(opts.note_template, fields) if opts.delivery_note else None
     async with order_lock(ctx, ea_order_id):
         try:
-            order = await ea.get_order(ea_order_id)
+            order = await ctx.eaccounting.get_order(ea_order_id)
         except NotFound:
             raise RecordFailed(f"eAccounting order {ea_order_id} no longer exists", order_id=ea_order_id) from None
         if order.status is not None and order.status >= 4:
@@ -256,7 +250,7 @@ async def _record(
         if content_hash(body) == content_hash(before):
             return "unchanged", f"eAccounting order {order.number} already records this delivery ({state})", note
         ctx.target_payload = body
-        await ea.update_order(ea_order_id, body)
+        await ctx.eaccounting.update_order(ea_order_id, body)
     outcome = f"marked shipped on {body['ShippedDateTime']}" if ship else "stays ongoing"
     return "updated", f"{state}; eAccounting order {order.number} {outcome}", note
 
@@ -277,7 +271,6 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
     if linked is not None and facts == await ctx.xref.last_hash(DELIVERY_KIND, entry_id):
         return Outcome("unchanged", target_id=linked, reason="this delivery is already recorded")
     numbers = sorted({int(line["SalesOrderNumber"]) for line in lines if line.get("SalesOrderNumber") is not None})
-    exact: ExactClient = ctx.exact
     notes: dict[str, str] = json.loads(await ctx.xref.last_value(DELIVERY_KIND, entry_id) or "{}")
     results: list[tuple[Action, str, str]] = []
     unknown: list[str] = []
@@ -290,7 +283,7 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
         mapped = ctx.mapping.map(group, mode="update")
         if mapped.payload is None:
             return Outcome.skipped(mapped.skipped or "filtered by the mapping")
-        sales_order = await exact.get_sales_order(order_id, lines=True)
+        sales_order = await ctx.exact.get_sales_order(order_id, lines=True)
         action, reason, note = await _record(
             ctx, opts, source, ea_order_id, sales_order, mapped.payload, notes.get(ea_order_id)
         )

@@ -20,14 +20,9 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
 
 from connectors.errors import TransientError
 from flows.base import FlowContext
-
-if TYPE_CHECKING:
-    from connectors.eaccounting import EAccountingClient
-    from connectors.exact import ExactClient
 
 EA_ORDERS_TTL = 60.0
 _LOCK_MS = 30_000
@@ -65,10 +60,9 @@ async def exact_order_by_number(ctx: FlowContext, number: int) -> tuple[str, str
 
 
 async def _refresh_exact_orders(ctx: FlowContext) -> None:
-    exact: ExactClient = ctx.exact
     raw = await ctx.redis.get(_key(ctx, "so_cursor"))
     cursor = int(raw) if raw else 1
-    async for page in exact.sync_sales_orders(cursor):
+    async for page in ctx.exact.sync_sales_orders(cursor):
         entries = {
             str(order.order_number): json.dumps(
                 [(order.order_id or order.id or "").lower(), (order.your_ref or "").strip()]
@@ -84,12 +78,11 @@ async def _refresh_exact_orders(ctx: FlowContext) -> None:
 async def ea_order_by_number(ctx: FlowContext, number: int) -> str | None:
     """The Id of the eAccounting order with this number among Draft, Ongoing and Shipped orders (Invoiced ones
     can no longer change), or None."""
-    ea: EAccountingClient = ctx.eaccounting
 
     async def load() -> dict[int, str]:
         index: dict[int, str] = {}
         for status in (1, 2, 3):
-            async for order in ea.list_orders(status=status):
+            async for order in ctx.eaccounting.list_orders(status=status):
                 if order.number is not None:
                     index[order.number] = order.id
         return index

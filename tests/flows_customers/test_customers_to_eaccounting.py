@@ -11,7 +11,8 @@ import pytest
 from app.flowconfig import ConfigInvalid, resolve
 from flows.base import Outcome, RecordFailed
 from flows.customers import CUSTOMERS_TO_EACCOUNTING, CUSTOMERS_TO_EXACT
-from flows.customers_options import ACCOUNT_KIND, CUSTOMER_KIND
+from flows.customers_options import ACCOUNT_KIND
+from flows.exact_accounts import CUSTOMER_KIND
 from flows.registry import load_flows
 from tests.harness import World, ea_calls_by_endpoint, exact_calls_by_endpoint
 

@@ -9,7 +9,7 @@ import pytest
 
 from flows.base import Outcome, RecordFailed
 from flows.customers import CUSTOMERS_TO_EACCOUNTING, CUSTOMERS_TO_EXACT
-from flows.customers_options import CUSTOMER_KIND
+from flows.exact_accounts import CUSTOMER_KIND
 from sandbox.exact.entities import ENTITIES
 from tests.harness import World, exact_calls_by_endpoint
 
