@@ -34,8 +34,7 @@ from flows.stock import STOCK
 from sandbox.eaccounting import EAccountingSimConfig
 from sandbox.eaccounting.domain import create_record
 from sandbox.exact import ExactSimConfig
-from tests.flows_products.kit import poll_and_handle
-from tests.harness import World, ea_calls_by_endpoint, exact_calls_by_endpoint, make_world
+from tests.harness import World, ea_calls_by_endpoint, exact_calls_by_endpoint, make_world, poll_and_handle
 
 ITEMS = 10_000
 CHANGED = 200  # 2 %

@@ -1,6 +1,9 @@
 """Both simulators in-process, the real connectors over httpx's ASGI transport, and flow contexts and engines.
 
 Flow suites build a `World` (fixture `world` in their conftest, see `make_world`) and run a flow two ways:
+Also here: `poll_and_handle` (a poll without arq), `drain` (real arq burst workers running `world.engine`) and
+`webhook_bridge` (the Exact simulator delivering its webhooks to our real `POST /webhooks/exact`).
+
 `world.run(definition, record_id)` calls the flow's `fetch` and `handle` directly (what a job does, without the
 engine around it); `await world.engine.run_record(flow, record_id, trigger)` goes through the real engine
 (stored flow config, activity log, dead letters), without arq. Both share one per-process cache, as jobs of one
@@ -12,6 +15,7 @@ windows are crossed without real waiting.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,9 +24,11 @@ from typing import Any
 
 import httpx
 from arq.connections import ArqRedis
+from arq.worker import Worker, func
 
-from app.engine import Engine
+from app.engine import JOB_RUN_RECORD, Engine
 from app.flowconfig import resolve
+from app.main import create_app, redis_settings
 from app.services import open_services
 from app.settings import Settings
 from connectors.eaccounting import EAccountingClient, build_eaccounting_client
@@ -71,19 +77,30 @@ class Router(httpx.AsyncBaseTransport):
         return await transport.handle_async_request(request)
 
 
+CALLBACK = "https://ledgerbridge.test/webhooks/exact"
+
+
+def fast_settings(settings: Settings) -> Settings:
+    """`settings` with the engine retrying in milliseconds and coalescing briefly (tests wait for nothing)."""
+    engine = settings.engine.model_copy(
+        update={"backoff_seconds": 0.01, "max_tries": 3, "lock_seconds": 30, "coalesce_seconds": 0.05}
+    )
+    return settings.model_copy(update={"engine": engine})
+
+
 def world_settings(settings: Settings) -> Settings:
-    """`settings` with every base URL on the in-process simulators."""
+    """`settings` with every base URL on the in-process simulators (and fast engine retries)."""
     exact = settings.exact.model_copy(
         update={
             "api_base_url": f"https://{EXACT_HOST}",
             "auth_base_url": f"https://{EXACT_HOST}",
-            "public_webhook_url": "https://ledgerbridge.test/webhooks/exact",
+            "public_webhook_url": CALLBACK,
         }
     )
     ea = settings.eaccounting.model_copy(
         update={"api_base_url": f"http://{EA_HOST}/v2/", "identity_base_url": f"http://{EA_HOST}"}
     )
-    return settings.model_copy(update={"exact": exact, "eaccounting": ea})
+    return fast_settings(settings).model_copy(update={"exact": exact, "eaccounting": ea})
 
 
 @dataclass
@@ -175,3 +192,90 @@ async def make_world(
         world = World(exact_sim, ea_sim, exact, ea, cfg, redis, http, engine)
         world.reset_counters()
         yield world
+
+
+async def poll_and_handle(
+    definition: FlowDefinition, ctx: FlowContext, cursor: str | None = None
+) -> tuple[dict[str, Outcome], str | None]:
+    """Every record the poll yields, handled with its page's payload; returns outcomes by record id and the cursor
+    the engine would have stored last."""
+    assert definition.poll is not None
+    outcomes: dict[str, Outcome] = {}
+    stored = cursor
+    async for page in definition.poll(ctx, cursor):
+        for record_id in page.record_ids:
+            source = page.payloads.get(record_id) or await definition.fetch(ctx, record_id)
+            assert source is not None
+            outcomes[record_id] = await definition.handle(ctx, source)
+        if page.cursor is not None:
+            stored = page.cursor
+    return outcomes, stored
+
+
+async def drain(world: World, *, workers: int = 1) -> None:
+    """Run burst workers (the world's engine as the job) until nothing is queued, deferred jobs included."""
+    engine = world.engine
+
+    async def run_record(ctx: dict[str, Any], flow: str, record_id: str, trigger: str, replay_of: Any = None) -> str:
+        return await engine.run_record(flow, record_id, trigger, job_id=ctx.get("job_id"), replay_of=replay_of)
+
+    queue = world.settings.redis.queue_name
+    for _ in range(100):
+        pool = [
+            Worker(
+                functions=[func(run_record, name=JOB_RUN_RECORD, max_tries=10_000, keep_result=0)],
+                redis_settings=redis_settings(world.settings),
+                queue_name=queue,
+                burst=True,
+                poll_delay=0.005,
+                keep_result=0,
+                handle_signals=False,
+                max_jobs=10,
+            )
+            for _ in range(workers)
+        ]
+        await asyncio.gather(*(worker.async_run() for worker in pool))
+        for worker in pool:
+            await worker.close()
+        if await world.redis.zcard(queue) == 0:
+            return
+    raise AssertionError("the queue did not drain")
+
+
+@dataclass
+class WebhookBridge:
+    """The Exact simulator delivering its webhooks to our API over ASGI."""
+
+    api: httpx.AsyncClient
+    statuses: list[int]
+
+    async def subscribe(self, world: World, *topics: str) -> None:
+        for topic in topics:
+            await world.exact.subscribe(topic, CALLBACK)
+
+    async def flush(self, world: World) -> int:
+        """Deliver every queued Exact event; returns how many were delivered."""
+        return await world.exact_sim.flush_webhooks()
+
+
+@asynccontextmanager
+async def webhook_bridge(world: World, flows: Mapping[str, FlowDefinition]) -> AsyncIterator[WebhookBridge]:
+    app = create_app(world.settings, configure_logs=False, flow_definitions=flows, http=world.http)
+    async with app.router.lifespan_context(app) as state:
+
+        async def asgi(scope: Any, receive: Any, send: Any) -> None:
+            await app({**scope, "state": dict(state or {})}, receive, send)
+
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=asgi), base_url="https://ledgerbridge.test"
+        ) as api:
+            bridge = WebhookBridge(api, [])
+
+            async def deliver(url: str, body: bytes, headers: Mapping[str, str]) -> int:
+                assert url == CALLBACK, url
+                response = await api.post("/webhooks/exact", content=body, headers=dict(headers))
+                bridge.statuses.append(response.status_code)
+                return response.status_code
+
+            world.exact_sim.deliver = deliver
+            yield bridge

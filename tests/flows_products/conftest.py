@@ -9,8 +9,7 @@ import pytest
 from arq.connections import ArqRedis
 
 from app.settings import Settings
-from tests.flows_products.kit import engine_world
-from tests.harness import World
+from tests.harness import World, make_world
 
 # Our own database number: other suites flush theirs between tests while we run in parallel.
 PRODUCTS_DB = int(os.environ.get("TEST_PRODUCTS_REDIS_DB", "7"))
@@ -23,5 +22,5 @@ def redis_url(redis_server: str) -> str:
 
 @pytest.fixture
 async def world(settings: Settings, redis: ArqRedis) -> AsyncIterator[World]:
-    async with engine_world(settings, redis) as w:
+    async with make_world(settings, redis) as w:
         yield w

@@ -13,8 +13,7 @@ from flows.base import RecordFailed
 from flows.products import KIND, PRODUCTS
 from sandbox.eaccounting.domain import create_record
 from sandbox.exact.entities import ENTITIES
-from tests.flows_products.kit import drain, poll_and_handle, webhook_bridge
-from tests.harness import World, ea_calls_by_endpoint, exact_calls_by_endpoint
+from tests.harness import World, drain, ea_calls_by_endpoint, exact_calls_by_endpoint, poll_and_handle, webhook_bridge
 
 
 def _article(world: World, number: str) -> dict[str, Any]:

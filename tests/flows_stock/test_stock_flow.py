@@ -11,8 +11,7 @@ import pytest
 
 from flows.stock import STOCK
 from sandbox.exact.entities import ENTITIES
-from tests.flows_products.kit import drain, poll_and_handle, webhook_bridge
-from tests.harness import World, ea_calls_by_endpoint, exact_calls_by_endpoint
+from tests.harness import World, drain, ea_calls_by_endpoint, exact_calls_by_endpoint, poll_and_handle, webhook_bridge
 
 PUT = "PUT /v2/articles/{articleId}"
 
