@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.logging import configure_logging
 from app.main import connect_redis
 from app.settings import Settings
-from flows.orders import ORDERS, OrdersOptions
+from flows.orders import ORDERS
+from flows.orders_options import OrdersOptions
 from sandbox.eaccounting import EAccountingSimConfig
 from sandbox.eaccounting.domain import create_record
 from sandbox.exact import ExactSimConfig

@@ -30,6 +30,12 @@ System = Literal["exact", "eaccounting"]
 Action = Literal["created", "updated", "unchanged", "skipped"]
 
 
+def source_record(model: BaseModel) -> dict[str, Any]:
+    """A connector model as the wire-named JSON object the mappings read and the activity log shows (nulls out)."""
+    dumped: dict[str, Any] = model.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return dumped
+
+
 class RecordFailed(Exception):
     """The record breaks a business rule; retrying cannot help until someone fixes the data or the config."""
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from app.xref import content_hash
 from connectors.eaccounting.wire import to_wire
 from connectors.errors import NotFound
-from flows.base import FlowContext, FlowDefinition, Outcome, PollPage, RecordFailed
+from flows.base import FlowContext, FlowDefinition, Outcome, PollPage, RecordFailed, source_record
 from flows.customers_options import ACCOUNT_KIND, ToEAccountingOptions, ToExactOptions
 from flows.customers_tables import (
     KEEP_TERMS,
@@ -35,7 +35,7 @@ __all__ = ["CUSTOMERS_TO_EACCOUNTING", "CUSTOMERS_TO_EXACT", "FLOWS"]
 
 
 def _dump_account(account: Account) -> dict[str, Any]:
-    dumped: dict[str, Any] = account.model_dump(by_alias=True, mode="json", exclude_none=True)
+    dumped = source_record(account)
     dumped["ID"] = account.id.lower()
     return dumped
 

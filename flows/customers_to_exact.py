@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.xref import content_hash
 from connectors.errors import NotFound
-from flows.base import Action, FlowContext, Outcome, PollPage, RecordFailed
+from flows.base import Action, FlowContext, Outcome, PollPage, RecordFailed, source_record
 from flows.customers_options import ACCOUNT_KIND, ToExactOptions
 from flows.customers_tables import gl_account_ids, payment_condition_for
 from flows.exact_accounts import CUSTOMER_KIND, create_contact_person, remember_profile
@@ -27,16 +27,11 @@ MAPPING = "customers_eaccounting_to_exact"
 PAGE = 200
 
 
-def _dump(customer: Customer) -> dict[str, Any]:
-    dumped: dict[str, Any] = customer.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return dumped
-
-
 def exact_mapping_hash(ctx: FlowContext, customer: Customer) -> str | None:
     """The hash of `customer` mapped for Exact in update mode: what this direction (and the orders flow's
     `update_customers`) compares with before writing to Exact. None when the customer does not map."""
     try:
-        result = ctx.mappings(MAPPING).map(_dump(customer), mode="update")
+        result = ctx.mappings(MAPPING).map(source_record(customer), mode="update")
     except MappingError:
         return None
     return content_hash(dict(result.payload or {}))
@@ -47,7 +42,7 @@ async def poll_customers(ctx: FlowContext, cursor: str | None) -> AsyncIterator[
     listing = ctx.eaccounting.iter_customers(datetime.fromisoformat(cursor) if cursor else None)
     batch: dict[str, dict[str, Any]] = {}
     async for customer in listing:
-        batch[customer.id] = _dump(customer)
+        batch[customer.id] = source_record(customer)
         if len(batch) >= PAGE:
             yield PollPage(list(batch), None, batch)
             batch = {}
@@ -59,7 +54,7 @@ async def poll_customers(ctx: FlowContext, cursor: str | None) -> AsyncIterator[
 
 async def fetch_customer(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
     try:
-        return _dump(await ctx.eaccounting.get_customer(record_id))
+        return source_record(await ctx.eaccounting.get_customer(record_id))
     except NotFound:
         return None
 

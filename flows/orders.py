@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from app.xref import content_hash
-from connectors.errors import NotFound, Rejected
-from flows.base import FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed
-from flows.exact_accounts import CUSTOMER_KIND, create_contact_person, profile, remember_profile
-from flows.orders_exact import account_by_key, items_by_code, remember_account, remember_item, table_by_code
+from connectors.eaccounting import OrderStatus
+from connectors.errors import ConnectorError, NotFound, Rejected
+from flows.base import FlowContext, FlowDefinition, Outcome, PollPage, RecordFailed, source_record
+from flows.orders_customers import order_customer
+from flows.orders_exact import items_by_code, remember_item, table_by_code
+from flows.orders_options import OrdersOptions
 
-Document = Literal["sales_order", "sales_invoice", "direct_invoice", "journal_entry"]
 PAGE = 50
 
 _ORDER_KINDS: dict[str, str] = {
@@ -44,53 +43,10 @@ _EU = frozenset(
 )
 
 
-class OrdersOptions(FlowOptions):
-    """What to transfer, as what, and how to find customers and items in Exact."""
-
-    document: Document = Field("sales_order", description="Exact document; selects mapping orders_to_exact_<document>")
-    source: Literal["orders", "customer_invoices"] = "orders"
-    statuses: list[int] = Field(default_factory=lambda: [2, 3], description="eAccounting order statuses to transfer")
-    start_date: date | None = Field(None, description="Ignore orders dated before this day")
-    customer_match: Literal["email", "customer_number", "vat_number"] = "email"
-    update_customers: bool = Field(
-        False, description="Re-read a known customer per order (1 eAccounting call) and update Exact when it changed"
-    )
-    default_debtor_code: str | None = Field(None, description="Exact account code all orders go to (no lookup)")
-    missing_sku: Literal["fail", "create_item"] = "fail"
-    created_item_vat_code: str | None = Field(
-        "2", description="Exact SalesVatCode of items the flow creates (2 = 21 % sales VAT in a Dutch administration)"
-    )
-    shipping_article_number: str = Field("SHIPPING", description="eAccounting article web shops put freight on")
-    shipping_item_code: str | None = Field(
-        "SHIPPING", description="Exact item for freight rows / ShippingAmount; created once when missing"
-    )
-    discount_item_code: str | None = Field(None, description="Exact item code for an order-level discount line")
-    warehouse_code: str | None = Field(None, description="Exact warehouse code (direct invoice)")
-    journal_code: str | None = Field(None, description="Exact sales journal code (invoice/entry); None: mapping's")
-    vat_code_by_country: dict[str, str] = Field(default_factory=dict, description="ISO country -> Exact VAT code")
-    payment_condition_by_terms: dict[str, str] = Field(
-        default_factory=dict,
-        description="eAccounting TermsOfPaymentId, or its number of days ('30'), -> Exact payment condition code",
-    )
-    reverse_charge_vat_code: str | None = Field(None, description="VAT code for EU business customers abroad")
-    home_country: str = Field("NL", description="The Exact administration's country (reverse charge test)")
-    write_back: bool = Field(False, description="Not supported by the eAccounting API; see docs/flows/orders.md")
-    create_contact_person: bool = Field(True, description="New company accounts get their contact person (1 call)")
-    accounts_refresh_seconds: float = Field(60.0, ge=0, description="Accounts-by-e-mail sync at most this often")
-    items_refresh_seconds: float = Field(300.0, ge=0, description="Incremental items sync at most this often")
-
-
 def _kind(opts: OrdersOptions) -> str:
     if opts.source == "customer_invoices":
         return "ea:invoice>exact:salesinvoice"
     return _ORDER_KINDS[opts.document]
-
-
-def _dump(model: Any) -> dict[str, Any]:
-    if isinstance(model, dict):
-        return model
-    dumped: dict[str, Any] = model.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return dumped
 
 
 def _parse_ts(cursor: str | None) -> datetime | None:
@@ -110,7 +66,7 @@ async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
     for listing in listings:
         batch: dict[str, dict[str, Any]] = {}
         async for record in listing:
-            payload = _dump(record)
+            payload = source_record(record)
             modified = getattr(record, "modified_utc", None)
             if isinstance(modified, datetime) and (newest is None or modified > newest):
                 newest = modified
@@ -128,8 +84,8 @@ async def fetch(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
     opts: OrdersOptions = ctx.options
     try:
         if opts.source == "customer_invoices":
-            return _dump(await ctx.eaccounting.get_customer_invoice(record_id))
-        return _dump(await ctx.eaccounting.get_order(record_id))
+            return source_record(await ctx.eaccounting.get_customer_invoice(record_id))
+        return source_record(await ctx.eaccounting.get_order(record_id))
     except NotFound:
         return None
 
@@ -212,93 +168,6 @@ async def _items(ctx: FlowContext, opts: OrdersOptions, source: dict[str, Any]) 
     return found
 
 
-async def _customer(ctx: FlowContext, opts: OrdersOptions, source: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The Exact account id of the order's customer, and the eAccounting customer (empty when not read)."""
-    debtor = opts.default_debtor_code
-    if debtor:
-
-        async def load() -> str:
-            account = await ctx.exact.find_account_by_code(debtor)
-            if account is None:
-                raise RecordFailed(f"default debtor {debtor} does not exist in Exact")
-            return account.id.lower()
-
-        return await ctx.cache.get(f"orders:debtor:{debtor}", load), {}
-    customer_id = str(source["CustomerId"])
-    known = await _linked_customer(ctx, opts, customer_id)
-    if known is not None:
-        return known
-    # One job at a time per customer: two orders of a new customer must not both create its account.
-    async with ctx.xref.lock(CUSTOMER_KIND, customer_id):
-        return await _resolve_customer(ctx, opts, customer_id)
-
-
-async def _linked_customer(
-    ctx: FlowContext, opts: OrdersOptions, customer_id: str
-) -> tuple[str, dict[str, Any]] | None:
-    """A returning customer from the cross-reference (no API call), with the profile kept when it was read."""
-    linked = await ctx.xref.target(CUSTOMER_KIND, customer_id)
-    if linked is None or opts.update_customers:
-        return None
-    return linked, await profile(ctx, customer_id)
-
-
-async def _resolve_customer(ctx: FlowContext, opts: OrdersOptions, customer_id: str) -> tuple[str, dict[str, Any]]:
-    known = await _linked_customer(ctx, opts, customer_id)  # linked by the job that held the lock before us
-    if known is not None:
-        return known
-    linked = await ctx.xref.target(CUSTOMER_KIND, customer_id)
-    customer = _dump(await ctx.eaccounting.get_customer(customer_id))
-    await remember_profile(ctx, customer_id, customer)
-    if linked:
-        await _update_account(ctx, customer_id, linked, customer)
-        return linked, customer
-    key = {
-        "email": customer.get("EmailAddress"),
-        "customer_number": customer.get("CustomerNumber"),
-        "vat_number": customer.get("VatNumber"),
-    }[opts.customer_match]
-    refresh = opts.accounts_refresh_seconds
-    found = await account_by_key(ctx, opts.customer_match, str(key), refresh) if key else None
-    if found is None:
-        if await ctx.xref.begin(CUSTOMER_KIND, customer_id) and key:  # an earlier attempt may have created it
-            found = await account_by_key(ctx, opts.customer_match, str(key), refresh, verify=True)
-        if found is None:
-            found = await _create_account(ctx, customer, contact=opts.create_contact_person)
-    await ctx.xref.link(CUSTOMER_KIND, customer_id, found, payload_hash=content_hash(_account_update(ctx, customer)))
-    return found, customer
-
-
-def _account_update(ctx: FlowContext, customer: dict[str, Any]) -> dict[str, Any]:
-    return dict(ctx.mappings("customers_eaccounting_to_exact").map(customer, mode="update").payload or {})
-
-
-async def _update_account(ctx: FlowContext, customer_id: str, account: str, customer: dict[str, Any]) -> None:
-    """Write the customer's changes to its Exact account, only when the mapped fields changed (hash)."""
-    payload = _account_update(ctx, customer)
-    digest = content_hash(payload)
-    if digest == await ctx.xref.last_hash(CUSTOMER_KIND, customer_id):
-        return
-    ctx.target_payload = payload
-    await ctx.exact.update_account(account, payload)
-    await ctx.xref.set_hash(CUSTOMER_KIND, customer_id, digest)
-
-
-async def _create_account(ctx: FlowContext, customer: dict[str, Any], *, contact: bool) -> str:
-    """Company -> account plus contact person; private person -> an account named after the person."""
-    mapped = ctx.mappings("customers_eaccounting_to_exact").map(customer, mode="create")
-    payload = dict(mapped.payload or {})
-    payload.setdefault("Name", customer.get("Name"))
-    payload.setdefault("Email", customer.get("EmailAddress"))
-    payload.setdefault("Status", "C")
-    ctx.target_payload = payload
-    account = (await ctx.exact.create_account(payload)).id.lower()
-    remember_account(ctx, customer.get("EmailAddress"), account)
-    if contact and not customer.get("IsPrivatePerson"):
-        await create_contact_person(ctx, account, customer)
-    return account
-
-
 def _vat_code(opts: OrdersOptions, source: dict[str, Any], customer: dict[str, Any]) -> str | None:
     country = str(source.get("InvoiceCountryCode") or customer.get("InvoiceCountryCode") or "").upper()
     business = not (source.get("CustomerIsPrivatePerson") or customer.get("IsPrivatePerson"))
@@ -368,7 +237,7 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
         record.setdefault("Status", 2)
     # SKUs first: a record that must fail should not create a customer on its way
     items = await _items(ctx, opts, record) if opts.document != "journal_entry" else {}
-    account, customer = await _customer(ctx, opts, source)
+    account, customer = await order_customer(ctx, opts, source)
     tables = await _lookups(ctx, opts, record, account, items)
     mapping = ctx.mappings(f"orders_to_exact_{opts.document}")
     result = mapping.map(record, mode="create", lookups=tables)
@@ -401,7 +270,37 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
         raise RecordFailed("Exact did not return an id for the created document")
     target = str(key).lower()
     await ctx.xref.link(kind, record_id, target, payload_hash=content_hash(payload))
-    return Outcome("created", target_id=target, target_payload=payload)
+    note = None
+    if opts.write_back and opts.source == "orders":
+        note = await _write_back(ctx, record_id, f"Exact {_LABELS[opts.document]} {getattr(created, number_attr, '')}")
+    return Outcome("created", target_id=target, reason=note, target_payload=payload)
+
+
+_LABELS = {
+    "sales_order": "sales order",
+    "sales_invoice": "invoice",
+    "direct_invoice": "invoice",
+    "journal_entry": "entry",
+}
+
+
+async def _write_back(ctx: FlowContext, order_id: str, text: str) -> str | None:
+    """Tell eAccounting where the order went, in `OurReference` (the OrderApi's one free header field).
+
+    After the Exact write and its link: a failure here is reported in the outcome's reason, never retried, as a
+    retry would find the order transferred and do nothing. An invoiced order cannot change and is left alone.
+    """
+    try:
+        order = await ctx.eaccounting.get_order(order_id)
+        if order.status == OrderStatus.INVOICED:
+            return "not written back: the eAccounting order is invoiced"
+        body = order.to_payload()
+        body["OurReference"] = text[:50]
+        await ctx.eaccounting.update_order(order_id, body)
+    except ConnectorError as exc:
+        ctx.log.warning("orders.write_back_failed", order_id=order_id, error=str(exc))
+        return f"transferred, but writing back to eAccounting failed: {exc}"
+    return f"written back to eAccounting: OurReference '{text[:50]}'"
 
 
 ORDERS = FlowDefinition(

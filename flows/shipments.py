@@ -22,7 +22,7 @@ from app.xref import content_hash
 from connectors.eaccounting.wire import to_wire
 from connectors.errors import NotFound
 from connectors.exact.wire import AMSTERDAM, exact_datetime
-from flows.base import Action, FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed
+from flows.base import Action, FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed, source_record
 from flows.shipments_orders import ea_order_by_number, exact_order_by_number, order_lock
 from flows.shipments_rows import (
     NOTE_FIELDS,
@@ -36,7 +36,7 @@ from flows.shipments_rows import (
 
 if TYPE_CHECKING:
     from connectors.eaccounting.models import DeliveryMethod
-    from connectors.exact import GoodsDelivery, SalesOrder, ShippingMethod
+    from connectors.exact import SalesOrder, ShippingMethod
 
 ORDER_KIND = "ea:order>exact:salesorder"  # the orders flow's: eAccounting order Id -> Exact OrderID
 DELIVERY_KIND = "exact:goodsdelivery>ea:order"  # Exact EntryID -> eAccounting order Id (first one), hash of facts
@@ -97,11 +97,6 @@ class ShipmentsOptions(FlowOptions):
         return value
 
 
-def _dump(delivery: GoodsDelivery) -> dict[str, Any]:
-    dumped: dict[str, Any] = delivery.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return dumped
-
-
 async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
     """Deliveries changed since the cursor (sync `Timestamp`). Sync rows have no lines, so jobs fetch the delivery."""
     async for page in ctx.exact.sync_goods_deliveries(int(cursor) if cursor else 1):
@@ -111,7 +106,7 @@ async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
 
 async def fetch(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
     try:
-        return _dump(await ctx.exact.get_goods_delivery(record_id))
+        return source_record(await ctx.exact.get_goods_delivery(record_id))
     except NotFound:
         return None
 

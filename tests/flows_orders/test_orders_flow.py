@@ -298,3 +298,17 @@ async def test_fetch_of_a_deleted_order_is_none(world: World) -> None:
     from flows.orders import ORDERS
 
     assert await ORDERS.fetch(world.ctx(), "00000000-0000-4000-8000-000000000000") is None
+
+
+async def test_write_back_names_the_exact_document_in_our_reference(
+    world: World, make_order: Callable[..., str]
+) -> None:
+    order_id = make_order("1001", [("SKU-0001", 1)], your_reference="PO-9")
+    outcome = await world.run(world.ctx(write_back=True), order_id)
+    created = _one(world, "SalesOrders", OrderID=outcome.target_id)
+    stored = world.ea_sim.get("orders", order_id)
+    assert stored["OurReference"] == f"Exact sales order {created['OrderNumber']}"
+    assert stored["YourReference"] == "PO-9" and len(stored["Rows"]) == 1  # the rest of the order is kept
+    assert "written back" in (outcome.reason or "")
+    again = await world.run(world.ctx(write_back=True), order_id)
+    assert again.action == "unchanged"
