@@ -368,22 +368,26 @@ class Engine:
             raw_cursor = await self.redis.get(keys.cursor(flow))
             cursor = since if since is not None else (raw_cursor.decode() if raw_cursor else None)
             structlog.contextvars.bind_contextvars(flow=flow)
-            async for page in definition.poll(ctx, cursor):
-                for record_id in page.record_ids:
-                    await enqueue_record(
-                        self.redis, self.settings, flow, record_id, "poll", payload=page.payloads.get(record_id)
-                    )
-                enqueued += len(page.record_ids)
-                # Only now is the page safely in the queue: advance the cursor.
-                if page.cursor is not None:
-                    await self.redis.set(keys.cursor(flow), page.cursor)
-                log.info("engine.poll_page", flow=flow, records=len(page.record_ids), total=enqueued)
-            await self.redis.set(keys.last_poll(flow), repr(time.time()))
+            with capture_calls() as calls:
+                async for page in definition.poll(ctx, cursor):
+                    for record_id in page.record_ids:
+                        await enqueue_record(
+                            self.redis, self.settings, flow, record_id, "poll", payload=page.payloads.get(record_id)
+                        )
+                    enqueued += len(page.record_ids)
+                    # Only now is the page safely in the queue: advance the cursor.
+                    if page.cursor is not None:
+                        await self.redis.set(keys.cursor(flow), page.cursor)
+                    log.info("engine.poll_page", flow=flow, records=len(page.record_ids), total=enqueued)
+                    await self.metrics.poll_page(flow, len(page.record_ids), [c.to_dict() for c in calls])
+                    calls.clear()
         except ConnectorError as exc:
-            log.warning("engine.poll_failed", flow=flow, error=str(exc))
+            log.warning("engine.poll_failed", flow=flow, error=str(exc), enqueued=enqueued)
             if isinstance(exc, AuthError):
                 await self.alerter.alert("connection", f"polling {flow}: {exc}", flow=flow)
         finally:
+            # Also after a failure: the next try comes after the interval, not on the next 5-second tick.
+            await self.redis.set(keys.last_poll(flow), repr(time.time()))
             await self._release(keys.poll_lock(flow), token)
         return enqueued
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+
+from connectors.calls import WAIT
 
 if TYPE_CHECKING:
     from app.activity import ActivityEntry
@@ -84,6 +87,10 @@ class Metrics:
     def _wait(self) -> str:
         return f"{self.prefix}:metrics:ratelimit_wait"
 
+    @property
+    def _polled(self) -> str:
+        return f"{self.prefix}:metrics:poll_records"
+
     @staticmethod
     def _field(*parts: object) -> str:
         # JSON keeps any character in a label value unambiguous (no separator to collide with).
@@ -97,6 +104,15 @@ class Metrics:
     def _call(self, pipe: Pipeline, system: str, endpoint: str, status: int | str | None) -> None:
         label = "error" if status is None else str(status)
         pipe.hincrby(self._api, self._field(system, normalise_endpoint(endpoint), label), 1)
+
+    def _calls(self, pipe: Pipeline, calls: Iterable[Mapping[str, Any]]) -> None:
+        """API calls as counted calls; the connectors' rate-limit waits (method WAIT) as waiting seconds."""
+        for call in calls:
+            system = str(call.get("system", "unknown"))
+            if call.get("method") == WAIT:
+                pipe.hincrbyfloat(self._wait, system, max(float(call.get("duration_ms") or 0), 0.0) / 1000)
+            else:
+                self._call(pipe, system, str(call.get("endpoint", "")), call.get("status"))
 
     async def job_finished(self, flow: str, outcome: str, duration_s: float) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -116,8 +132,14 @@ class Metrics:
         """Count one finished run and the API calls it made, in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
             self._job(pipe, entry.flow, entry.outcome, entry.duration_ms / 1000)
-            for call in entry.api_calls:
-                self._call(pipe, str(call.get("system", "unknown")), str(call.get("endpoint", "")), call.get("status"))
+            self._calls(pipe, entry.api_calls)
+            await pipe.execute()
+
+    async def poll_page(self, flow: str, records: int, calls: Iterable[Mapping[str, Any]]) -> None:
+        """Count one page of a poll: the records it enqueued (progress of a long initial sync) and its calls."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(self._polled, flow, records)
+            self._calls(pipe, calls)
             await pipe.execute()
 
     async def render(self, *, queue_depth: int | None, dead_letters: dict[str, int]) -> str:
@@ -127,7 +149,8 @@ class Metrics:
             pipe.hgetall(self._duration)
             pipe.hgetall(self._api)
             pipe.hgetall(self._wait)
-            jobs, durations, api, waits = await pipe.execute()
+            pipe.hgetall(self._polled)
+            jobs, durations, api, waits, polled = await pipe.execute()
 
         lines: list[str] = []
 
@@ -155,6 +178,10 @@ class Metrics:
         family("ledgerbridge_ratelimit_wait_seconds_total", "counter", "Seconds spent waiting for a rate limit.")
         for system, v in sorted((_decode(k), float(_decode(v))) for k, v in waits.items()):
             lines.append(f"ledgerbridge_ratelimit_wait_seconds_total{_labels(('system',), [system])} {_number(v)}")
+
+        family("ledgerbridge_poll_records_total", "counter", "Records polling triggers enqueued, by flow.")
+        for flow, v in sorted((_decode(k), float(_decode(v))) for k, v in polled.items()):
+            lines.append(f"ledgerbridge_poll_records_total{_labels(('flow',), [flow])} {_number(v)}")
 
         if queue_depth is not None:
             family("ledgerbridge_queue_depth", "gauge", "Jobs waiting in the queue.")

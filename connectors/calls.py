@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+WAIT = "WAIT"  # the `method` of a recorded rate-limit wait (its duration is the time waited, no request was sent)
+
 
 @dataclass(frozen=True, slots=True)
 class ApiCall:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import httpx
 import structlog
 
-from connectors.calls import ApiCall, record
+from connectors.calls import WAIT, ApiCall, record
 from connectors.errors import ConnectorError, RateLimited, TransientError
 from connectors.ratelimit import RateBudget
 
@@ -99,7 +99,7 @@ class ApiClient:
                     endpoint=endpoint,
                 )
             log.info("ratelimit.wait", system=self.policy.system, seconds=round(wait, 2))
-            record(ApiCall(self.policy.system, "WAIT", endpoint, None, wait * 1000))
+            record(ApiCall(self.policy.system, WAIT, endpoint, None, wait * 1000))
             await self._sleep(wait)
 
     async def request(

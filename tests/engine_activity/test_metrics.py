@@ -34,6 +34,7 @@ async def test_counters_add_up_across_instances_and_render(redis: Any) -> None:
         "ledgerbridge_job_duration_seconds": "summary",
         "ledgerbridge_api_calls_total": "counter",
         "ledgerbridge_ratelimit_wait_seconds_total": "counter",
+        "ledgerbridge_poll_records_total": "counter",
         "ledgerbridge_queue_depth": "gauge",
         "ledgerbridge_dead_letters": "gauge",
     }
@@ -80,6 +81,28 @@ async def test_record_entry_counts_the_job_and_its_calls(redis: Any) -> None:
     assert value(samples, "ledgerbridge_api_calls_total", **ea, status="201") == 1
     exact = "/api/v1/{id}/salesinvoice/SalesInvoices"
     assert value(samples, "ledgerbridge_api_calls_total", system="exact", endpoint=exact, status="200") == 1
+
+
+async def test_rate_limit_waits_count_as_waiting_not_as_calls(redis: Any) -> None:
+    metrics = Metrics(redis, "lbtest")
+    calls = [
+        {"system": "exact", "method": "WAIT", "endpoint": "logistics/Items", "status": None, "duration_ms": 2500.0},
+        {"system": "exact", "method": "GET", "endpoint": "logistics/Items", "status": 200, "duration_ms": 12.0},
+    ]
+    await metrics.record_entry(make_entry(flow="products", api_calls=calls))
+    await metrics.poll_page("products", 1000, calls[:1])
+    samples, _, _ = parse(await metrics.render(queue_depth=0, dead_letters={}))
+    assert value(samples, "ledgerbridge_ratelimit_wait_seconds_total", system="exact") == 5.0
+    calls_total = [s for s in samples if s[0] == "ledgerbridge_api_calls_total"]
+    assert [(labels["status"], v) for _, labels, v in calls_total] == [("200", 1)]
+
+
+async def test_poll_pages_count_the_records_they_enqueued(redis: Any) -> None:
+    metrics = Metrics(redis, "lbtest")
+    for records in (1000, 1000, 417):
+        await metrics.poll_page("products", records, [])
+    samples, _, _ = parse(await metrics.render(queue_depth=None, dead_letters={}))
+    assert value(samples, "ledgerbridge_poll_records_total", flow="products") == 2417
 
 
 def test_normalise_endpoint() -> None:
