@@ -132,8 +132,8 @@ class FlowDefinition:
     :param fetch: load one source record by id (None: it no longer exists).
     :param handle: the business rule.
     :param poll: list changed record ids since a cursor (None: the flow has no polling trigger).
-    :param webhook_topics: Exact webhook topics that trigger this flow (the event's Key is the record id,
-        unless ``webhook_key`` maps it).
+    :param webhook_topics: Exact webhook topics that trigger this flow; the event's Key (lower-cased) is the record
+        id, so `fetch` must accept it (the stock flow's Key is an ItemWarehouse, which `fetch` resolves to its item).
     :param options_model: the flow's FlowOptions subclass.
     :param default_mapping: default mapping name; ``mapping_choices`` lists the others a user may pick.
     :param enabled_by_default: whether a fresh install runs this flow.
