@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import structlog
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from app.deps import ADMIN_RESPONSES, AdminDep, RedisDep, SettingsDep
 from app.errors import UPSTREAM_RESPONSES, upstream_error
@@ -48,15 +48,23 @@ async def connections(request: Request) -> dict[str, Any]:
 @router.get(
     "/oauth/{system}/authorize",
     dependencies=[AdminDep],
-    responses=ADMIN_RESPONSES,
+    responses={
+        **ADMIN_RESPONSES,
+        200: {"description": 'With `redirect=false`: `{"authorize_url": ...}` (for pages that send the token)'},
+    },
     summary="Start connecting a system: redirects to its consent page",
     response_class=RedirectResponse,
     status_code=status.HTTP_302_FOUND,
 )
-async def authorize(request: Request, system: System, redis: RedisDep, settings: SettingsDep) -> RedirectResponse:
+async def authorize(
+    request: Request, system: System, redis: RedisDep, settings: SettingsDep, redirect: bool = True
+) -> Response:
     state = secrets.token_urlsafe(24)
     await redis.set(f"{settings.redis.key_prefix}:oauth:state:{state}", system, ex=STATE_TTL_SECONDS)
     url: str = _client(request, system).authorize_url(state)
+    if not redirect:
+        # A browser navigation cannot carry the admin token, so the dashboard asks for the URL and goes there.
+        return JSONResponse({"authorize_url": url})
     return RedirectResponse(url, status_code=status.HTTP_302_FOUND)
 
 
