@@ -3,8 +3,10 @@
 Nothing to configure: the settings point every base URL at the simulators, both systems are connected through
 the real OAuth authorization-code flow (the simulators consent at once), Exact webhooks are subscribed at the
 API's callback (the Exact simulator accepts http:// callbacks in the demo only), and polling runs every few
-seconds. The demo's Redis keys live under their own prefix and are cleared at start, because the simulators
-start afresh each time and old cross-references or tokens would point at records that no longer exist.
+seconds. A small task plays the warehouse in the Exact simulator, shipping a few of the transferred orders (one in
+two parts), so the shipments flow has deliveries to record. The demo's Redis keys live under their own prefix and
+are cleared at start, because the simulators start afresh each time and old cross-references or tokens would
+point at records that no longer exist.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from app.main import connect_redis, create_app
 from app.settings import RedisSection, Settings, load_settings
 from app.worker import build_worker
 from sandbox.eaccounting import EAccountingSimConfig, create_eaccounting_app
-from sandbox.exact import ExactSimConfig, create_exact_app
+from sandbox.exact import ExactSim, ExactSimConfig, create_exact_app
 
 log = structlog.get_logger("demo")
 
@@ -99,6 +101,38 @@ async def _connect(api: str, admin_token: str) -> None:
             log.info("demo.connected", system=system)
 
 
+async def _play_the_warehouse(sim: ExactSim, *, every: float = 15.0, most: int = 3) -> None:
+    """Ship some of the sales orders the orders flow created in the Exact simulator, as a warehouse would, so the
+    shipments flow has deliveries to record: the first in full, the second in part (a split delivery: the order
+    stays ongoing), the third in full. The simulator sends the GoodsDeliveries webhooks."""
+    done: list[str] = []
+    carriers = ("PostNL", "DHL", "PostNL")
+    while len(done) < most:
+        await asyncio.sleep(every)
+        ours = [
+            o
+            for o in sim.division().store("SalesOrders").records.values()
+            if not str(o.get("YourRef") or "").startswith("DEMO-") and o.get("Status") in (12, 20)
+        ]
+        if not ours:
+            continue
+        order = ours[0] if len(done) != 1 else ours[-1]
+        lines = sim.engine.order_lines(sim.division(), order["OrderID"])
+        partial = len(done) == 1 and len(lines) > 1
+        quantities = {str(lines[0]["ItemCode"]): lines[0]["Quantity"]} if partial else None
+        try:
+            sim.deliver_order(
+                order["OrderNumber"],
+                quantities=quantities,
+                tracking_number=f"3SDEMO{4711 + len(done)}",
+                shipping_method=carriers[len(done)],
+            )
+        except Exception as exc:  # the demo goes on without this delivery
+            log.warning("demo.delivery_failed", order=order["OrderNumber"], error=str(exc))
+        done.append(str(order["OrderNumber"]))
+        log.info("demo.shipped", order=order["OrderNumber"], partial=partial)
+
+
 async def _wait_until_up(url: str, seconds: float = 20.0) -> None:
     async with httpx.AsyncClient(timeout=2) as client:
         for _ in range(int(seconds * 10)):
@@ -148,6 +182,7 @@ async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1") -> int:
         await _connect(api, admin)
         worker = build_worker(settings, configure_logs=False, handle_signals=False)
         tasks.append(asyncio.create_task(worker.async_run(), name="worker"))
+        warehouse = asyncio.create_task(_play_the_warehouse(exact_sim.state.sim), name="warehouse")
         sys.stdout.write(
             "\nledgerbridge demo is running\n"
             f"  dashboard    {api}/dashboard\n"
@@ -167,6 +202,7 @@ async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1") -> int:
             if task is not stopper and task.exception() is not None:
                 log.error("demo.component_failed", component=task.get_name(), error=repr(task.exception()))
         stopper.cancel()
+        warehouse.cancel()
     except (RuntimeError, httpx.HTTPError) as exc:
         log.error("demo.start_failed", error=str(exc))
         return 1
