@@ -71,6 +71,9 @@ class PlanBuilder:
         self.spec = spec
         self.lookup_tables: set[str] = set()
         self.getter_calls = 0
+        # Evaluators of list-item fields whose value is the same for every item of a record (a constant, or read
+        # from the root): the row loop computes them once per record and copies them into each item.
+        self.per_record: set[Evaluator] = set()
 
     # -- Builder protocol --------------------------------------------------------------------------------------
     def getter(self, path: str, where: str) -> Getter:
@@ -94,14 +97,16 @@ class PlanBuilder:
         self.lookup_tables.add(table)
 
     # -- fields ------------------------------------------------------------------------------------------------
-    def chain(self, rule: FieldRule, where: str) -> tuple[tuple[TransformFn, ...], tuple[str, ...], bool]:
-        """The compiled transforms, their names, and whether any reads other source paths of the record."""
+    def chain(self, rule: FieldRule, where: str) -> tuple[tuple[TransformFn, ...], tuple[str, ...], bool, bool]:
+        """The compiled transforms, their names, whether any reads other source paths of the record, and whether
+        every one maps null to null (then a null source needs none of them)."""
         kind = _kind_of(rule.const) if rule.has_const else None
         self.getter_calls = 0
         if rule.source is not None and rule.has_default:
             kind = None
         fns: list[TransformFn] = []
         names: list[str] = []
+        keeps_null = True
         for i, entry in enumerate(rule.transforms):
             at = f"{where}.transforms[{i}]"
             definition, params = parse_entry(entry, at)
@@ -110,9 +115,11 @@ class PlanBuilder:
                 raise MappingSpecError(at, f"transform {definition.name!r} expects {wanted}, got {kind}")
             fns.append(definition.factory(params, self, at))
             names.append(definition.name)
+            flag = definition.keeps_null
+            keeps_null = keeps_null and (flag(params, self) if callable(flag) else flag)
             kind = kind if definition.returns == SAME else definition.returns
         before, self.getter_calls = self.getter_calls, 0
-        return tuple(fns), tuple(names), before > 0
+        return tuple(fns), tuple(names), before > 0, keeps_null
 
     def plan(
         self, fields: Mapping[str, FieldRule], where: str, mode: Mode, traced: bool, repeated: bool = False
@@ -174,7 +181,7 @@ class PlanBuilder:
         return when
 
     def value_field(self, name: str, rule: FieldRule, where: str, traced: bool, repeated: bool = False) -> Evaluator:
-        fns, names, reads_record = self.chain(rule, where)
+        fns, names, reads_record, keeps_null = self.chain(rule, where)
         source = rule.source
         key: str | None = None
         if source is not None:
@@ -189,21 +196,12 @@ class PlanBuilder:
                 return const
 
         default = (rule.default,) if rule.has_default else None
-        ev = value_evaluator(name, source, get, key, fns, default, rule.if_missing)
+        ev = value_evaluator(name, source, get, key, fns, default, rule.if_missing, keeps_null=keeps_null)
 
         per_record = (source is None or source.startswith("$")) and not reads_record
         if repeated and per_record and not traced:
-            # Same value for every item of the record (a constant, or from the root): computed once per record.
-            token = object()
-
-            def once(rec: Any, ctx: Any) -> Any:
-                memo = ctx.memo
-                v = memo.get(token, memo)
-                if v is memo:
-                    v = memo[token] = ev(rec, ctx)
-                return v
-
-            return once
+            self.per_record.add(ev)
+            return ev
         if not traced:
             return ev
         kind = "source" if source is not None else "const"
@@ -269,6 +267,8 @@ class PlanBuilder:
         get = self.getter(source, f"{where}.source") if source is not None else None
         items = rule.items
         plan = self.plan(items.fields, f"{where}.items.fields", mode, traced, True) if items is not None else ()
+        invariant = tuple((key, sub) for key, sub in plan if sub in self.per_record)
+        variant = tuple((key, sub) for key, sub in plan if sub not in self.per_record)
         row_filters = (
             [compile_condition(c, f"{where}.items.filters[{i}]") for i, c in enumerate(items.filters)] if items else []
         )
@@ -311,8 +311,8 @@ class PlanBuilder:
                     raise MappingError(name, source, f"expected a list, got {type_name(rows)}")
             result: list[Any] = []
             if not traced and rows:
+                shared: dict[str, Any] | None = None  # the per-record fields, computed at the first item
                 for i, row in enumerate(rows):
-                    item: dict[str, Any] = {}
                     try:
                         passes = True
                         for test in row_tests:
@@ -321,7 +321,14 @@ class PlanBuilder:
                                 break
                         if not passes:
                             continue
-                        for key, sub in plan:
+                        if shared is None:
+                            shared = {}
+                            for key, sub in invariant:
+                                v = sub(row, ctx)
+                                if v is not OMIT:
+                                    shared[key] = v
+                        item = shared.copy()
+                        for key, sub in variant:
                             v = sub(row, ctx)
                             if v is not OMIT:
                                 item[key] = v

@@ -133,11 +133,15 @@ def compile_condition(cond: Condition, where: str, *, allow_value: bool = False)
         return CompiledCondition(not_test, lambda _v, _rec, _ctx: cond.reason or "a 'not' condition failed")
     assert cond.op is not None
     getter: Getter | None = None
+    one_key: str | None = None  # the path is one key of the current object (row filters): read it with dict.get
     if cond.path is not None:
         try:
-            getter = compile_getter(parse_path(cond.path))
+            parsed = parse_path(cond.path)
+            getter = compile_getter(parsed)
         except PathSyntaxError as exc:
             raise MappingSpecError(f"{where}.path", str(exc)) from None
+        if not parsed.from_root and len(parsed.segments) == 1 and type(parsed.segments[0]) is str:
+            one_key = parsed.segments[0]
     elif not allow_value:
         raise MappingSpecError(where, "a condition here needs a 'path'")
     check = _compare(cond.op, cond.value)
@@ -150,6 +154,13 @@ def compile_condition(cond: Condition, where: str, *, allow_value: bool = False)
             return check(v)
 
         test: Test = value_test
+    elif one_key is not None:
+        get_key, one = getter, one_key
+
+        def key_test(_v: Any, rec: Any, ctx: Any) -> bool:
+            return check(rec.get(one) if type(rec) is dict else get_key(rec, ctx))
+
+        test = key_test
     else:
         get = getter
 

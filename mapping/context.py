@@ -9,9 +9,8 @@ from typing import Any
 class Ctx:
     """One `map()` call. Created once per record; list items share it (``root`` stays the whole record)."""
 
-    __slots__ = ("lookups", "memo", "root")
+    __slots__ = ("lookups", "root")
 
     def __init__(self, root: Any, lookups: Mapping[str, Mapping[str, Any]] | None) -> None:
         self.root = root
         self.lookups = lookups
-        self.memo: dict[object, Any] = {}  # per-record values of list-item fields that do not depend on the item

@@ -44,16 +44,19 @@ def value_evaluator(
     fns: tuple[TransformFn, ...],
     default: tuple[Any] | None,
     if_missing: str,
+    *,
+    keeps_null: bool = False,
 ) -> Evaluator:
     """``ev(record, ctx) -> value | OMIT``.
 
     :param key: set when the source is one key of the current object (read with ``dict.get``, no getter call).
     :param default: ``(value,)`` when the rule has a default.
+    :param keeps_null: every transform maps null to null, so a null source is missing without running them.
     """
     missing = None if if_missing == "null" else OMIT
     required = if_missing == "error"
 
-    if key is not None and default is None and len(fns) <= 2:
+    if key is not None and default is None and len(fns) <= 3:
         if not fns:
 
             def ev0(rec: Any, ctx: Any) -> Any:
@@ -68,12 +71,16 @@ def value_evaluator(
                 return v
 
             return ev0
+        # A null source runs the chain only when some transform turns null into something (e.g. a default).
+        run_on_null = not keeps_null
         if len(fns) == 1:
             (f1,) = fns
 
             def ev1(rec: Any, ctx: Any) -> Any:
                 try:
-                    v = f1(rec.get(key) if type(rec) is dict else get(rec, ctx), rec, ctx)
+                    v = rec.get(key) if type(rec) is dict else get(rec, ctx)
+                    if v is not None or run_on_null:
+                        v = f1(v, rec, ctx)
                 except Exception as exc:
                     raise as_mapping_error(exc, name, source) from None
                 if v is None:
@@ -83,11 +90,30 @@ def value_evaluator(
                 return v
 
             return ev1
-        f1, f2 = fns
+        if len(fns) == 2:
+            f1, f2 = fns
 
-        def ev2(rec: Any, ctx: Any) -> Any:
+            def ev2(rec: Any, ctx: Any) -> Any:
+                try:
+                    v = rec.get(key) if type(rec) is dict else get(rec, ctx)
+                    if v is not None or run_on_null:
+                        v = f2(f1(v, rec, ctx), rec, ctx)
+                except Exception as exc:
+                    raise as_mapping_error(exc, name, source) from None
+                if v is None:
+                    if required:
+                        raise MappingError(name, source, REQUIRED)
+                    return missing
+                return v
+
+            return ev2
+        f1, f2, f3 = fns
+
+        def ev3(rec: Any, ctx: Any) -> Any:
             try:
-                v = f2(f1(rec.get(key) if type(rec) is dict else get(rec, ctx), rec, ctx), rec, ctx)
+                v = rec.get(key) if type(rec) is dict else get(rec, ctx)
+                if v is not None or run_on_null:
+                    v = f3(f2(f1(v, rec, ctx), rec, ctx), rec, ctx)
             except Exception as exc:
                 raise as_mapping_error(exc, name, source) from None
             if v is None:
@@ -96,7 +122,7 @@ def value_evaluator(
                 return missing
             return v
 
-        return ev2
+        return ev3
 
     has_default = default is not None
     fallback = default[0] if default is not None else None

@@ -72,7 +72,7 @@ def make_parser(p: ParseParams) -> Any:
     return parse
 
 
-@transform("parse_datetime", params=ParseParams, primary="format", accepts=_DATEISH, returns=DATETIME)
+@transform("parse_datetime", params=ParseParams, primary="format", accepts=_DATEISH, returns=DATETIME, keeps_null=True)
 def _parse_datetime(p: ParseParams, _b: Builder, _where: str) -> TransformFn:
     """A time-zone aware date-time from ISO 8601, Exact's /Date(ms)/ or a strptime pattern."""
     parse = make_parser(p)
@@ -94,7 +94,7 @@ class ParseDateParams(ParseParams):
         return value
 
 
-@transform("parse_date", params=ParseDateParams, primary="format", accepts=_DATEISH, returns=DATE)
+@transform("parse_date", params=ParseDateParams, primary="format", accepts=_DATEISH, returns=DATE, keeps_null=True)
 def _parse_date(p: ParseDateParams, _b: Builder, _where: str) -> TransformFn:
     """A calendar date (of the value's own zone, or of `to_tz`)."""
     parse = make_parser(p)
@@ -157,7 +157,7 @@ def _formatter(p: FormatParams) -> TransformFn:
     return fn
 
 
-@transform("format_datetime", params=FormatParams, primary="format", accepts=_DATEISH, returns=TEXT)
+@transform("format_datetime", params=FormatParams, primary="format", accepts=_DATEISH, returns=TEXT, keeps_null=True)
 def _format_datetime(p: FormatParams, _b: Builder, _where: str) -> TransformFn:
     """Write a date-time (or date-like text, parsed as by `parse_datetime`) as text."""
     return _formatter(p)
@@ -167,7 +167,7 @@ class FormatDateParams(FormatParams):
     format: str = Field("date", description="date (YYYY-MM-DD), iso, exact or a strftime pattern")
 
 
-@transform("format_date", params=FormatDateParams, primary="format", accepts=_DATEISH, returns=TEXT)
+@transform("format_date", params=FormatDateParams, primary="format", accepts=_DATEISH, returns=TEXT, keeps_null=True)
 def _format_date(p: FormatDateParams, _b: Builder, _where: str) -> TransformFn:
     """Like `format_datetime` with YYYY-MM-DD as the default format."""
     return _formatter(p)
@@ -177,7 +177,7 @@ class ZoneParams(_TzParams):
     tz: str = Field(..., description="IANA zone, e.g. Europe/Amsterdam")
 
 
-@transform("to_timezone", params=ZoneParams, primary="tz", accepts=_DATEISH, returns=DATETIME)
+@transform("to_timezone", params=ZoneParams, primary="tz", accepts=_DATEISH, returns=DATETIME, keeps_null=True)
 def _to_timezone(p: ZoneParams, _b: Builder, _where: str) -> TransformFn:
     """The same instant in zone `tz` (naive input is taken as UTC)."""
     parse = make_parser(ParseParams())

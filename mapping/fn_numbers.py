@@ -39,12 +39,21 @@ _ONE = Decimal(1)
 _HUNDRED = Decimal(100)
 
 
-@transform("to_decimal", accepts=_NUMBERISH, returns=DECIMAL)
+@transform("to_decimal", accepts=_NUMBERISH, returns=DECIMAL, keeps_null=True)
 def _to_decimal(_p: None, _b: Builder, _where: str) -> TransformFn:
     """A decimal from a number or numeric text ("12.50"); JSON floats keep the digits they were written with."""
 
     def fn(v: Any, _rec: Any, _ctx: Any) -> Any:
-        if type(v) is float and v - v == 0:  # finite float, the usual JSON number: skip the dispatch
+        kind = type(v)
+        if kind is Decimal:
+            return v if v.is_finite() else to_decimal(v)
+        if kind is str:  # decimal text, how the connectors' models dump amounts: skip the dispatch
+            try:
+                d = Decimal(v)
+            except InvalidOperation:
+                return to_decimal(v)  # raises the named error
+            return d if d.is_finite() else to_decimal(v)
+        if kind is float and v - v == 0:  # finite float, the usual raw JSON number
             return Decimal(repr(v))
         return None if v is None else to_decimal(v)
 
@@ -56,7 +65,7 @@ class RoundParams(Params):
     mode: Rounding = Field("half_up", description="Rounding rule; half_up is the commercial rule")
 
 
-@transform("round", params=RoundParams, primary="places", accepts=_NUMBERISH, returns=DECIMAL)
+@transform("round", params=RoundParams, primary="places", accepts=_NUMBERISH, returns=DECIMAL, keeps_null=True)
 def _round(p: RoundParams, _b: Builder, _where: str) -> TransformFn:
     """Round to `places` decimals (half up unless `mode` says otherwise); the result has exactly that many."""
     exponent = Decimal(1).scaleb(-p.places)
@@ -128,7 +137,7 @@ _arith("add", lambda a, b: a + b, "Add a constant or another field.")
 _arith("subtract", lambda a, b: a - b, "Subtract a constant or another field (e.g. stock minus planned out).")
 
 
-@transform("negate", accepts=_NUMBERISH, returns=DECIMAL)
+@transform("negate", accepts=_NUMBERISH, returns=DECIMAL, keeps_null=True)
 def _negate(_p: None, _b: Builder, _where: str) -> TransformFn:
     """Change the sign (credit lines, trade-ins)."""
 
@@ -138,7 +147,7 @@ def _negate(_p: None, _b: Builder, _where: str) -> TransformFn:
     return fn
 
 
-@transform("abs", accepts=_NUMBERISH, returns=DECIMAL)
+@transform("abs", accepts=_NUMBERISH, returns=DECIMAL, keeps_null=True)
 def _abs(_p: None, _b: Builder, _where: str) -> TransformFn:
     """The absolute value."""
 
@@ -223,7 +232,7 @@ _rate_transform(
 )
 
 
-@transform("to_int", accepts=_NUMBERISH, returns=INTEGER)
+@transform("to_int", accepts=_NUMBERISH, returns=INTEGER, keeps_null=True)
 def _to_int(_p: None, _b: Builder, _where: str) -> TransformFn:
     """A whole number; a value with a fraction fails (round it first)."""
 
@@ -240,7 +249,7 @@ def _to_int(_p: None, _b: Builder, _where: str) -> TransformFn:
     return fn
 
 
-@transform("to_bool", returns=BOOLEAN)
+@transform("to_bool", returns=BOOLEAN, keeps_null=True)
 def _to_bool(_p: None, _b: Builder, _where: str) -> TransformFn:
     """A boolean from true/false, 1/0, "yes"/"no", "ja"/"nee" (Exact sometimes sends booleans as text)."""
 
@@ -250,7 +259,7 @@ def _to_bool(_p: None, _b: Builder, _where: str) -> TransformFn:
     return fn
 
 
-@transform("not", returns=BOOLEAN)
+@transform("not", returns=BOOLEAN, keeps_null=True)
 def _not(_p: None, _b: Builder, _where: str) -> TransformFn:
     """The opposite boolean (Exact's `Blocked` is eAccounting's `IsActive` negated)."""
 

@@ -29,7 +29,14 @@ class ValueMapParams(Params):
         return self
 
 
-@transform("value_map", params=ValueMapParams, primary="name")
+def _value_map_keeps_null(p: ValueMapParams, b: Builder) -> bool:
+    """A table without a default maps null to null."""
+    if p.name is not None:
+        return not b.value_map(p.name, "value_map").has_default
+    return "default" not in p.model_fields_set
+
+
+@transform("value_map", params=ValueMapParams, primary="name", keeps_null=_value_map_keeps_null)
 def _value_map(p: ValueMapParams, b: Builder, where: str) -> TransformFn:
     """Translate through a table (country -> VAT code, delivery method -> shipping method). An unknown value takes
     the table's `default`, or fails the record when there is none. Null input gives the default (or null)."""
@@ -68,7 +75,7 @@ class LookupParams(Params):
     case_insensitive: bool = Field(False, description="Match keys case-insensitively (the flow folds the table)")
 
 
-@transform("lookup", params=LookupParams, primary="table")
+@transform("lookup", params=LookupParams, primary="table", keeps_null=True)
 def _lookup(p: LookupParams, b: Builder, _where: str) -> TransformFn:
     """Resolve a key through a table the flow fetched before mapping, e.g. an article number to an Exact Item
     GUID with ``{"lookup": "items_by_code"}``. A missing key fails the record naming the key, unless `default`
@@ -101,7 +108,7 @@ def _lookup(p: LookupParams, b: Builder, _where: str) -> TransformFn:
             if has_default:
                 return default
             raise TransformFailed(f"{key!r} not found in lookup {name!r}")
-        return pick(entry)
+        return entry if field is None else pick(entry)
 
     return fn
 
@@ -110,7 +117,9 @@ class CountryParams(Params):
     default: Any = Field(None, description="Result for unknown countries; omit to fail instead")
 
 
-@transform("country_iso2", params=CountryParams, primary="default", accepts=frozenset({TEXT}), returns=TEXT)
+@transform(
+    "country_iso2", params=CountryParams, primary="default", accepts=frozenset({TEXT}), returns=TEXT, keeps_null=True
+)
 def _country_iso2(p: CountryParams, _b: Builder, _where: str) -> TransformFn:
     """ISO 3166 alpha-2 code (upper case) from a code ('nl', 'NLD') or a name ('Nederland', 'Sverige')."""
     has_default, default = "default" in p.model_fields_set, p.default

@@ -31,31 +31,31 @@ def _text_op(op: Any) -> TransformFn:
     return fn
 
 
-@transform("strip", accepts=_TEXT_ONLY, returns=TEXT)
+@transform("strip", accepts=_TEXT_ONLY, returns=TEXT, keeps_null=True)
 def _strip(_p: None, _b: Builder, _where: str) -> TransformFn:
     """Remove leading and trailing white space (Exact pads account codes with spaces)."""
     return _text_op(str.strip)
 
 
-@transform("upper", accepts=_TEXT_ONLY, returns=TEXT)
+@transform("upper", accepts=_TEXT_ONLY, returns=TEXT, keeps_null=True)
 def _upper(_p: None, _b: Builder, _where: str) -> TransformFn:
     """Upper case."""
     return _text_op(str.upper)
 
 
-@transform("lower", accepts=_TEXT_ONLY, returns=TEXT)
+@transform("lower", accepts=_TEXT_ONLY, returns=TEXT, keeps_null=True)
 def _lower(_p: None, _b: Builder, _where: str) -> TransformFn:
     """Lower case."""
     return _text_op(str.lower)
 
 
-@transform("title", accepts=_TEXT_ONLY, returns=TEXT)
+@transform("title", accepts=_TEXT_ONLY, returns=TEXT, keeps_null=True)
 def _title(_p: None, _b: Builder, _where: str) -> TransformFn:
     """Title Case."""
     return _text_op(str.title)
 
 
-@transform("empty_to_null", returns=SAME)
+@transform("empty_to_null", returns=SAME, keeps_null=True)
 def _empty_to_null(_p: None, _b: Builder, _where: str) -> TransformFn:
     """Empty or blank text becomes null (Exact returns "" for unset fields), so `default`/`if_missing` apply."""
 
@@ -69,7 +69,7 @@ class TruncateParams(Params):
     length: int = Field(..., ge=0, description="Maximum number of characters")
 
 
-@transform("truncate", params=TruncateParams, primary="length", accepts=_TEXT_ONLY, returns=TEXT)
+@transform("truncate", params=TruncateParams, primary="length", accepts=_TEXT_ONLY, returns=TEXT, keeps_null=True)
 def _truncate(p: TruncateParams, _b: Builder, _where: str) -> TransformFn:
     """Cut text to at most `length` characters (a target field's maximum length)."""
     n = p.length
@@ -88,14 +88,14 @@ class AffixParams(Params):
     text: str
 
 
-@transform("prefix", params=AffixParams, primary="text", accepts=_TEXT_ONLY, returns=TEXT)
+@transform("prefix", params=AffixParams, primary="text", accepts=_TEXT_ONLY, returns=TEXT, keeps_null=True)
 def _prefix(p: AffixParams, _b: Builder, _where: str) -> TransformFn:
     """Put `text` before the value (null stays null)."""
     text = p.text
     return _text_op(lambda s: text + s)
 
 
-@transform("suffix", params=AffixParams, primary="text", accepts=_TEXT_ONLY, returns=TEXT)
+@transform("suffix", params=AffixParams, primary="text", accepts=_TEXT_ONLY, returns=TEXT, keeps_null=True)
 def _suffix(p: AffixParams, _b: Builder, _where: str) -> TransformFn:
     """Put `text` after the value (null stays null)."""
     text = p.text
@@ -107,7 +107,7 @@ class ReplaceParams(Params):
     new: str = ""
 
 
-@transform("replace", params=ReplaceParams, accepts=_TEXT_ONLY, returns=TEXT)
+@transform("replace", params=ReplaceParams, accepts=_TEXT_ONLY, returns=TEXT, keeps_null=True)
 def _replace(p: ReplaceParams, _b: Builder, _where: str) -> TransformFn:
     """Replace every occurrence of `old` by `new` (plain text, no patterns)."""
     old, new = p.old, p.new
@@ -121,7 +121,7 @@ class SplitParams(Params):
     strip: bool = True
 
 
-@transform("split", params=SplitParams, primary="sep", accepts=_TEXT_ONLY)
+@transform("split", params=SplitParams, primary="sep", accepts=_TEXT_ONLY, keeps_null=True)
 def _split(p: SplitParams, _b: Builder, _where: str) -> TransformFn:
     """Split text into parts; with `index`, the one part (null when there are fewer parts)."""
     sep, index, maxsplit, strip = p.sep, p.index, p.maxsplit, p.strip
@@ -162,7 +162,7 @@ def _concat(p: ConcatParams, b: Builder, where: str) -> TransformFn:
     return fn
 
 
-@transform("to_str", returns=TEXT)
+@transform("to_str", returns=TEXT, keeps_null=True)
 def _to_str(_p: None, _b: Builder, _where: str) -> TransformFn:
     """Text of a number, boolean ("true"/"false") or date (ISO 8601)."""
 
@@ -229,7 +229,7 @@ def _choose(p: ChooseParams, b: Builder, where: str) -> TransformFn:
     return fn
 
 
-@transform("first", accepts=frozenset({LIST}))
+@transform("first", accepts=frozenset({LIST}), keeps_null=True)
 def _first(_p: None, _b: Builder, _where: str) -> TransformFn:
     """The first element of a list (null for an empty list)."""
 

@@ -62,6 +62,8 @@ class TransformDef:
     accepts: frozenset[str] | None  # None: any kind
     returns: str | None  # None: unknown, SAME: as given
     doc: str
+    # Null in, null out (so a null source skips the chain): True, or decided per use from the parameters.
+    keeps_null: bool | Callable[[Any, Builder], bool] = False
 
 
 REGISTRY: dict[str, TransformDef] = {}
@@ -74,6 +76,7 @@ def transform(
     primary: str | None = None,
     accepts: frozenset[str] | set[str] | None = None,
     returns: str | None = None,
+    keeps_null: bool | Callable[[Any, Builder], bool] = False,
 ) -> Callable[[Factory], Factory]:
     """Register a transform factory under `name` (its docstring is the user-facing description)."""
 
@@ -86,6 +89,7 @@ def transform(
             accepts=frozenset(accepts) if accepts is not None else None,
             returns=returns,
             doc=" ".join((factory.__doc__ or "").split()),
+            keeps_null=keeps_null,
         )
         return factory
 
