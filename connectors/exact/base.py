@@ -163,6 +163,15 @@ class ExactBase:
             log.warning("exact.lookup_ambiguous", resource=resource, lookup=what, matches=len(found))
         return found[0] if found else None
 
+    async def _find(
+        self, resource: str, model: type[M], key_field: str, key: str, *, lines: type[ExactModel] | None = None
+    ) -> M | None:
+        """One record by key, or None, as a filtered read: a record deleted meanwhile answers an empty list, where a
+        GET by key would answer 404, one of the 10 errors an hour per endpoint Exact allows before it blocks the
+        app for an hour (docs/exact-online-api.md §3). For records a webhook or another flow names."""
+        found = await self._list(resource, model, filter=f"{key_field} eq {odata_guid(key)}", top=1, lines=lines)
+        return found[0] if found else None
+
     async def _by_key(self, resource: str, key: str, model: type[M], params: Mapping[str, Any] | None = None) -> M:
         row = unwrap_one(await self._get(f"{resource}({odata_guid(key)})", params))
         if row is None:

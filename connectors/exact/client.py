@@ -84,6 +84,10 @@ class ExactClient(ExactBase):
         """One account by ID; `NotFound` when there is none."""
         return await self._by_key("crm/Accounts", account_id, Account)
 
+    async def find_account(self, account_id: str) -> Account | None:
+        """One account by ID, or None when it does not (or no longer) exist(s); never a 404 (see `_find`)."""
+        return await self._find("crm/Accounts", Account, "ID", account_id)
+
     async def find_account_by_email(self, email: str) -> Account | None:
         return await self._first("crm/Accounts", Account, f"Email eq {odata_string(email.strip())}", "email")
 
@@ -126,6 +130,10 @@ class ExactClient(ExactBase):
 
     async def get_item(self, item_id: str) -> Item:
         return await self._by_key("logistics/Items", item_id, Item)
+
+    async def find_item(self, item_id: str) -> Item | None:
+        """One item by ID, or None; never a 404 (see `_find`)."""
+        return await self._find("logistics/Items", Item, "ID", item_id)
 
     async def find_item_by_code(self, code: str) -> Item | None:
         return await self._first("logistics/Items", Item, f"Code eq {odata_string(code)}", "code")
@@ -177,6 +185,10 @@ class ExactClient(ExactBase):
     async def get_item_warehouse(self, item_warehouse_id: str) -> ItemWarehouse:
         """One row by ID: the `Key` of a `StockPositions` webhook event."""
         return await self._by_key("inventory/ItemWarehouses", item_warehouse_id, ItemWarehouse)
+
+    async def find_item_warehouse(self, item_warehouse_id: str) -> ItemWarehouse | None:
+        """One stock row by ID (a `StockPositions` event's Key), or None; never a 404 (see `_find`)."""
+        return await self._find("inventory/ItemWarehouses", ItemWarehouse, "ID", item_warehouse_id)
 
     def sync_item_warehouses(self, timestamp: int) -> AsyncIterator[SyncPage[ItemWarehouse]]:
         return self._sync("sync/Inventory/ItemWarehouses", ItemWarehouse, timestamp)
@@ -268,6 +280,12 @@ class ExactClient(ExactBase):
         """One delivery with its lines (`$select` is mandatory here, on the lines too)."""
         params = {"$expand": "GoodsDeliveryLines", "$select": select_of(GoodsDelivery, lines=GoodsDeliveryLine)}
         return await self._by_key("salesorder/GoodsDeliveries", entry_id, GoodsDelivery, params)
+
+    async def find_goods_delivery(self, entry_id: str) -> GoodsDelivery | None:
+        """One delivery with its lines, or None; never a 404 (see `_find`)."""
+        return await self._find(
+            "salesorder/GoodsDeliveries", GoodsDelivery, "EntryID", entry_id, lines=GoodsDeliveryLine
+        )
 
     def sync_goods_deliveries(self, timestamp: int) -> AsyncIterator[SyncPage[GoodsDelivery]]:
         """Delivery headers changed after `timestamp` (`sync/SalesOrder/GoodsDeliveries`; no lines)."""

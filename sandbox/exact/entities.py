@@ -74,6 +74,13 @@ def _entity(name: str, path: str, type_name: str, key: str, props: str, **kw: ob
     )
 
 
+# The free fields of an item (reference §9.3): what users put their own data in (custom fields, filters).
+_ITEM_FREE_FIELDS = " ".join(
+    [f"FreeTextField_{n:02d}" for n in range(1, 11)]
+    + [f"FreeNumberField_{n:02d}:decimal" for n in range(1, 9)]
+    + [f"FreeDateField_{n:02d}:datetime" for n in range(1, 6)]
+    + [f"FreeBoolField_{n:02d}:bool" for n in range(1, 6)]
+)
 _AUDIT = "Created:datetime~ Creator:guid~ Modified:datetime~ Modifier:guid~ Division:int~"
 _RW = frozenset({"GET", "POST", "PUT", "DELETE"})
 
@@ -135,7 +142,7 @@ ENTITIES: dict[str, EntitySpec] = {
             " ItemGroupCode~ ItemGroupDescription~ Unit UnitDescription~ UnitType~ SalesVatCode"
             " SalesVatCodeDescription~ CostPriceStandard:decimal CostPriceNew:decimal AverageCost:decimal~"
             " StandardSalesPrice:decimal Stock:decimal~ GLRevenue:guid GLCosts:guid GLStock:guid StartDate:datetime"
-            " EndDate:datetime GrossWeight:decimal NetWeight:decimal Notes " + _AUDIT,
+            " EndDate:datetime GrossWeight:decimal NetWeight:decimal Notes " + _ITEM_FREE_FIELDS + " " + _AUDIT,
             refs={
                 "ItemGroup": "ItemGroups",
                 "Unit": "code:Units",

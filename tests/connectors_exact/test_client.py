@@ -219,3 +219,29 @@ async def test_deletions_come_from_sync_deleted(exact: ExactClient, harness: Har
     rows = [d for p in pages for d in p.rows]
     assert [(d.entity_key, d.entity_type) for d in rows] == [(item.id, 9)]
     assert rows[0].deleted_date == START and pages[-1].timestamp == rows[0].timestamp
+
+
+async def test_find_by_key_answers_none_for_a_deleted_record_without_a_404(
+    exact: ExactClient, harness: Harness
+) -> None:
+    account_id, item_id, _ = await _ids(exact)
+    item = await exact.find_item(item_id)
+    assert item is not None and item.code == "SKU-0001"
+    assert (await exact.find_account(account_id)) is not None
+    gone = str(uuid.uuid4())
+    before = harness.sim.counters()["by_status"]
+    assert await exact.find_item(gone) is None
+    assert await exact.find_account(gone) is None
+    assert await exact.find_item_warehouse(gone) is None
+    assert await exact.find_goods_delivery(gone) is None
+    # No 404 was spent: Exact blocks an app for an hour after 10 errors an hour on one endpoint.
+    assert harness.sim.counters()["by_status"].get("404", 0) == before.get("404", 0)
+    with pytest.raises(NotFound):  # where a GET by key would have spent one
+        await exact.get_item(gone)
+    assert harness.sim.counters()["by_status"]["404"] == before.get("404", 0) + 1
+
+
+async def test_item_free_fields_are_read(exact: ExactClient, harness: Harness) -> None:
+    harness.sim.upsert_item("SKU-0001", {"FreeTextField_01": "organic", "FreeBoolField_02": True})
+    item = await exact.find_item_by_code("SKU-0001")
+    assert item is not None and item.free_text_field_01 == "organic" and item.free_bool_field_02 is True
