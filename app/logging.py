@@ -83,7 +83,9 @@ def redact_processor(_logger: WrappedLogger, _name: str, event_dict: EventDict) 
 def _renderer(fmt: str) -> Processor:
     use_console = fmt == "console" or (fmt == "auto" and sys.stdout.isatty())
     if use_console:
-        return structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+        return structlog.dev.ConsoleRenderer(
+            colors=sys.stdout.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     return structlog.processors.JSONRenderer()
 
 
@@ -111,10 +113,20 @@ def configure_logging(
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=cache,
     )
-    final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
-    if fmt != "console" and not (fmt == "auto" and sys.stdout.isatty()):
-        final.append(structlog.processors.dict_tracebacks)
-    final.append(_renderer(fmt))
+    # Tracebacks are rendered into the event here, then redacted like everything else. Never with the frames'
+    # local variables: a token request's frame holds the client secret and the tokens.
+    if fmt == "console" or (fmt == "auto" and sys.stdout.isatty()):
+        render_exception: Processor = structlog.processors.format_exc_info
+    else:
+        render_exception = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        )
+    final: list[Processor] = [
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        render_exception,
+        redact_processor,
+        _renderer(fmt),
+    ]
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared], processors=final
     )

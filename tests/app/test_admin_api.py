@@ -44,3 +44,14 @@ async def test_config_masks_every_secret(settings: Settings, redis: ArqRedis) ->
     for secret in ("demo-exact-client-secret", "demo-exact-webhook-secret", DEMO_ADMIN_TOKEN):
         assert secret not in text
     assert "**********" in text
+
+
+async def test_config_masks_the_redis_password(settings: Settings, redis: ArqRedis) -> None:
+    from app.routes.config import mask_url_password
+
+    assert mask_url_password("redis://:hunter2@cache:6379/0") == "redis://:**********@cache:6379/0"
+    assert mask_url_password("rediss://app:hunter2@cache/1") == "rediss://app:**********@cache/1"
+    assert mask_url_password(settings.redis.url) == settings.redis.url  # no password: unchanged
+    with TestClient(create_app(settings, configure_logs=False)) as client:
+        body = client.get("/config", headers=AUTH).json()
+    assert body["settings"]["redis"]["url"] == settings.redis.url

@@ -63,3 +63,28 @@ def test_context_vars_are_merged(json_logs) -> None:  # type: ignore[no-untyped-
 def test_redact_nested_structures() -> None:
     data = {"a": [{"password": "p"}, "Basic dXNlcjpwYXNz"], "ok": 1}
     assert redact(data) == {"a": [{"password": REDACTED}, f"Basic {REDACTED}"], "ok": 1}
+
+
+def _fail_holding_secrets() -> None:
+    client_secret = "CS-in-a-local"  # noqa: F841 - a local of the failing frame, as in a token request
+    body = {"refresh_token": "RT-in-a-local", "client_id": "x"}  # noqa: F841
+    raise ValueError("expires_in is not a number")
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_tracebacks_carry_no_local_variables(fmt: str) -> None:
+    out = io.StringIO()
+    configure_logging("DEBUG", fmt, cache=False, stream=out)
+    try:
+        try:
+            _fail_holding_secrets()
+        except ValueError:
+            structlog.get_logger("t").exception("engine.record_crashed")
+            logging.getLogger("arq.worker").exception("job failed")
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers[:] = []
+    text = out.getvalue()
+    assert "expires_in is not a number" in text and "_fail_holding_secrets" in text  # the traceback is there
+    assert "CS-in-a-local" not in text
+    assert "RT-in-a-local" not in text
