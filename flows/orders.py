@@ -9,8 +9,8 @@ selected `orders_to_exact_<document>` mapping and create header and lines in ONE
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from app.xref import content_hash
@@ -22,6 +22,7 @@ from flows.orders_exact import items_by_code, remember_item, table_by_code
 from flows.orders_options import OrdersOptions
 
 PAGE = 50
+CURSOR_OVERLAP = timedelta(seconds=1)
 
 _ORDER_KINDS: dict[str, str] = {
     "sales_order": "ea:order>exact:salesorder",
@@ -49,34 +50,49 @@ def _kind(opts: OrdersOptions) -> str:
     return _ORDER_KINDS[opts.document]
 
 
+def _kinds_of_source(opts: OrdersOptions) -> list[str]:
+    """Every kind a record of this source may be linked under: an order transferred as a sales order must not be
+    transferred again as an invoice after the `document` option changed. The configured one first."""
+    if opts.source == "customer_invoices":
+        return [_kind(opts)]
+    return [_kind(opts), *sorted(set(_ORDER_KINDS.values()) - {_kind(opts)})]
+
+
 def _parse_ts(cursor: str | None) -> datetime | None:
     return datetime.fromisoformat(cursor) if cursor else None
 
 
 async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
-    """Orders changed since the cursor (`ModifiedUtc`), one listing per selected status; rows travel along."""
+    """Orders changed since the cursor (`ModifiedUtc`), one listing per selected status; rows travel along.
+
+    The next cursor is eAccounting's own clock when the first listing began (`Meta.ServerTimeUtc` of its first
+    page), less a second: an order changed while the listings run (say, it moved from one status's listing to
+    another's after that one was read) has a later `ModifiedUtc`, so the next poll sees it. Never the newest
+    `ModifiedUtc` read, which can run ahead of a change not yet read. Orders read twice cost nothing in Exact:
+    the cross-reference answers them.
+    """
     opts: OrdersOptions = ctx.options
     since = _parse_ts(cursor)
-    newest = since
     listings: list[Any]
     if opts.source == "customer_invoices":
         listings = [ctx.eaccounting.list_customer_invoices(modified_since=since)]
     else:
         listings = [ctx.eaccounting.list_orders(status=s, modified_since=since) for s in opts.statuses]
+    started: datetime | None = None
     for listing in listings:
         batch: dict[str, dict[str, Any]] = {}
         async for record in listing:
             payload = source_record(record)
-            modified = getattr(record, "modified_utc", None)
-            if isinstance(modified, datetime) and (newest is None or modified > newest):
-                newest = modified
             batch[str(payload["Id"])] = payload
             if len(batch) >= PAGE:
                 yield PollPage(list(batch), None, batch)
                 batch = {}
         if batch:
             yield PollPage(list(batch), None, batch)
-    yield PollPage([], newest.isoformat() if newest else cursor)
+        if started is None:
+            started = listing.server_time_utc
+    next_cursor = (started - CURSOR_OVERLAP).isoformat() if started is not None else cursor
+    yield PollPage([], next_cursor)
 
 
 async def fetch(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
@@ -117,17 +133,35 @@ def _new_item(opts: OrdersOptions, code: str, row: dict[str, Any]) -> dict[str, 
     return item
 
 
-def _with_shipping_item(opts: OrdersOptions, source: dict[str, Any]) -> dict[str, Any]:
-    """Freight rows (the shipping article) are sent with the configured Exact shipping item."""
+def _prepared(opts: OrdersOptions, source: dict[str, Any]) -> dict[str, Any]:
+    """The record as the mapping should see it: freight rows (the shipping article) carry the configured Exact
+    shipping item, `ShippingItemCode` names it for the mapping's shipping line, and invoice prices that include
+    VAT are made exclusive (Exact's lines are excluding VAT)."""
     record = dict(source)
-    if opts.shipping_item_code:
-        record["Rows"] = [
-            {**r, "ArticleNumber": opts.shipping_item_code}
-            if r.get("ArticleNumber") == opts.shipping_article_number
-            else r
-            for r in source.get("Rows") or []
-        ]
+    record["ShippingItemCode"] = opts.shipping_item_code
+    rows = [
+        {**r, "ArticleNumber": opts.shipping_item_code} if r.get("ArticleNumber") == opts.shipping_article_number else r
+        for r in source.get("Rows") or []
+    ]
+    if source.get("IncludesVat"):
+        rows = [_excluding_vat(r) for r in rows]
+    record["Rows"] = rows
     return record
+
+
+def _excluding_vat(row: dict[str, Any]) -> dict[str, Any]:
+    """A customer-invoice row whose `UnitPrice` includes VAT (`IncludesVat` on the invoice), excluding it, to 4
+    decimals (half up); `PercentVat` is read as a fraction (0.25), or as a percentage when 1 or more (25)."""
+    price, rate = row.get("UnitPrice"), row.get("PercentVat")
+    if price is None or row.get("IsTextRow"):
+        return row
+    if rate is None:
+        raise RecordFailed(f"row {row.get('LineNumber')}: the price includes VAT but the row has no PercentVat")
+    fraction = Decimal(str(rate))
+    if fraction >= 1:
+        fraction /= 100
+    net = (Decimal(str(price)) / (1 + fraction)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    return {**row, "UnitPrice": str(net)}
 
 
 async def _create_item(ctx: FlowContext, opts: OrdersOptions, code: str, row: dict[str, Any]) -> str:
@@ -151,7 +185,7 @@ async def _create_item(ctx: FlowContext, opts: OrdersOptions, code: str, row: di
 
 async def _items(ctx: FlowContext, opts: OrdersOptions, source: dict[str, Any]) -> dict[str, str]:
     wanted = _skus(source)
-    if opts.shipping_item_code and source.get("ShippingAmount"):
+    if source.get("ShippingAmount"):
         wanted.add(opts.shipping_item_code)
     if opts.discount_item_code and source.get("DiscountAmount"):
         wanted.add(opts.discount_item_code)
@@ -187,10 +221,8 @@ def _payment_condition(opts: OrdersOptions, customer: dict[str, Any]) -> str | N
 
 
 def _extra_lines(opts: OrdersOptions, source: dict[str, Any], items: dict[str, str]) -> list[dict[str, Any]]:
+    """An order-level discount as a line of its own (a `ShippingAmount` line comes from the mapping)."""
     lines: list[dict[str, Any]] = []
-    shipping = Decimal(str(source.get("ShippingAmount") or 0))
-    if shipping and opts.shipping_item_code:
-        lines.append({"Item": items[opts.shipping_item_code], "Quantity": Decimal(1), "UnitPrice": shipping})
     discount = Decimal(str(source.get("DiscountAmount") or 0))
     if discount and opts.discount_item_code:
         lines.append({"Item": items[opts.discount_item_code], "Quantity": Decimal(1), "UnitPrice": -abs(discount)})
@@ -219,9 +251,11 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
     reason = _selection_skip(opts, source)
     if reason:
         return Outcome.skipped(reason)
-    existing = await ctx.xref.target(kind, record_id)
-    if existing:
-        return Outcome("unchanged", target_id=existing, reason=f"already transferred as {existing}")
+    for other in _kinds_of_source(opts):
+        existing = await ctx.xref.target(other, record_id)
+        if existing:
+            what = other.rsplit(":", 1)[1]
+            return Outcome("unchanged", target_id=existing, reason=f"already transferred (Exact {what} {existing})")
     create_name, find_name, key_attr, number_attr = _EXACT_CALLS[opts.document]
     if await ctx.xref.pending(kind, record_id):
         answer = await getattr(ctx.exact, find_name)(number)
@@ -232,7 +266,7 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
             exact_no = getattr(answer, number_attr, None) or found
             reason = f"exists in Exact as {opts.document.replace('_', ' ')} {exact_no} (YourRef {number})"
             return Outcome.skipped(reason, target_id=found)
-    record = _with_shipping_item(opts, source)
+    record = _prepared(opts, source)
     if opts.source == "customer_invoices":
         record.setdefault("Status", 2)
     # SKUs first: a record that must fail should not create a customer on its way

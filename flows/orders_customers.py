@@ -66,12 +66,26 @@ async def _resolve_customer(ctx: FlowContext, opts: OrdersOptions, customer_id: 
     refresh = opts.accounts_refresh_seconds
     found = await account_by_key(ctx, opts.customer_match, str(key), refresh) if key else None
     if found is None:
-        if await ctx.xref.begin(CUSTOMER_KIND, customer_id) and key:  # an earlier attempt may have created it
-            found = await account_by_key(ctx, opts.customer_match, str(key), refresh, verify=True)
+        if await ctx.xref.begin(CUSTOMER_KIND, customer_id):
+            found = await _created_before(ctx, opts, customer, key)
         if found is None:
             found = await _create_account(ctx, customer, contact=opts.create_contact_person)
     await ctx.xref.link(CUSTOMER_KIND, customer_id, found, payload_hash=content_hash(_account_update(ctx, customer)))
     return found, customer
+
+
+async def _created_before(ctx: FlowContext, opts: OrdersOptions, customer: dict[str, Any], key: Any) -> str | None:
+    """An earlier attempt began creating this customer's account and never linked it (it died, or the POST's
+    answer was lost): find what it may have created, by the Code the create sends (always there, even when the
+    customer has no e-mail), then by the match key, asking Exact directly rather than the sync index."""
+    code = _account_update(ctx, customer).get("Code") or customer.get("CustomerNumber")
+    if code:
+        account = await ctx.exact.find_account_by_code(str(code))
+        if account is not None:
+            return account.id.lower()
+    if key:
+        return await account_by_key(ctx, opts.customer_match, str(key), opts.accounts_refresh_seconds, verify=True)
+    return None
 
 
 def _account_update(ctx: FlowContext, customer: dict[str, Any]) -> dict[str, Any]:

@@ -29,8 +29,10 @@ class OrdersOptions(FlowOptions):
         "2", description="Exact SalesVatCode of items the flow creates (2 = 21 % sales VAT in a Dutch administration)"
     )
     shipping_article_number: str = Field("SHIPPING", description="eAccounting article web shops put freight on")
-    shipping_item_code: str | None = Field(
-        "SHIPPING", description="Exact item for freight rows / ShippingAmount; created once when missing"
+    shipping_item_code: str = Field(
+        "SHIPPING",
+        min_length=1,
+        description="Exact item for freight rows and the ShippingAmount line; created once when missing",
     )
     discount_item_code: str | None = Field(None, description="Exact item code for an order-level discount line")
     warehouse_code: str | None = Field(None, description="Exact warehouse code (direct invoice)")
