@@ -14,6 +14,7 @@ that keeps failing transiently goes to the dead-letter list.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -276,17 +277,16 @@ class Engine:
                     entry.reason = "flow is disabled"
                 else:
                     ctx = self.context(definition, resolved, trigger)
-                    source = await self._source(definition, ctx, record_id)
-                    entry.source_payload = source
-                    if source is None:
-                        entry.outcome = "skipped"
-                        entry.reason = "the source record no longer exists"
-                    else:
-                        outcome: Outcome = await definition.handle(ctx, source)
-                        entry.outcome = outcome.action
-                        entry.target_id = outcome.target_id
-                        entry.reason = outcome.reason
-                        entry.target_payload = outcome.target_payload
+                    try:
+                        # Well inside the record lock and arq's job timeout: a run cut off here is logged and
+                        # retried, where arq's timeout would drop the job without a trace.
+                        async with asyncio.timeout(self.settings.engine.run_timeout_seconds):
+                            await self._fetch_and_handle(definition, ctx, record_id, entry)
+                    except TimeoutError:
+                        raise TransientError(
+                            f"the run took longer than {self.settings.engine.run_timeout_seconds:.0f} s",
+                            system="ledgerbridge",
+                        ) from None
             except (TransientError, AuthError) as exc:
                 entry.error = exc.to_dict()
                 entry.reason = str(exc)
@@ -337,6 +337,21 @@ class Engine:
             await self.dead_letters.remove(flow, record_id)
         return entry.outcome
 
+    async def _fetch_and_handle(
+        self, definition: FlowDefinition, ctx: FlowContext, record_id: str, entry: ActivityEntry
+    ) -> None:
+        source = await self._source(definition, ctx, record_id)
+        entry.source_payload = source
+        if source is None:
+            entry.outcome = "skipped"
+            entry.reason = "the source record no longer exists"
+            return
+        outcome: Outcome = await definition.handle(ctx, source)
+        entry.outcome = outcome.action
+        entry.target_id = outcome.target_id
+        entry.reason = outcome.reason
+        entry.target_payload = outcome.target_payload
+
     def _backoff(self, attempt: int, exc: ConnectorError) -> float:
         delay = float(min(self.settings.engine.backoff_seconds * (2 ** (attempt - 1)), MAX_BACKOFF_SECONDS))
         if isinstance(exc, RateLimited):
@@ -385,6 +400,9 @@ class Engine:
             log.warning("engine.poll_failed", flow=flow, error=str(exc), enqueued=enqueued)
             if isinstance(exc, AuthError):
                 await self.alerter.alert("connection", f"polling {flow}: {exc}", flow=flow)
+        except Exception as exc:  # a bug, or a `since` the flow's cursor cannot read: logged, never a crash loop
+            log.exception("engine.poll_crashed", flow=flow, error=f"{type(exc).__name__}: {exc}", since=since)
+            await self.alerter.alert("poll_failed", f"polling {flow} failed: {type(exc).__name__}: {exc}", flow=flow)
         finally:
             # Also after a failure: the next try comes after the interval, not on the next 5-second tick.
             await self.redis.set(keys.last_poll(flow), repr(time.time()))

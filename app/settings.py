@@ -84,11 +84,22 @@ class EngineSection(_Section):
     max_tries: int = Field(6, ge=1, le=50, description="Tries per record before it goes to the dead-letter list")
     backoff_seconds: float = Field(5.0, gt=0, description="First retry delay; doubles per try (capped at 15 min)")
     lock_seconds: float = Field(300.0, gt=0, description="Longest a record run may hold its per-record lock")
+    run_timeout_seconds: float = Field(
+        240.0, gt=0, description="A record run taking longer is cut off and retried (below lock_seconds)"
+    )
     coalesce_seconds: float = Field(
         1.0, ge=0, le=60, description="Webhook/poll triggers wait this long so a burst of changes makes one run"
     )
     webhook_max_body_bytes: int = Field(65536, ge=1024, description="Larger webhook bodies are refused with 413")
     subscribe_webhooks_on_start: bool = Field(True, description="Ensure Exact webhook subscriptions at worker start")
+
+
+def _check_engine(engine: EngineSection) -> None:
+    if engine.run_timeout_seconds > engine.lock_seconds - 10:
+        raise ValueError(
+            "ENGINE__RUN_TIMEOUT_SECONDS must stay at least 10 s below ENGINE__LOCK_SECONDS: a run still going when "
+            "its record lock expires could overlap the next run of that record"
+        )
 
 
 class Settings(BaseSettings):
@@ -116,6 +127,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _require_secrets(self) -> Settings:
+        _check_engine(self.engine)
         if self.demo:
             self._fill_demo_defaults()
             return self

@@ -198,7 +198,8 @@ def build_worker(
         "redis_settings": redis_settings(settings),
         "queue_name": settings.redis.queue_name,
         "max_jobs": settings.worker.max_jobs,
-        "job_timeout": WorkerSettings.job_timeout,
+        # Above the engine's own run timeout, so a long run ends as a logged retry, never as an arq timeout.
+        "job_timeout": int(settings.engine.run_timeout_seconds) + 120,
         "keep_result": WorkerSettings.keep_result,
         "allow_abort_jobs": True,
         "burst": burst,

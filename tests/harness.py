@@ -83,7 +83,13 @@ CALLBACK = "https://ledgerbridge.test/webhooks/exact"
 def fast_settings(settings: Settings) -> Settings:
     """`settings` with the engine retrying in milliseconds and coalescing briefly (tests wait for nothing)."""
     engine = settings.engine.model_copy(
-        update={"backoff_seconds": 0.01, "max_tries": 3, "lock_seconds": 30, "coalesce_seconds": 0.05}
+        update={
+            "backoff_seconds": 0.01,
+            "max_tries": 3,
+            "lock_seconds": 30,
+            "run_timeout_seconds": 20,
+            "coalesce_seconds": 0.05,
+        }
     )
     return settings.model_copy(update={"engine": engine})
 

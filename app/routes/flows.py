@@ -151,8 +151,11 @@ async def run_flow(
     definition = _definition(request, flow)
     body = body or RunRequest()
     if body.record_id:
-        queued = await enqueue_record(redis, settings, flow, body.record_id, "manual")
-        return {"queued": queued, "record_id": body.record_id}
+        # Record ids are GUIDs in both systems, compared case-insensitively there; webhook keys arrive lower-cased,
+        # so a manual run must use the same job id and record lock.
+        record_id = body.record_id.strip().lower()
+        queued = await enqueue_record(redis, settings, flow, record_id, "manual")
+        return {"queued": queued, "record_id": record_id}
     if definition.poll is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="this flow has no polling; give record_id")
     queued = await enqueue_poll(redis, settings, flow, since=body.since)

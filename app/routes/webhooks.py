@@ -99,8 +99,13 @@ async def exact_webhook(request: Request, settings: SettingsDep, redis: RedisDep
         log.info("webhook.duplicate", topic=topic, key=key)
         return JSONResponse({"status": "duplicate"}, status_code=200)
     enqueued = []
-    for definition in flows:
-        await enqueue_record(redis, settings, definition.name, key.lower(), "webhook")
-        enqueued.append(definition.name)
+    try:
+        for definition in flows:
+            await enqueue_record(redis, settings, definition.name, key.lower(), "webhook")
+            enqueued.append(definition.name)
+    except Exception:
+        # Not remembered as seen: Exact's retry of this delivery must be enqueued, not answered as a duplicate.
+        await redis.delete(keys.webhook_seen(digest))
+        raise
     log.info("webhook.accepted", topic=topic, key=key, action=content.get("Action"), flows=enqueued)
     return JSONResponse({"status": "accepted", "flows": enqueued}, status_code=202)

@@ -20,7 +20,13 @@ from tests.engine.flowkit import FLOWS
 @pytest.fixture
 def engine_settings(settings: Settings) -> Settings:
     engine = settings.engine.model_copy(
-        update={"backoff_seconds": 0.01, "max_tries": 3, "lock_seconds": 30, "coalesce_seconds": 0.3}
+        update={
+            "backoff_seconds": 0.01,
+            "max_tries": 3,
+            "lock_seconds": 30,
+            "run_timeout_seconds": 20,
+            "coalesce_seconds": 0.3,
+        }
     )
     return settings.model_copy(update={"engine": engine})
 

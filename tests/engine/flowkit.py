@@ -1,13 +1,16 @@
 """A small flow over Redis hashes, to test the engine's guarantees without either real API.
 
 Source records live in `lbtest:src:{id}`, the "target system" in `lbtest:tgt:{target_id}` with the source id as
-its natural key. Per-record failure modes are set in `lbtest:fail:{id}`:
-`transient:N` (fail N times), `permanent`, `crash-after-write:N` (write the target, then die before `link()`
-N times: the worker killed between the target write and the cross-reference write).
+its natural key. Per-record failure modes are set in `lbtest:fail:{id}`: `transient:N` (fail N times),
+`permanent`, `slow:N` (take 2 s, N times: longer than a test's run timeout), `crash-after-write:N` (write the
+target, then die before `link()` N times: the worker killed between the target write and the cross-reference
+write). `lbtest:hold:{id}` = seconds makes every run of the record take that long, and `lbtest:maxrun:{id}`
+records the most runs of it that were ever in progress at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -55,6 +58,23 @@ async def _find_by_natural_key(ctx: FlowContext, record_id: str) -> str | None:
 
 async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
     record_id = source["id"]
+    running = await ctx.redis.incr(f"lbtest:running:{record_id}")
+    try:
+        current = int(await ctx.redis.get(f"lbtest:maxrun:{record_id}") or 0)
+        if running > current:
+            await ctx.redis.set(f"lbtest:maxrun:{record_id}", running)
+        hold = await ctx.redis.get(f"lbtest:hold:{record_id}")
+        if hold is not None:
+            await asyncio.sleep(float(hold))
+        return await _handle(ctx, source)
+    finally:
+        await ctx.redis.decr(f"lbtest:running:{record_id}")
+
+
+async def _handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
+    record_id = source["id"]
+    if await _consume_failure(ctx, record_id, "slow"):
+        await asyncio.sleep(2)
     if await _consume_failure(ctx, record_id, "transient"):
         raise TransientError("simulated outage", system="test", status=503)
     if await _consume_failure(ctx, record_id, "permanent"):

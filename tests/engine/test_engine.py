@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from app.engine import enqueue_record
+from app.engine import JOB_RUN_RECORD, enqueue_record, record_job_id
 from app.settings import Settings
 from tests.engine.conftest import Drain
 
@@ -104,23 +104,68 @@ async def test_burst_of_changes_during_a_run_gives_at_most_two_writes_and_the_la
     engine_settings: Settings, redis: Any, drain: Drain
 ) -> None:
     await _source(redis, "b", value="0")
+    await redis.set("lbtest:hold:b", "0.2")  # each run takes a while, as one with API calls does
     await enqueue_record(redis, engine_settings, "echo", "b", "webhook")
 
-    async def burst() -> None:
+    async def burst() -> bool:
         # Wait until the run holds the record lock, then change the record 50 times while it runs.
-        for _ in range(2000):
+        seen = False
+        for _ in range(5000):
             if await redis.exists("lbtest:lock:echo:b"):
+                seen = True
                 break
             await asyncio.sleep(0.001)
         for i in range(1, 51):
             await _source(redis, "b", value=str(i))
             await enqueue_record(redis, engine_settings, "echo", "b", "webhook")
+        return seen
 
-    await asyncio.gather(drain(), burst())
+    _, seen = await asyncio.gather(drain(), burst())
     await drain()
+    assert seen  # the burst did arrive while the first run was going
     writes = int(await redis.get("lbtest:writes"))
     assert 1 <= writes <= 2
     assert await _targets(redis) == [{"source_id": "b", "value": "50"}]
+
+
+async def test_two_jobs_of_one_record_on_two_workers_never_run_at_once(
+    engine_settings: Settings, redis: Any, drain: Drain
+) -> None:
+    """Two jobs for one record can exist (a run's follow-up next to a new trigger): the record lock serialises
+    them (the second is deferred while the first holds it), and the second finds nothing to change."""
+    await _source(redis, "r", value="v")
+    await redis.set("lbtest:hold:r", "0.3")
+    job = record_job_id(engine_settings.redis.key_prefix, "echo", "r")
+    for job_id in (job, f"{job}:followup"):
+        await redis.enqueue_job(
+            JOB_RUN_RECORD, "echo", "r", "manual", None, _job_id=job_id, _queue_name=engine_settings.redis.queue_name
+        )
+    await drain(workers=2)
+    assert int(await redis.get("lbtest:maxrun:r")) == 1
+    assert int(await redis.get("lbtest:writes")) == 1
+    assert await _targets(redis) == [{"source_id": "r", "value": "v"}]
+
+
+async def test_a_run_that_takes_too_long_is_cut_off_logged_and_retried(
+    engine_settings: Settings, redis: Any, http: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    from app.worker import build_worker
+    from tests.engine.flowkit import FLOWS
+
+    engine = engine_settings.engine.model_copy(update={"run_timeout_seconds": 0.5})
+    quick = engine_settings.model_copy(update={"engine": engine})
+    await _source(redis, "s", value="v")
+    await redis.set("lbtest:fail:s", "slow:1")
+    await enqueue_record(redis, quick, "echo", "s", "manual")
+    for _ in range(20):
+        worker = build_worker(quick, burst=True, configure_logs=False, flows=FLOWS, http=http, cron=False)
+        await worker.async_run()
+        await worker.close()
+        if await redis.zcard(quick.redis.queue_name) == 0:
+            break
+    logs = (await api.get("/logs", params={"source_id": "s"})).json()["items"]
+    assert [e["outcome"] for e in logs] == ["created", "retrying"]
+    assert "took longer than" in logs[1]["reason"]
 
 
 async def test_transient_failures_are_retried_and_permanent_ones_dead_lettered_then_replayed(
@@ -200,3 +245,17 @@ async def test_admin_api_requires_the_token(api: httpx.AsyncClient) -> None:
         response = await api.request(method, path, headers={"Authorization": "Bearer wrong"})
         assert response.status_code == 401, path
     assert (await api.get("/flows/nope/config")).status_code == 404
+
+
+async def test_a_since_the_poller_cannot_read_is_logged_not_a_crash(
+    engine_settings: Settings, redis: Any, http: httpx.AsyncClient
+) -> None:
+    from app.services import open_services
+    from tests.engine.flowkit import FLOWS
+
+    engine = open_services(engine_settings, redis, FLOWS, http=http).engine
+    await _source(redis, "a", value="1")
+    assert await engine.poll_flow("echo", since="not-a-cursor") == 0  # the echo poller's cursor is a number
+    assert await redis.get(engine.keys.cursor("echo")) is None  # nothing advanced
+    await redis.delete(engine.keys.last_poll("echo"))
+    assert await engine.poll_flow("echo") == 1  # the next poll works
