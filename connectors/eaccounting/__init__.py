@@ -5,6 +5,18 @@ Swagger description in tests/connectors_eaccounting/test_contract.py.
 """
 
 from connectors.eaccounting.client import MAX_PAGE_SIZE, EAccountingClient, Paged
+from connectors.eaccounting.documents import (
+    CustomerInvoice,
+    CustomerInvoiceDraft,
+    CustomerInvoiceDraftRow,
+    CustomerInvoiceRow,
+    InvoiceUrl,
+    Order,
+    OrderRow,
+    OrderStatus,
+    Voucher,
+    VoucherRow,
+)
 from connectors.eaccounting.factory import build_eaccounting_client, oauth_config
 from connectors.eaccounting.models import (
     Account,
@@ -15,25 +27,15 @@ from connectors.eaccounting.models import (
     CostCenter,
     CostCenterItem,
     Customer,
-    CustomerInvoice,
-    CustomerInvoiceDraft,
-    CustomerInvoiceDraftRow,
-    CustomerInvoiceRow,
     DeliveryMethod,
     DeliveryTerm,
     FiscalYear,
-    InvoiceUrl,
     Meta,
-    Order,
-    OrderRow,
-    OrderStatus,
     Page,
     Project,
     TermsOfPayment,
     Unit,
     VatCode,
-    Voucher,
-    VoucherRow,
 )
 from connectors.eaccounting.policy import EAccountingErrorPolicy, ErrorCode
 

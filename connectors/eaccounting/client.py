@@ -20,6 +20,14 @@ from typing import Any, Generic, TypeVar
 import structlog
 from pydantic import BaseModel
 
+from connectors.eaccounting.documents import (
+    CustomerInvoice,
+    CustomerInvoiceDraft,
+    InvoiceUrl,
+    Order,
+    OrderStatus,
+    Voucher,
+)
 from connectors.eaccounting.models import (
     Account,
     Article,
@@ -28,20 +36,14 @@ from connectors.eaccounting.models import (
     CompanySettings,
     CostCenter,
     Customer,
-    CustomerInvoice,
-    CustomerInvoiceDraft,
     DeliveryMethod,
     DeliveryTerm,
     FiscalYear,
-    InvoiceUrl,
-    Order,
-    OrderStatus,
     Page,
     Project,
     TermsOfPayment,
     Unit,
     VatCode,
-    Voucher,
 )
 from connectors.eaccounting.wire import Payload, body_of, odata_datetime, odata_string, parse_json
 from connectors.errors import NotFound, PermanentError

@@ -9,14 +9,25 @@ from typing import Any
 
 import pytest
 
-from connectors.eaccounting import models
-from connectors.eaccounting.models import Article, Customer, Order, Page, ReadModel
+from connectors.eaccounting import documents, models
+from connectors.eaccounting.documents import Order
+from connectors.eaccounting.models import Article, Customer, Page, ReadModel
 from connectors.eaccounting.wire import body_of, odata_datetime, odata_string, to_wire
 
 from .contract import load_swagger
 
 DEFINITIONS: dict[str, Any] = load_swagger()["definitions"]
-MODELS = [m for _, m in inspect.getmembers(models, inspect.isclass) if issubclass(m, ReadModel) and m is not ReadModel]
+# Every resource model of both modules; the shared bases (no `__definition__` of their own) are checked through
+# the classes built on them.
+MODELS = [
+    m
+    for module in (models, documents)
+    for _, m in inspect.getmembers(module, inspect.isclass)
+    if issubclass(m, ReadModel)
+    and m is not ReadModel
+    and m.__module__ == module.__name__
+    and "__definition__" in vars(m)
+]
 
 
 def test_every_resource_of_the_brief_has_a_model() -> None:
