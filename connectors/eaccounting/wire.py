@@ -13,17 +13,13 @@
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal
-from enum import Enum
 from typing import Annotated, Any
-from uuid import UUID
 
-import httpx
 from pydantic import BaseModel, BeforeValidator, PlainSerializer
+
+from connectors.wire import odata_string, parse_json, to_json
 
 __all__ = [
     "ApiDate",
@@ -79,47 +75,20 @@ Payload = Mapping[str, Any] | BaseModel
 """A request body: wire-named mapping (what the mapping engine produces) or one of our models."""
 
 
-def parse_json(response: httpx.Response) -> Any:
-    """The body with exact decimals; an empty body (DELETE, some PUTs) is None."""
-    if not response.content.strip():
-        return None
-    return json.loads(response.content, parse_float=Decimal)
-
-
-def _number(value: Decimal) -> int | float:
-    if not value.is_finite():
-        raise ValueError(f"not a finite amount: {value}")
-    if value == value.to_integral_value() and value.as_tuple().exponent >= 0:  # type: ignore[operator]
-        return int(value)
-    as_float = float(value)
-    if not math.isfinite(as_float) or Decimal(repr(as_float)) != value:
-        raise ValueError(f"{value} cannot be sent as a JSON number without rounding")
-    return as_float
+def _encode_date(value: datetime | date) -> str:
+    if isinstance(value, datetime):
+        return _iso_utc(value) if value.tzinfo is not None else value.isoformat()
+    return value.isoformat()
 
 
 def to_wire(value: Any) -> Any:
     """A JSON-able copy of `value` for `httpx`'s `json=`: Decimals as exact numbers, dates as ISO text."""
-    if isinstance(value, BaseModel):
-        value = value.model_dump(by_alias=True, exclude_none=True)
-    if isinstance(value, Mapping):
-        return {str(k): to_wire(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_wire(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
-        return value
-    if isinstance(value, Decimal):
-        return _number(value)
-    if isinstance(value, float):
-        return _number(Decimal(repr(value)))
-    if isinstance(value, datetime):
-        return _iso_utc(value) if value.tzinfo is not None else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, Enum):
-        return to_wire(value.value)
-    raise TypeError(f"cannot send {type(value).__name__} to eAccounting")
+    return to_json(
+        value,
+        encode_date=_encode_date,
+        encode_model=lambda m: to_wire(m.model_dump(by_alias=True, exclude_none=True)),
+        system="eAccounting",
+    )
 
 
 def body_of(payload: Payload) -> dict[str, Any]:
@@ -128,11 +97,6 @@ def body_of(payload: Payload) -> dict[str, Any]:
     if not isinstance(wire, dict):
         raise TypeError("an eAccounting request body is a JSON object")
     return {k: v for k, v in wire.items() if v is not None}
-
-
-def odata_string(value: str) -> str:
-    """A quoted OData string literal (`'O''Brien'`)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def odata_datetime(moment: datetime) -> str:

@@ -14,19 +14,16 @@
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from enum import Enum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-import httpx
 from pydantic import BaseModel, BeforeValidator, PlainSerializer
+
+from connectors.wire import odata_string, parse_json, to_json
 
 __all__ = [
     "ACCOUNT_CODE_LENGTH",
@@ -141,38 +138,9 @@ AccountCode = Annotated[str, BeforeValidator(_strip_code)]
 # --- request bodies ------------------------------------------------------------------------------------------
 
 
-def _number(value: Decimal) -> int | float:
-    if not value.is_finite():
-        raise ValueError(f"not a finite number: {value}")
-    if value == value.to_integral_value() and int(value.as_tuple().exponent) >= 0:
-        return int(value)
-    as_float = float(value)
-    if not math.isfinite(as_float) or Decimal(repr(as_float)) != value:
-        raise ValueError(f"{value} cannot be sent as a JSON number without rounding")
-    return as_float
-
-
 def to_wire(value: Any) -> Any:
     """A JSON-able copy of `value` for httpx's `json=`: exact numbers, `/Date()/` dates, models by wire name."""
-    if isinstance(value, BaseModel):
-        return _model_body(value)
-    if isinstance(value, Mapping):
-        return {str(k): to_wire(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_wire(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, int | str):
-        return value
-    if isinstance(value, Decimal):
-        return _number(value)
-    if isinstance(value, float):
-        return _number(Decimal(repr(value)))
-    if isinstance(value, datetime | date):
-        return to_exact_date(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Enum):
-        return to_wire(value.value)
-    raise TypeError(f"cannot send {type(value).__name__} to Exact Online")
+    return to_json(value, encode_date=to_exact_date, encode_model=_model_body, system="Exact Online")
 
 
 def _model_body(model: BaseModel) -> dict[str, Any]:
@@ -206,13 +174,6 @@ def body_of(payload: Payload) -> dict[str, Any]:
 # --- responses -----------------------------------------------------------------------------------------------
 
 
-def parse_json(response: httpx.Response) -> Any:
-    """The body with exact decimals; an empty body (PUT, DELETE: 204) is None."""
-    if not response.content.strip():
-        return None
-    return json.loads(response.content, parse_float=Decimal)
-
-
 def unwrap_list(body: Any) -> tuple[list[dict[str, Any]], str | None]:
     """Rows and the `__next` link (None on the last page) of any of Exact's three envelope shapes."""
     if not isinstance(body, Mapping) or "d" not in body:
@@ -235,11 +196,6 @@ def unwrap_one(body: Any) -> dict[str, Any] | None:
 
 
 # --- OData literals ------------------------------------------------------------------------------------------
-
-
-def odata_string(value: str) -> str:
-    """A quoted OData string literal; a quote is doubled (`'O''Brien'`)."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def odata_guid(value: str | uuid.UUID) -> str:
