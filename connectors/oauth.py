@@ -109,6 +109,22 @@ def make_fernet(key: str) -> Fernet:
     return Fernet(key.encode())
 
 
+def connection_tokens(
+    config: OAuthConfig,
+    redis: Redis,
+    http: httpx.AsyncClient,
+    *,
+    key: str,
+    encryption_key: str | None,
+    clock: Callable[[], float] = time.time,
+) -> TokenManager:
+    """The token manager of one connection: its tokens Fernet-encrypted in Redis under `key`."""
+    if encryption_key is None:
+        raise ValueError(f"TOKEN_ENCRYPTION_KEY is required to store {config.system} tokens")
+    store = RedisTokenStore(redis, key=key, fernet=make_fernet(encryption_key))
+    return TokenManager(config, store, http, clock=clock)
+
+
 class TokenManager:
     """Hands out valid access tokens for one connection; refreshes single-flight across processes."""
 

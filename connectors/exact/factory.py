@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from connectors.exact.client import ExactClient
 from connectors.exact.policy import SYSTEM, ExactErrorPolicy
 from connectors.http import ApiClient
-from connectors.oauth import BearerAuth, OAuthConfig, RedisTokenStore, TokenManager, make_fernet
+from connectors.oauth import BearerAuth, OAuthConfig, connection_tokens
 from connectors.ratelimit import HeaderBudget
 
 if TYPE_CHECKING:
@@ -106,15 +106,16 @@ def build_exact_client(
     # Imported here: `app` imports the connectors, not the other way round at module load.
     from app.keys import Keys
 
-    if settings.token_encryption_key is None:
-        raise ValueError("TOKEN_ENCRYPTION_KEY is required to store Exact tokens")
     keys = Keys(settings.redis.key_prefix)
-    store = RedisTokenStore(
+    secret = settings.token_encryption_key
+    tokens = connection_tokens(
+        oauth_config(settings),
         redis,
+        http,
         key=keys.token(SYSTEM, connection),
-        fernet=make_fernet(settings.token_encryption_key.get_secret_value()),
+        encryption_key=secret.get_secret_value() if secret is not None else None,
+        clock=clock,
     )
-    tokens = TokenManager(oauth_config(settings), store, http, clock=clock)
     budget = DivisionBudget(redis, lambda division: keys.ratelimit(SYSTEM, str(division)))
     api = ApiClient(
         http,
