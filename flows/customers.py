@@ -21,6 +21,7 @@ from flows.customers_tables import (
     KEEP_TERMS,
     default_terms_id,
     ea_customer_by_vat,
+    remember_ea_vat,
     terms_by_condition,
 )
 from flows.customers_to_exact import exact_mapping_hash, fetch_customer, handle_to_exact, poll_customers
@@ -48,10 +49,10 @@ async def poll_accounts(ctx: FlowContext, cursor: str | None) -> AsyncIterator[P
 
 
 async def fetch_account(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
-    try:
-        return _dump_account(await ctx.exact.get_account(record_id))
-    except NotFound:
-        return None
+    """The account a webhook or job names, or None when it is gone: a filtered read, because a GET by key of a
+    deleted account is a 404, one of the 10 errors an hour per endpoint Exact allows before it blocks the app."""
+    account = await ctx.exact.find_account(record_id)
+    return None if account is None else _dump_account(account)
 
 
 async def _mapped(
@@ -65,13 +66,15 @@ async def _mapped(
 
 
 async def _contact_fields(ctx: FlowContext, account: dict[str, Any]) -> dict[str, Any]:
-    """The account's main contact as eAccounting contact person fields (one Exact call)."""
-    contact_id = account.get("MainContact")
+    """The account's main contact as eAccounting contact person fields (one Exact call).
+
+    Read among the account's contacts (a filtered read) rather than by key: a main contact deleted since the account
+    was read would be a 404 on Exact's error budget."""
+    contact_id = str(account.get("MainContact") or "").lower()
     if not contact_id:
         return {}
-    try:
-        contact = await ctx.exact.get_contact(str(contact_id))
-    except NotFound:
+    contact = next((c for c in await ctx.exact.contacts_of(str(account["ID"])) if c.id.lower() == contact_id), None)
+    if contact is None:
         return {}
     name = contact.full_name or " ".join(p for p in (contact.first_name, contact.last_name) if p)
     fields = {
@@ -121,6 +124,7 @@ async def _apply(
     payload = {**before, **to_wire(changes)}
     ctx.target_payload = payload
     written = await ctx.eaccounting.update_customer(customer.id, payload)
+    remember_ea_vat(ctx, written)
     await _link(ctx, written, account_id, digest)
     reason = f"{context}; changed {', '.join(changed)}"
     return Outcome("updated", target_id=customer.id, reason=reason, target_payload=payload)
@@ -200,6 +204,7 @@ async def handle_to_eaccounting(ctx: FlowContext, source: dict[str, Any]) -> Out
     ctx.target_payload = payload
     await ctx.xref.begin(ACCOUNT_KIND, account_id)
     customer = await ctx.eaccounting.create_customer(payload)
+    remember_ea_vat(ctx, customer)
     await _link(ctx, customer, account_id, digest)
     return Outcome("created", target_id=customer.id, target_payload=payload)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from connectors.errors import NotFound
 from flows.base import FlowContext, RecordFailed
 
 if TYPE_CHECKING:
@@ -128,23 +129,52 @@ async def gl_account_ids(ctx: FlowContext) -> dict[str, str]:
     return table
 
 
-async def ea_customer_by_vat(ctx: FlowContext, vat_number: str) -> Customer | None:
-    """The eAccounting customer with this VAT number (spaces and case ignored): the API has no VAT filter we may
-    use, so all customers are read once per cache TTL (1,000 a page) and indexed."""
+_VAT_INDEX = "customers:ea_by_vat"
+_VAT_INDEX_TTL = 300.0
 
-    async def load() -> dict[str, Customer]:
-        index: dict[str, Customer] = {}
+
+async def ea_customer_by_vat(ctx: FlowContext, vat_number: str) -> Customer | None:
+    """The eAccounting customer with this VAT number (spaces and case ignored), as eAccounting has it now.
+
+    The API has no VAT filter we may use, so all customers are read once per `_VAT_INDEX_TTL` (1,000 a page) into
+    an index of VAT number -> customer Id only; the customer itself is then read by Id, because a caller writes it
+    back whole (a PUT replaces the customer) and a copy up to five minutes old would revert edits made meanwhile.
+    An entry that no longer holds (the customer was deleted, or its VAT number changed) re-reads the index once.
+    """
+    key = _vat_key(vat_number)
+    for attempt in range(2):
+        customer_id = (await _vat_index(ctx)).get(key)
+        if customer_id is None:
+            return None
+        try:
+            customer = await ctx.eaccounting.get_customer(customer_id)
+        except NotFound:
+            customer = None
+        if customer is not None and customer.vat_number and _vat_key(customer.vat_number) == key:
+            return customer
+        if attempt == 0:
+            ctx.cache.invalidate(_VAT_INDEX)
+    return None
+
+
+async def _vat_index(ctx: FlowContext) -> dict[str, str]:
+    async def load() -> dict[str, str]:
+        index: dict[str, str] = {}
         async for customer in ctx.eaccounting.iter_customers():
             if customer.vat_number:
-                index.setdefault(_vat_key(customer.vat_number), customer)
+                index.setdefault(_vat_key(customer.vat_number), customer.id)
         return index
 
-    index: dict[str, Customer] = await ctx.cache.get("customers:ea_by_vat", load, ttl=300.0)
-    return index.get(_vat_key(vat_number))
+    index: dict[str, str] = await ctx.cache.get(_VAT_INDEX, load, ttl=_VAT_INDEX_TTL)
+    return index
 
 
-def forget_ea_vat_index(ctx: FlowContext) -> None:
-    ctx.cache.invalidate("customers:ea_by_vat")
+def remember_ea_vat(ctx: FlowContext, customer: Customer) -> None:
+    """Put a customer we just created or wrote into this process's VAT index (when it is loaded), so the next
+    account with its VAT number finds it instead of creating it again before the index is re-read."""
+    index = ctx.cache.peek(_VAT_INDEX)
+    if isinstance(index, dict) and customer.vat_number:
+        index.setdefault(_vat_key(customer.vat_number), customer.id)
 
 
 def _vat_key(vat: str) -> str:

@@ -108,42 +108,45 @@ async def _find_account(
     return None, ""
 
 
-async def handle_to_exact(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
-    opts: ToExactOptions = ctx.options
+async def _update_linked(
+    ctx: FlowContext, opts: ToExactOptions, source: dict[str, Any], update: dict[str, Any], digest: str, account_id: str
+) -> Outcome:
+    """A linked customer: one PUT of the mapped fields and settings when the hash says something changed."""
     customer_id = str(source["Id"])
-    update = ctx.mapping.map(source, mode="update")
-    if update.payload is None:
-        return Outcome.skipped(update.skipped or "filtered by the mapping")
-    digest = content_hash(dict(update.payload))
-    account_id = await ctx.xref.target(CUSTOMER_KIND, customer_id)
-    if account_id is not None:
-        if digest == await ctx.xref.last_hash(CUSTOMER_KIND, customer_id):
-            return Outcome("unchanged", target_id=account_id, reason="no mapped field changed since the last sync")
-        if not opts.update_existing:
-            return Outcome("unchanged", target_id=account_id, reason="linked; update_existing is off")
-        payload = {**update.payload, **await _account_settings(ctx, opts, source, update.payload)}
-        ctx.target_payload = payload
-        try:
-            await ctx.exact.update_account(account_id, payload)
-        except NotFound:
-            await ctx.xref.unlink(CUSTOMER_KIND, customer_id)
-            await ctx.xref.unlink(ACCOUNT_KIND, account_id)
-            raise RecordFailed(
-                f"the linked Exact account {account_id} no longer exists; the link was removed, a retry matches "
-                "or creates the account again",
-                account_id=account_id,
-            ) from None
-        await ctx.xref.set_hash(CUSTOMER_KIND, customer_id, digest)
-        await remember_profile(ctx, customer_id, source)
-        return Outcome("updated", target_id=account_id, reason="linked account", target_payload=payload)
+    if digest == await ctx.xref.last_hash(CUSTOMER_KIND, customer_id):
+        return Outcome("unchanged", target_id=account_id, reason="no mapped field changed since the last sync")
+    if not opts.update_existing:
+        return Outcome("unchanged", target_id=account_id, reason="linked; update_existing is off")
+    payload = {**update, **await _account_settings(ctx, opts, source, update)}
+    ctx.target_payload = payload
+    try:
+        await ctx.exact.update_account(account_id, payload)
+    except NotFound:
+        await ctx.xref.unlink(CUSTOMER_KIND, customer_id)
+        await ctx.xref.unlink(ACCOUNT_KIND, account_id)
+        raise RecordFailed(
+            f"the linked Exact account {account_id} no longer exists; the link was removed, a retry matches "
+            "or creates the account again",
+            account_id=account_id,
+        ) from None
+    await ctx.xref.set_hash(CUSTOMER_KIND, customer_id, digest)
+    await remember_profile(ctx, customer_id, source)
+    return Outcome("updated", target_id=account_id, reason="linked account", target_payload=payload)
 
-    created = ctx.mapping.map(source, mode="create")
-    if created.payload is None:
-        return Outcome.skipped(created.skipped or "filtered by the mapping")
-    if opts.skip_inactive and source.get("IsActive") is False:
-        return Outcome.skipped("the customer is inactive in eAccounting; inactive customers are not created")
+
+async def _match_or_create(
+    ctx: FlowContext,
+    opts: ToExactOptions,
+    source: dict[str, Any],
+    update: dict[str, Any],
+    create: dict[str, Any],
+    digest: str,
+) -> Outcome:
+    """Find the customer's account by its natural key, else create it (with its contact person), and link them.
+    Called under `xref.lock(CUSTOMER_KIND, customer_id)`, the lock the orders flow creates accounts under."""
+    customer_id = str(source["Id"])
     pending = await ctx.xref.pending(CUSTOMER_KIND, customer_id)
-    found, how = await _find_account(ctx, opts, created.payload, verify=pending)
+    found, how = await _find_account(ctx, opts, create, verify=pending)
     if found is not None:
         found_id = found.id.lower()
         other = await ctx.xref.source(CUSTOMER_KIND, found_id)
@@ -157,7 +160,7 @@ async def handle_to_exact(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
         reason = f"matched Exact account {found.code} by {how}"
         action: Action = "unchanged"
         if opts.update_existing:
-            payload = {**update.payload, **await _account_settings(ctx, opts, source, update.payload)}
+            payload = {**update, **await _account_settings(ctx, opts, source, update)}
             ctx.target_payload = payload
             await ctx.exact.update_account(found_id, payload)
             action = "updated"
@@ -165,7 +168,7 @@ async def handle_to_exact(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
         await remember_profile(ctx, customer_id, source)
         return Outcome(action, target_id=found_id, reason=reason)
 
-    payload = {**created.payload, **await _account_settings(ctx, opts, source, created.payload)}
+    payload = {**create, **await _account_settings(ctx, opts, source, create)}
     payload.setdefault("Status", "C")
     ctx.target_payload = payload
     await ctx.xref.begin(CUSTOMER_KIND, customer_id)
@@ -176,3 +179,29 @@ async def handle_to_exact(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
     await ctx.xref.link(CUSTOMER_KIND, customer_id, account_id, payload_hash=digest)
     await remember_profile(ctx, customer_id, source)
     return Outcome("created", target_id=account_id, target_payload=payload)
+
+
+async def handle_to_exact(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
+    opts: ToExactOptions = ctx.options
+    customer_id = str(source["Id"])
+    update = ctx.mapping.map(source, mode="update")
+    if update.payload is None:
+        return Outcome.skipped(update.skipped or "filtered by the mapping")
+    digest = content_hash(dict(update.payload))
+    account_id = await ctx.xref.target(CUSTOMER_KIND, customer_id)
+    if account_id is not None:
+        return await _update_linked(ctx, opts, source, dict(update.payload), digest, account_id)
+
+    created = ctx.mapping.map(source, mode="create")
+    if created.payload is None:
+        return Outcome.skipped(created.skipped or "filtered by the mapping")
+    if opts.skip_inactive and source.get("IsActive") is False:
+        return Outcome.skipped("the customer is inactive in eAccounting; inactive customers are not created")
+    # The orders flow creates the account of a new customer's first order under this lock; both flows see the
+    # customer on the same tick, so without it both find nothing and both create (Exact refuses the second
+    # POST: "Code already exists", or it is a real duplicate when no Code is sent).
+    async with ctx.xref.lock(CUSTOMER_KIND, customer_id):
+        account_id = await ctx.xref.target(CUSTOMER_KIND, customer_id)  # linked by whoever held the lock before us
+        if account_id is not None:
+            return await _update_linked(ctx, opts, source, dict(update.payload), digest, account_id)
+        return await _match_or_create(ctx, opts, source, dict(update.payload), dict(created.payload), digest)

@@ -23,7 +23,7 @@ from connectors.eaccounting.wire import to_wire
 from connectors.errors import NotFound
 from connectors.exact.wire import AMSTERDAM, exact_datetime
 from flows.base import Action, FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed, source_record
-from flows.shipments_orders import ea_order_by_number, exact_order_by_number, order_lock
+from flows.shipments_orders import ORDER_LOCK, ea_order_by_number, exact_order_by_number
 from flows.shipments_rows import (
     NOTE_FIELDS,
     apply_quantities,
@@ -105,10 +105,10 @@ async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
 
 
 async def fetch(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
-    try:
-        return source_record(await ctx.exact.get_goods_delivery(record_id))
-    except NotFound:
-        return None
+    """The delivery with its lines, or None when it is gone: a filtered read, because a GET by key of a deleted
+    delivery is a 404, one of the 10 errors an hour per endpoint Exact allows before it blocks the app."""
+    delivery = await ctx.exact.find_goods_delivery(record_id)
+    return None if delivery is None else source_record(delivery)
 
 
 def _facts(source: dict[str, Any]) -> str:
@@ -212,7 +212,7 @@ async def _record(
         "items": items_text(shipment.get("Rows") or []),
     }
     note = note_text(opts.note_template, fields) if opts.delivery_note else None
-    async with order_lock(ctx, ea_order_id):
+    async with ctx.xref.lock(ORDER_LOCK, ea_order_id):
         try:
             order = await ctx.eaccounting.get_order(ea_order_id)
         except NotFound:

@@ -1,6 +1,6 @@
 # mypy: disable-error-code="misc"
 # (redis-py types every command as `Awaitable[T] | T`; awaiting them on the asyncio client is correct.)
-"""Finding the orders behind a goods delivery, and keeping two shipments of one order from overwriting each other.
+"""Finding the orders behind a goods delivery, and the lock every read-modify-write of an eAccounting order holds.
 
 An Exact goods delivery names its sales order only by number (`GoodsDeliveryLines.SalesOrderNumber`); the header
 has no order field and the client has no lookup by number. So the flow keeps an index, in Redis, of Exact sales
@@ -11,23 +11,21 @@ The index is refreshed on a miss only, so a delivery of a known order costs no c
 
 eAccounting orders are found by number (the YourRef fallback) through a per-process index of the open and shipped
 orders (1,000 a call), refreshed on a miss at most once per `EA_ORDERS_TTL` seconds.
+
+eAccounting's PUT replaces the whole order, rows included, so a write between another job's GET and PUT of the
+same order is undone (two deliveries of one order recorded at once would drop each other's rows). Every writer of
+a whole order holds `ctx.xref.lock(ORDER_LOCK, order_id)` from its GET to its PUT.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from connectors.errors import TransientError
 from flows.base import FlowContext
 
 EA_ORDERS_TTL = 60.0
-_LOCK_MS = 30_000
-_LOCK_WAIT_SECONDS = 10.0
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+ORDER_LOCK = "ea:order"  # `ctx.xref.lock(ORDER_LOCK, <eAccounting order Id>)`, as `flows.products.ARTICLE_LOCK`
 
 
 def _key(ctx: FlowContext, part: str) -> str:
@@ -94,23 +92,3 @@ async def ea_order_by_number(ctx: FlowContext, number: int) -> str | None:
         ctx.cache.invalidate("shipments:ea_orders")
         index = await ctx.cache.get("shipments:ea_orders", load, ttl=EA_ORDERS_TTL)
     return index.get(number)
-
-
-@asynccontextmanager
-async def order_lock(ctx: FlowContext, ea_order_id: str) -> AsyncIterator[None]:
-    """Hold the eAccounting order while reading, changing and writing it back (a PUT replaces the whole order,
-    so two deliveries of one order recorded at once would otherwise drop each other's rows)."""
-    key = _key(ctx, f"lock:{ea_order_id}")
-    token = secrets.token_hex(8)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + _LOCK_WAIT_SECONDS
-    while not await ctx.redis.set(key, token, nx=True, px=_LOCK_MS):
-        if loop.time() > deadline:
-            raise TransientError(
-                f"eAccounting order {ea_order_id} is being updated by another shipment", system="eaccounting"
-            )
-        await asyncio.sleep(0.2)
-    try:
-        yield
-    finally:
-        await ctx.redis.eval(_RELEASE, 1, key, token)

@@ -14,6 +14,7 @@ from flows.customers import CUSTOMERS_TO_EACCOUNTING, CUSTOMERS_TO_EXACT
 from flows.customers_options import ACCOUNT_KIND
 from flows.exact_accounts import CUSTOMER_KIND
 from flows.registry import load_flows
+from sandbox.exact.entities import ENTITIES
 from tests.harness import World, ea_calls_by_endpoint, exact_calls_by_endpoint
 
 FLOW = CUSTOMERS_TO_EACCOUNTING
@@ -307,3 +308,98 @@ async def test_linked_customer_carries_the_profile_the_orders_flow_reads(world: 
     assert profile["IsPrivatePerson"] is False
     assert profile["InvoiceCountryCode"] == "NL"
     assert profile["TermsDays"] == 30
+
+
+# -- match by VAT number: the index holds ids, the customer written is read fresh --------------------------------
+
+VAT = {"match_by": "vat_number"}
+DE_MOLEN_VAT = "NL000799027101"  # eAccounting customer 1009's VAT number (seeded)
+
+
+async def _warm_vat_index(world: World) -> None:
+    """A first account matched by VAT number reads the index (every eAccounting customer) into the cache."""
+    first = _new_account(world, Email="first@example.nl", VATNumber="NL009999999B01", Code="4001")
+    assert (await world.run(FLOW, first["ID"], options=VAT)).action == "created"
+
+
+async def test_vat_match_writes_onto_the_customer_as_it_is_now_not_as_indexed(world: World) -> None:
+    await _warm_vat_index(world)
+    # Meanwhile a user edits customer 1009 in eAccounting: a delivery method and a phone number.
+    bring = next(m for m in world.ea_sim.table("deliverymethods").values() if m["Code"] == "BRING")
+    [customer] = _customers(world, CustomerNumber="1009")
+    world.ea_sim.put("customers", {**customer, "DeliveryMethodId": bring["Id"], "Telephone": "030-1112233"})
+    account = _new_account(world, Email="", VATNumber=DE_MOLEN_VAT, Code="4002", City="Utrecht")
+    world.reset_counters()
+    outcome = await world.run(FLOW, account["ID"], options=VAT)
+    assert outcome.target_id == customer["Id"]
+    assert outcome.reason is not None and outcome.reason.startswith("matched eAccounting customer 1009 by VAT number")
+    written = world.ea_sim.get("customers", customer["Id"])
+    assert written["DeliveryMethodId"] == bring["Id"]  # the PUT replaced the customer with its current self
+    assert written["Telephone"] == "030-1112233"
+    assert written["InvoiceCity"] == "Utrecht"
+    calls = ea_calls_by_endpoint(world.ea_sim)
+    assert calls.get("GET /v2/customers/{customerId}") == 1 and calls.get("PUT /v2/customers/{customerId}") == 1
+    assert "GET /v2/customers" not in calls  # the index itself was not read again
+
+
+async def test_customer_created_for_a_vat_number_is_found_by_the_next_account_with_it(world: World) -> None:
+    await _warm_vat_index(world)
+    vat = "BE0123456789"
+    one = _new_account(world, Email="gent@example.be", VATNumber=vat, Code="4003", Country="BE")
+    created = await world.run(FLOW, one["ID"], options=VAT)
+    assert created.action == "created"
+    # A second Exact account with the same VAT number (a duplicate in Exact) finds that customer, not a new one.
+    two = _new_account(world, Email="brussel@example.be", VATNumber=vat, Code="4004", Country="BE")
+    with pytest.raises(RecordFailed, match=f"is already linked to Exact account {one['ID']}"):
+        await world.run(FLOW, two["ID"], options=VAT)
+    assert len(_customers(world, VatNumber=vat)) == 1
+
+
+async def test_customer_whose_vat_number_changed_since_indexing_is_not_matched_by_the_old_one(world: World) -> None:
+    await _warm_vat_index(world)
+    [customer] = _customers(world, CustomerNumber="1009")
+    world.ea_sim.put("customers", {**customer, "VatNumber": "NL000799027202"})  # corrected in eAccounting
+    account = _new_account(world, Email="", VATNumber=DE_MOLEN_VAT, Code="4005")
+    outcome = await world.run(FLOW, account["ID"], options=VAT)
+    assert outcome.action == "created" and outcome.target_id != customer["Id"]
+    assert world.ea_sim.get("customers", customer["Id"])["VatNumber"] == "NL000799027202"
+
+
+async def test_customer_deleted_since_indexing_is_not_matched(world: World) -> None:
+    await _warm_vat_index(world)
+    [customer] = _customers(world, CustomerNumber="1009")
+    world.ea_sim.remove("customers", customer["Id"])
+    account = _new_account(world, Email="", VATNumber=DE_MOLEN_VAT, Code="4006")
+    outcome = await world.run(FLOW, account["ID"], options=VAT)
+    assert outcome.action == "created"
+    assert len(_customers(world, VatNumber=DE_MOLEN_VAT)) == 1
+
+
+# -- records that are gone cost no 404: Exact allows 10 errors an hour per endpoint, then blocks the app -------------
+
+
+def _errors(world: World) -> dict[str, int]:
+    by_status: dict[str, int] = world.exact_sim.counters()["by_status"]
+    return {status: n for status, n in by_status.items() if status.startswith("4")}
+
+
+async def test_webhook_of_a_deleted_account_is_skipped_without_a_404(world: World) -> None:
+    account = _new_account(world)
+    world.exact_sim.engine.delete(world.exact_sim.division(), ENTITIES["Accounts"], account["ID"])
+    world.reset_counters()
+    for _ in range(3):  # Exact sends a webhook per change; each used to spend one error of the budget
+        assert await world.engine.run_record(FLOW.name, account["ID"].lower(), "webhook") == "skipped"
+    assert _errors(world) == {}
+    assert not _customers(world, EmailAddress="inkoop@branderijnoord.nl")
+
+
+async def test_main_contact_deleted_meanwhile_costs_no_404(world: World) -> None:
+    account = _new_account(world)
+    contact = await world.exact.create_contact({"Account": account["ID"], "FirstName": "Joost", "LastName": "Bakker"})
+    world.exact_sim.upsert_account({"MainContact": contact.id}, account["ID"])
+    world.exact_sim.engine.delete(world.exact_sim.division(), ENTITIES["Contacts"], contact.id)
+    world.reset_counters()
+    outcome = await world.run(FLOW, account["ID"])
+    assert outcome.action == "created"
+    assert not world.ea_sim.get("customers", _id(outcome)).get("ContactPersonName")
+    assert _errors(world) == {}

@@ -7,6 +7,7 @@ The sales order is created through the real Exact connector and linked the way t
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from connectors.exact import SalesOrder
 from flows.base import RecordFailed
 from flows.registry import load_flows
 from flows.shipments import ORDER_KIND, SHIPMENTS
+from flows.shipments_orders import ORDER_LOCK
 from sandbox.exact.entities import ENTITIES
 from tests.harness import World, ea_calls_by_endpoint
 
@@ -314,3 +316,47 @@ async def test_one_delivery_of_two_sales_orders_records_both(world: World) -> No
         assert order["Status"] == 3
         [note] = _notes(order)
         assert note.endswith(f"x {code}") and "BOTH1" in note
+
+
+async def test_webhook_of_a_deleted_delivery_is_skipped_without_a_404(world: World) -> None:
+    """Exact allows 10 errors an hour per endpoint, then blocks the app for an hour (the orders flow too)."""
+    placed = await _place(world, [("SKU-0016", 1)])
+    delivery = world.exact_sim.deliver_order(placed.exact_number)
+    key = str(delivery["EntryID"]).lower()
+    world.exact_sim.engine.delete(world.exact_sim.division(), ENTITIES["GoodsDeliveries"], delivery["EntryID"])
+    world.reset_counters()
+    for _ in range(3):
+        assert await world.engine.run_record(FLOW.name, key, "webhook") == "skipped"
+    by_status: dict[str, int] = world.exact_sim.counters()["by_status"]
+    assert not [status for status in by_status if status.startswith("4")], by_status
+    assert _ea_order(world, placed)["Status"] == 2 and not _notes(_ea_order(world, placed))
+
+
+async def test_recording_waits_for_another_read_modify_write_of_the_order(world: World) -> None:
+    """The order's read-modify-write holds `xref.lock(ORDER_LOCK, id)`, the lock every writer of a whole
+    eAccounting order takes (a PUT replaces the order, rows included): one written meanwhile is not undone."""
+    placed = await _place(world, [("SKU-0017", 2)])
+    delivery = world.exact_sim.deliver_order(placed.exact_number, tracking_number="L1")
+    async with world.engine.xref.lock(ORDER_LOCK, placed.ea_id):
+        order = await world.ea.get_order(placed.ea_id)  # another writer's read ...
+        recording = asyncio.create_task(world.run(FLOW, delivery["EntryID"]))
+        await asyncio.wait({recording}, timeout=1.0)  # (time for a run that does not wait to write)
+        await world.ea.update_order(placed.ea_id, {**order.to_payload(), "OurReference": "called the customer"})
+    outcome = await recording  # ... and its write, then the delivery is recorded on top of it
+    assert outcome.action == "updated"
+    written = _ea_order(world, placed)
+    assert written["OurReference"] == "called the customer"
+    assert written["Status"] == 3 and _delivered(written) == {"SKU-0017": Decimal("2")}
+    assert len(_notes(written)) == 1
+
+
+async def test_two_deliveries_of_one_order_recorded_at_once_keep_each_others_rows(world: World) -> None:
+    placed = await _place(world, [("SKU-0018", 1), ("SKU-0019", 1)])
+    first = world.exact_sim.deliver_order(placed.exact_number, quantities={"SKU-0018": 1}, tracking_number="A1")
+    second = world.exact_sim.deliver_order(placed.exact_number, quantities={"SKU-0019": 1}, tracking_number="B2")
+    outcomes = await asyncio.gather(world.run(FLOW, first["EntryID"]), world.run(FLOW, second["EntryID"]))
+    assert {o.action for o in outcomes} == {"updated"}
+    order = _ea_order(world, placed)
+    assert _delivered(order) == {"SKU-0018": Decimal("1"), "SKU-0019": Decimal("1")}
+    assert order["Status"] == 3
+    assert sorted(note.split(", tracking ")[1][:2] for note in _notes(order)) == ["A1", "B2"]
