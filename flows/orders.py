@@ -20,6 +20,7 @@ from flows.base import FlowContext, FlowDefinition, Outcome, PollPage, RecordFai
 from flows.orders_customers import order_customer
 from flows.orders_exact import items_by_code, remember_item, table_by_code
 from flows.orders_options import OrdersOptions
+from flows.shipments_orders import ORDER_LOCK
 
 PAGE = 50
 CURSOR_OVERLAP = timedelta(seconds=1)
@@ -325,12 +326,14 @@ async def _write_back(ctx: FlowContext, order_id: str, text: str) -> str | None:
     retry would find the order transferred and do nothing. An invoiced order cannot change and is left alone.
     """
     try:
-        order = await ctx.eaccounting.get_order(order_id)
-        if order.status == OrderStatus.INVOICED:
-            return "not written back: the eAccounting order is invoiced"
-        body = order.to_payload()
-        body["OurReference"] = text[:50]
-        await ctx.eaccounting.update_order(order_id, body)
+        # The PUT replaces the whole order: hold it from the GET, as the shipments flow does when it writes.
+        async with ctx.xref.lock(ORDER_LOCK, order_id):
+            order = await ctx.eaccounting.get_order(order_id)
+            if order.status == OrderStatus.INVOICED:
+                return "not written back: the eAccounting order is invoiced"
+            body = order.to_payload()
+            body["OurReference"] = text[:50]
+            await ctx.eaccounting.update_order(order_id, body)
     except ConnectorError as exc:
         ctx.log.warning("orders.write_back_failed", order_id=order_id, error=str(exc))
         return f"transferred, but writing back to eAccounting failed: {exc}"
