@@ -232,10 +232,6 @@ class EAccountingClient:
         clause = f"ChangedUtc gt {odata_datetime(modified_since)}" if modified_since else None
         return self._paged("customers", Customer, filter=clause, orderby="CustomerNumber")
 
-    def customers_modified_since(self, ts: datetime) -> Paged[Customer]:
-        """Customers changed after `ts`; use the returned iterator's `server_time_utc` as the next cursor."""
-        return self.iter_customers(ts)
-
     # -- articles ------------------------------------------------------------------------------------------------
 
     async def find_article_by_number(self, number: str) -> Article | None:

@@ -93,7 +93,7 @@ async def test_find_create_update_customer(ea: EAccountingClient) -> None:
     assert updated.telephone == "+46 90 123 45"
     assert updated.corporate_identity_number == "556677-8899"  # the read-modify-write kept the rest
     assert (await ea.get_customer(created.id)).email_address == "inkop@rosteriet.se"
-    since = [c async for c in ea.customers_modified_since(START - timedelta(seconds=1))]
+    since = [c async for c in ea.iter_customers(START - timedelta(seconds=1))]
     assert created.id in {c.id for c in since}
 
 

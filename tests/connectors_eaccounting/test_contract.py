@@ -36,8 +36,8 @@ class Ctx:
 Step = Callable[[EAccountingClient, Ctx], Awaitable[Any]]
 
 
-async def _collect(it: Any) -> list[Any]:
-    return [x async for x in it]
+async def _collect(*iterators: Any) -> list[Any]:
+    return [x for it in iterators async for x in it]
 
 
 async def _create_customer(ea: EAccountingClient, ctx: Ctx) -> Any:
@@ -218,8 +218,7 @@ SCENARIO: dict[str, Step] = {
     "create_customer": _create_customer,
     "get_customer": lambda ea, ctx: ea.get_customer(ctx.values["customer"].id),
     "update_customer": _update_customer,
-    "iter_customers": lambda ea, ctx: _collect(ea.iter_customers()),
-    "customers_modified_since": lambda ea, ctx: _collect(ea.customers_modified_since(SINCE)),
+    "iter_customers": lambda ea, ctx: _collect(ea.iter_customers(), ea.iter_customers(SINCE)),
     "find_article_by_number": lambda ea, ctx: ea.find_article_by_number("SKU-0001"),
     "articles_by_numbers": lambda ea, ctx: ea.articles_by_numbers(["SKU-0001", "SKU-0002", "X'1"]),
     "create_article": _create_article,
