@@ -3,9 +3,11 @@
 The rule per item: skip what the options or the mapping's filters leave out; map it (`products_exact_to_eaccounting`)
 and skip the write when the hash of what would be sent equals the last one written; find the article through the
 cross-reference, else by number (never a duplicate: `xref.begin()` before a create); update it read-modify-write
-(eAccounting's PUT replaces the whole article) with only what the mapping may overwrite, or create it. An item that
-is deleted in Exact deactivates its article; one with an `EndDate` is inactive through the mapping. See
-docs/flows/products.md.
+(eAccounting's PUT replaces the whole article) with only what the mapping may overwrite, or create it. Every
+read-modify-write of an article holds the article's lock (`ARTICLE_LOCK`, shared with the stock flow) from the GET
+to the PUT, and an update never sends a StockBalance of its own: the stock flow owns the stock, and the PUT carries
+the balance read inside the lock. An item that is deleted in Exact deactivates its article; one with an `EndDate`
+is inactive through the mapping. See docs/flows/products.md.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ from flows.products_refs import Refs, load_refs
 from mapping import MappingError, MapResult
 
 KIND = "exact:item>ea:article"
+# One lock per eAccounting article, held by the products and the stock flow around every read-modify-write of it:
+# eAccounting's PUT replaces the whole article, so a write between another run's GET and PUT would be undone.
+ARTICLE_LOCK = "ea:article"
+# What an update never sends of its own: the stock is the stock flow's (create-only in the mapping, and dropped even
+# when an override asks for it); the PUT carries the balance of the article read inside the lock.
+STOCK_FIELDS = ("StockBalance", "StockBalanceReserved", "StockBalanceAvailable", "StockBalanceManuallyChangedUtc")
 DELETED = "_deleted"  # marks the stand-in record of an item that no longer exists in Exact
 MAPPING = "products_exact_to_eaccounting"
 ITEMS_ENTITY_TYPE = 9  # sync/Deleted EntityType of logistics/Items (docs/exact-online-api.md §7)
@@ -127,19 +135,14 @@ async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
 
 
 async def fetch(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
-    """The item, or a stand-in marked deleted. A linked item is looked up by its code: a deleted one then costs an
-    empty answer, not a 404 (Exact blocks an app after 10 errors an hour on one endpoint)."""
+    """The item, or a stand-in marked deleted. A filtered read by ID: a deleted item costs an empty answer, not a 404
+    (Exact blocks an app for an hour after 10 errors an hour on one endpoint)."""
     item_id = record_id.lower()
-    code = await ctx.xref.last_value(KIND, item_id)
-    if code:
-        item = await ctx.exact.find_item_by_code(code)
-        if item is None or item.id.lower() != item_id:
-            return {"ID": item_id, "Code": code, DELETED: True}
+    item = await ctx.exact.find_item(item_id)
+    if item is not None:
         return _dump(item)
-    try:
-        return _dump(await ctx.exact.get_item(item_id))
-    except NotFound:
-        return {"ID": item_id, DELETED: True}
+    code = await ctx.xref.last_value(KIND, item_id)  # the SKU the link remembers, for the activity log
+    return {"ID": item_id, **({"Code": code} if code else {}), DELETED: True}
 
 
 async def link_article(
@@ -243,17 +246,34 @@ def _merge(current: dict[str, Any], desired: Mapping[str, Any], managed: set[str
     return merged, changed
 
 
-async def _update(
-    ctx: FlowContext, refs: Refs, item_id: str, article: Any, desired: dict[str, Any], digest: str, note: str | None
-) -> Outcome:
+async def _matches(
+    ctx: FlowContext, refs: Refs, item_id: str, article: Any, desired: dict[str, Any], digest: str
+) -> bool:
+    """Whether `article` already has what the item wants (then the hash is stored and nothing is written)."""
     opts: ProductsOptions = ctx.options
-    merged, changed = _merge(article.to_payload(), desired, refs.managed_labels(opts))
-    if not changed:
-        await ctx.xref.set_hash(KIND, item_id, digest)
-        return Outcome("unchanged", target_id=article.id, reason="the article already matches the item")
-    ctx.target_payload = merged
-    await ctx.eaccounting.update_article(article.id, merged)
+    if _merge(article.to_payload(), desired, refs.managed_labels(opts))[1]:
+        return False
     await ctx.xref.set_hash(KIND, item_id, digest)
+    return True
+
+
+async def _update(
+    ctx: FlowContext, refs: Refs, item_id: str, article_id: str, desired: dict[str, Any], digest: str, note: str | None
+) -> Outcome | None:
+    """Read-modify-write the article under its lock (the GET inside it, so the PUT carries the StockBalance the
+    article has now, never one a stock write has replaced meanwhile); None when the article no longer exists."""
+    opts: ProductsOptions = ctx.options
+    async with ctx.xref.lock(ARTICLE_LOCK, article_id):
+        article = await _article(ctx, article_id)
+        if article is None:
+            return None
+        merged, changed = _merge(article.to_payload(), desired, refs.managed_labels(opts))
+        if not changed:
+            await ctx.xref.set_hash(KIND, item_id, digest)
+            return Outcome("unchanged", target_id=article.id, reason="the article already matches the item")
+        ctx.target_payload = merged
+        await ctx.eaccounting.update_article(article.id, merged)
+        await ctx.xref.set_hash(KIND, item_id, digest)
     reason = "; ".join(p for p in (f"changed {', '.join(changed)}", note) if p)
     return Outcome("updated", target_id=article.id, reason=reason, target_payload=merged)
 
@@ -266,16 +286,17 @@ async def _deleted(ctx: FlowContext, opts: ProductsOptions, item_id: str) -> Out
         return Outcome.skipped("the item was deleted in Exact; deactivate_deleted is off", target_id=target)
     if await ctx.xref.last_hash(KIND, item_id) == _DELETED_HASH:
         return Outcome("unchanged", target_id=target, reason="already deactivated after the item was deleted")
-    article = await _article(ctx, target)
-    if article is None:
-        await ctx.xref.unlink(KIND, item_id)
-        return Outcome.skipped("the item was deleted in Exact and its article in eAccounting")
-    if article.is_active is not False:
-        payload = article.to_payload()
-        payload["IsActive"] = False
-        ctx.target_payload = payload
-        await ctx.eaccounting.update_article(article.id, payload)
-    await ctx.xref.set_hash(KIND, item_id, _DELETED_HASH)
+    async with ctx.xref.lock(ARTICLE_LOCK, target):
+        article = await _article(ctx, target)
+        if article is None:
+            await ctx.xref.unlink(KIND, item_id)
+            return Outcome.skipped("the item was deleted in Exact and its article in eAccounting")
+        if article.is_active is not False:
+            payload = article.to_payload()
+            payload["IsActive"] = False
+            ctx.target_payload = payload
+            await ctx.eaccounting.update_article(article.id, payload)
+        await ctx.xref.set_hash(KIND, item_id, _DELETED_HASH)
     return Outcome(
         "updated" if article.is_active is not False else "unchanged",
         target_id=article.id,
@@ -305,22 +326,28 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
     if mapped.payload is None:
         return Outcome.skipped(mapped.skipped or "left out by the mapping's filters", target_id=target)
     desired = _finish(opts, refs, source, dict(mapped.payload), note, create=False)
+    for name in STOCK_FIELDS:
+        desired.pop(name, None)
     digest = content_hash({"v": _HASH_VERSION, "article": desired})
-    article = None
     if target is not None:
         if digest == await ctx.xref.last_hash(KIND, item_id):
             return Outcome("unchanged", target_id=target, reason="no change since the last write")
-        article = await _article(ctx, target)
-        if article is None:  # deleted in eAccounting: look it up by number, else create it again
-            await ctx.xref.unlink(KIND, item_id)
-    if article is None:
-        article = await ctx.eaccounting.find_article_by_number(code)
-        if article is not None:
-            await link_article(ctx, item_id, code, article.id)
-            if not opts.update_existing:
-                return Outcome.skipped(f"article {code} exists and update_existing is off", target_id=article.id)
-    if article is not None:
-        return await _update(ctx, refs, item_id, article, desired, digest, note)
+        updated = await _update(ctx, refs, item_id, target, desired, digest, note)
+        if updated is not None:
+            return updated
+        await ctx.xref.unlink(KIND, item_id)  # deleted in eAccounting: look it up by number, else create it again
+    found = await ctx.eaccounting.find_article_by_number(code)
+    if found is not None:
+        await link_article(ctx, item_id, code, found.id)
+        if not opts.update_existing:
+            return Outcome.skipped(f"article {code} exists and update_existing is off", target_id=found.id)
+        if await _matches(ctx, refs, item_id, found, desired, digest):
+            return Outcome("unchanged", target_id=found.id, reason="the article already matches the item")
+        # The article found was read outside the lock: `_update` reads it again inside.
+        updated = await _update(ctx, refs, item_id, found.id, desired, digest, note)
+        if updated is not None:
+            return updated
+        await ctx.xref.unlink(KIND, item_id)  # deleted since it was found: create it again
     if not opts.create_missing:
         return Outcome.skipped(f"article {code} does not exist in eAccounting and create_missing is off")
     missing = _coding_missing(ctx, source, lookups)

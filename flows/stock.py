@@ -1,12 +1,15 @@
 """Stock flow: Exact Online stock (ItemWarehouses) -> eAccounting article `StockBalance`, written only on change.
 
-Record ids: a `StockPositions` webhook names an ItemWarehouse (one item in one warehouse), polls name the item.
-50 changes to an item's stock in one warehouse are 50 events with one Key, which the engine coalesces into at most
-two runs; every run computes the item's value over its selected warehouses and writes only when it differs from the
-last value written (kept with the `Modified` it was read at, so an older reading never replaces a newer one). The
-poll is the reconciliation: incremental through `sync/Inventory/ItemWarehouses` with the flow's stock index
-(`flows/stock_index.py`), in full every `full_reconcile_hours`; it enqueues only items whose value changed, with
-their rows, so those runs make no Exact call. See docs/flows/stock.md.
+Record ids: a `StockPositions` webhook's Key names an ItemWarehouse in the simulator (an item ID is accepted too),
+polls name the item. 50 changes to an item's stock in one warehouse are 50 events with one Key, which the engine
+coalesces into at most two runs; every run computes the item's value over its selected warehouses and writes only
+when it differs from the last value written (kept with the `Modified` it was read at, so an older reading never
+replaces a newer one). The write holds the article's lock (`flows.products.ARTICLE_LOCK`, shared with the products
+flow) from the GET to the PUT. The poll is the reconciliation: incremental through `sync/Inventory/ItemWarehouses`
+with the flow's stock index (`flows/stock_index.py`), comparing with the last value written; in full every
+`full_reconcile_hours` (and on the first poll, and from a manual `since`), comparing with the `StockBalance` the
+articles have in eAccounting, so a balance eAccounting changed itself is corrected. It enqueues only items whose
+value differs, with their rows, so those runs make no Exact call. See docs/flows/stock.md.
 """
 
 from __future__ import annotations
@@ -23,14 +26,17 @@ import mapping
 from app.xref import content_hash
 from connectors.errors import NotFound
 from flows.base import FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed
+from flows.products import ARTICLE_LOCK, link_article
 from flows.products import KIND as ARTICLE_KIND
-from flows.products import link_article
 from flows.stock_index import StockState, compact, summed, version
 
 STOCK_KIND = "exact:stock>ea:article"
 MAPPING = "stock_exact_to_eaccounting"
 PAGE = 500
-BULK_ARTICLE_LOOKUP = 200  # more unlinked items than this: list all articles (1,000 a call) instead of finding each
+BULK_ARTICLE_LOOKUP = 200  # more items than this: list all articles (1,000 a call) instead of finding them by number
+# In a poll page's payload: compare with the article's StockBalance in eAccounting, not with the last value written
+# (the reconcile found them different).
+COMPARE_WITH_ARTICLE = "CompareWithArticle"
 
 Calculation = Literal["available", "on_hand", "on_hand_minus_reserved_plus_planned_in"]
 # The calculation modes as the StockBalance rule of the mapping ("available" is the shipped default's own rule).
@@ -128,17 +134,22 @@ async def _remember(ctx: FlowContext, item_id: str, value: Decimal, read_version
 
 
 async def fetch(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
-    """The item's stock rows from Exact. A webhook's record id is an ItemWarehouse: its item is known from the
-    index (or read once); any other id is the item."""
+    """The item's stock rows from Exact. A webhook's record id is an ItemWarehouse (known from the index, or read
+    once), or else an item; any other id is the item. Lookups are filtered reads: a deleted record costs an empty
+    answer, not a 404 on Exact's error budget. None: neither exists (any more)."""
     rid = record_id.lower()
     state = _state(ctx)
     item_id = await state.item_of(rid)
     if item_id is None and ctx.trigger == "webhook":
-        try:
-            row = await ctx.exact.get_item_warehouse(rid)
-        except NotFound:
+        row = await ctx.exact.find_item_warehouse(rid)
+        if row is not None and row.item is not None:
+            item_id = str(row.item).lower()
+        elif await ctx.exact.find_item(rid) is not None:
+            # The reference does not say what a StockPositions Key names (docs/exact-online-api.md §8.2, §9.5): the
+            # simulator sends the ItemWarehouse; an item ID is accepted as well.
+            item_id = rid
+        else:
             return None
-        item_id = str(row.item).lower()
         await state.remember_owner(rid, item_id)
     item_id = item_id or rid
     rows = await ctx.exact.item_warehouses(item_id)
@@ -146,18 +157,49 @@ async def fetch(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
     return {"Item": item_id, "ItemCode": code, "ItemWarehouses": [compact(r) for r in rows]}
 
 
-async def _article(ctx: FlowContext, item_id: str, code: str) -> Any:
-    """The item's article: through the link the products flow (or this flow) made, else by number (then linked)."""
+async def _article_id(ctx: FlowContext, item_id: str, code: str) -> str | None:
+    """The item's article: the link the products flow (or this flow) made, else found by number (then linked)."""
     target = await ctx.xref.target(ARTICLE_KIND, item_id)
     if target is not None:
-        try:
-            return await ctx.eaccounting.get_article(target)
-        except NotFound:
-            await ctx.xref.unlink(ARTICLE_KIND, item_id)
+        return target
     article = await ctx.eaccounting.find_article_by_number(code)
-    if article is not None:
-        await link_article(ctx, item_id, code, article.id)
-    return article
+    if article is None:
+        return None
+    await link_article(ctx, item_id, code, article.id)
+    return article.id
+
+
+async def _write(
+    ctx: FlowContext, item_id: str, code: str, article_id: str, value: Decimal, read: int, *, compare: bool
+) -> Outcome | None:
+    """Under the article's lock: compare and write. `compare`: with the article itself, not the last value written.
+    None: the linked article no longer exists (it is unlinked)."""
+    last = await _last(ctx, item_id)
+    if last is not None and read < last[1]:
+        return Outcome("unchanged", reason=f"a newer stock reading of {code} ({_text(last[0])}) was written")
+    if not compare and last is not None and last[0] == value:
+        if read > last[1]:
+            await _remember(ctx, item_id, value, read)
+        return Outcome("unchanged", reason=f"stock of {code} is still {_text(value)}")
+    try:
+        article = await ctx.eaccounting.get_article(article_id)
+    except NotFound:
+        await ctx.xref.unlink(ARTICLE_KIND, item_id)
+        return None
+    sent = {"Number": code, "StockBalance": value}
+    before = article.stock_balance
+    if before is not None and Decimal(str(before)) == value:
+        await _remember(ctx, item_id, value, read)
+        return Outcome("unchanged", target_id=article.id, reason=f"eAccounting already has {_text(value)}")
+    payload = article.to_payload()
+    payload["StockBalance"] = value
+    ctx.target_payload = sent
+    await ctx.eaccounting.update_article(article.id, payload)
+    await _remember(ctx, item_id, value, read)
+    opts: StockOptions = ctx.options
+    where = ", ".join(opts.warehouses) if opts.warehouses else "all warehouses"
+    reason = f"StockBalance {_text(Decimal(str(before or 0)))} -> {_text(value)} ({opts.calculation}, {where})"
+    return Outcome("updated", target_id=article.id, reason=reason, target_payload=sent)
 
 
 async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
@@ -171,33 +213,22 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
         return Outcome.skipped("no stock positions in Exact for this item (not a stock item, or deleted)")
     value = stock_value(ctx, opts, item_id, code, rows)
     read = version(rows)
-    async with _state(ctx).item_lock(item_id):
-        last = await _last(ctx, item_id)
-        if last is not None and read < last[1]:
-            return Outcome("unchanged", reason=f"a newer stock reading of {code} ({_text(last[0])}) was written")
-        if last is not None and last[0] == value:
-            if read > last[1]:
-                await _remember(ctx, item_id, value, read)
-            return Outcome("unchanged", reason=f"stock of {code} is still {_text(value)}")
-        article = await _article(ctx, item_id, code)
-        if article is None:
-            reason = f"SKU {code} has no eAccounting article (the products flow creates it)"
-            if opts.missing_article == "fail":
-                raise RecordFailed(reason, sku=code)
-            return Outcome.skipped(reason)
-        sent = {"Number": code, "StockBalance": value}
-        before = article.stock_balance
-        if before is not None and Decimal(str(before)) == value:
-            await _remember(ctx, item_id, value, read)
-            return Outcome("unchanged", target_id=article.id, reason=f"eAccounting already has {_text(value)}")
-        payload = article.to_payload()
-        payload["StockBalance"] = value
-        ctx.target_payload = sent
-        await ctx.eaccounting.update_article(article.id, payload)
-        await _remember(ctx, item_id, value, read)
-    where = ", ".join(opts.warehouses) if opts.warehouses else "all warehouses"
-    reason = f"StockBalance {_text(Decimal(str(before or 0)))} -> {_text(value)} ({opts.calculation}, {where})"
-    return Outcome("updated", target_id=article.id, reason=reason, target_payload=sent)
+    compare = bool(source.get(COMPARE_WITH_ARTICLE))
+    for _ in range(2):  # a linked article deleted in eAccounting: unlinked, then looked up by number once more
+        article_id = await _article_id(ctx, item_id, code)
+        if article_id is None:
+            break
+        # The article's lock, not the item's: it also keeps the products flow from writing between our GET and PUT,
+        # and (the item having one article) serialises a webhook run and a poll run of the item, whose record ids
+        # differ, so the comparison with the last value and the write are one step.
+        async with ctx.xref.lock(ARTICLE_LOCK, article_id):
+            outcome = await _write(ctx, item_id, code, article_id, value, read, compare=compare)
+        if outcome is not None:
+            return outcome
+    reason = f"SKU {code} has no eAccounting article (the products flow creates it)"
+    if opts.missing_article == "fail":
+        raise RecordFailed(reason, sku=code)
+    return Outcome.skipped(reason)
 
 
 # -- reconciliation ---------------------------------------------------------------------------------------------
@@ -254,9 +285,43 @@ async def _link_missing(ctx: FlowContext, codes: Mapping[str, str]) -> None:
             await link_article(ctx, item, code, numbers[code])
 
 
+async def _listed(ctx: FlowContext, codes: Mapping[str, str], *, everything: bool) -> dict[str, Any]:
+    """The article of each item (item -> code) as eAccounting has it now: every article listed (1,000 a call), or,
+    for a few items, those with their numbers. Unlinked items found by number are linked. Items missing from the
+    answer have no article, or a linked one that is gone (or renumbered, when not everything was listed)."""
+    linked = await ctx.xref.targets(ARTICLE_KIND, list(codes))
+    if everything or len(codes) > BULK_ARTICLE_LOOKUP:
+        articles = [a async for a in ctx.eaccounting.iter_articles()]
+    else:
+        articles = list((await ctx.eaccounting.articles_by_numbers(codes.values())).values())
+    by_id = {a.id.lower(): a for a in articles}
+    by_number = {a.number: a for a in articles if a.number}
+    found: dict[str, Any] = {}
+    for item, code in codes.items():
+        target = linked.get(item)
+        article = by_id.get(target.lower()) if target is not None else by_number.get(code)
+        if article is None:
+            continue
+        if target is None:
+            await link_article(ctx, item, code, article.id)
+        found[item] = article
+    return found
+
+
+async def _adopt(ctx: FlowContext, item_id: str, article_id: str, value: Decimal, read: int) -> None:
+    """The article has the item's value, but the last value written says otherwise (or nothing): remember the value,
+    so incremental polls compare with what eAccounting has. Under the article's lock, never over a newer reading."""
+    async with ctx.xref.lock(ARTICLE_LOCK, article_id):
+        last = await _last(ctx, item_id)
+        if last is None or last[1] <= read:
+            await _remember(ctx, item_id, value, read)
+
+
 async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
     """Reconcile: read the changed stock rows (all of them when a full read is due), update the index, and enqueue
-    the items whose value differs from the last one written, their rows travelling with them."""
+    the items whose value differs, their rows travelling with them. Differs from what: a full read, and a manual
+    `since`, compare with the StockBalance the article has in eAccounting (so a balance eAccounting changed itself
+    is corrected); an incremental poll compares with the last value written (no eAccounting call)."""
     opts: StockOptions = ctx.options
     state = _cursor(cursor)
     store = _state(ctx)
@@ -268,6 +333,7 @@ async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
         or (state["calc"] is not None and state["calc"] != calc)
         or not await store.has_index()
     )
+    compare = full or bool(cursor and cursor.strip().isdigit())
     read, newest = await _read(ctx, 1 if full else state["ts"])
     if full:
         entries = read
@@ -284,20 +350,41 @@ async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
         return
     written = await ctx.xref.last_values(STOCK_KIND, list(entries))
     lasts = {item: Decimal(json.loads(raw)["v"]) for item, raw in written.items()}
+    codes = {item: str(entry["code"]) for item, entry in entries.items() if entry["rows"] and entry.get("code")}
+    articles = await _listed(ctx, codes, everything=full) if compare else {}
     changed: dict[str, dict[str, Any]] = {}
-    for item, entry in entries.items():
-        rows = list(entry["rows"].values())
-        code = entry.get("code")
-        if not rows or not code:
-            continue
+    adopted = 0
+    for item, code in codes.items():
+        rows = list(entries[item]["rows"].values())
+        payload = {"Item": item, "ItemCode": code, "ItemWarehouses": rows}
         try:
             value = stock_value(ctx, opts, item, code, rows)
         except RecordFailed:
-            value = None  # the run reports it
-        if value is None or lasts.get(item) != value:
-            changed[item] = {"Item": item, "ItemCode": code, "ItemWarehouses": rows}
-    ctx.log.info("stock.reconcile", full=full, items=len(entries), changed=len(changed), rows_read=len(read))
-    await _link_missing(ctx, {item: str(p["ItemCode"]) for item, p in changed.items()})
+            changed[item] = payload  # the run reports it
+            continue
+        if not compare:
+            if lasts.get(item) != value:
+                changed[item] = payload
+            continue
+        article = articles.get(item)
+        balance = article.stock_balance if article is not None else None
+        if article is None or balance is None or Decimal(str(balance)) != value:
+            changed[item] = {**payload, COMPARE_WITH_ARTICLE: True}
+        elif lasts.get(item) != value:
+            await _adopt(ctx, item, article.id, value, version(rows))
+            adopted += 1
+    ctx.log.info(
+        "stock.reconcile",
+        full=full,
+        compared_with="eaccounting" if compare else "last_written",
+        items=len(entries),
+        changed=len(changed),
+        rows_read=len(read),
+        articles_found=len(articles),
+        adopted=adopted,
+    )
+    if not compare:
+        await _link_missing(ctx, {item: str(p["ItemCode"]) for item, p in changed.items()})
     ids = list(changed)
     for start in range(0, len(ids), PAGE):
         chunk = ids[start : start + PAGE]

@@ -1,40 +1,32 @@
 # mypy: disable-error-code="misc"
 # (redis-py types every command as `Awaitable[T] | T`; awaiting them on the asyncio client is correct.)
-"""The stock flow's Redis state: the stock index (Exact's stock per item and warehouse, as last polled), which
-ItemWarehouse belongs to which item, and a per-item write lock (the last value written per item is kept in the
-cross-reference store, `CrossRefs.last_value`).
+"""The stock flow's Redis state: the stock index (Exact's stock per item and warehouse, as last polled) and which
+ItemWarehouse belongs to which item (the last value written per item is kept in the cross-reference store,
+`CrossRefs.last_value`).
 
 Why an index: Exact's sync API returns only the ItemWarehouse rows that changed, while an article's stock is the sum
 over the item's selected warehouses. The poll keeps every row it read here (it is the only writer, under the engine's
 poll lock), so an incremental poll can compute each changed item's total with no further Exact call. Webhook runs
 read the item's rows from Exact itself and never write the index.
 
-Why a lock: a webhook names an ItemWarehouse while polls and manual runs name the item, so two runs of one item can
-overlap under different record ids (the engine serialises per record id only). The write (compare with the last
-value, read the article, PUT it) therefore holds a per-item lock, and a value read from Exact earlier than the one
-last written (by `Modified`) never replaces it.
+No lock here: a webhook names an ItemWarehouse while polls and manual runs name the item, so two runs of one item
+can overlap under different record ids (the engine serialises per record id only). The write (compare with the last
+value, read the article, PUT it) holds the article's cross-process lock, `CrossRefs.lock` of kind
+`flows.products.ARTICLE_LOCK`, which the products flow holds around its writes of the article too; and a value read
+from Exact earlier than the one last written (by `Modified`) never replaces it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import secrets
-import time
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from redis.asyncio import Redis
 
-from connectors.errors import TransientError
-
 QUANTITIES = ("CurrentStock", "PlannedStockOut", "PlannedStockIn", "ReservedStock")
-LOCK_SECONDS = 30.0
-LOCK_WAIT_SECONDS = 10.0
 _CHUNK = 1000
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 Row = dict[str, Any]
 
@@ -81,8 +73,7 @@ class StockState:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self._rows = f"{prefix}:stock:rows"  # item id -> {"code", "rows": {ItemWarehouse id: Row}}
-        self._owner = f"{prefix}:stock:iw"  # ItemWarehouse id -> item id
-        self._lock = f"{prefix}:stock:lock"
+        self._owner = f"{prefix}:stock:iw"  # ItemWarehouse id (or an item id a webhook named) -> item id
 
     # -- the index ------------------------------------------------------------------------------------------------
 
@@ -119,23 +110,6 @@ class StockState:
 
     async def remember_owner(self, item_warehouse_id: str, item_id: str) -> None:
         await self.redis.hset(self._owner, item_warehouse_id, item_id)
-
-    # -- the per-item lock ----------------------------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def item_lock(self, item_id: str) -> AsyncIterator[None]:
-        """Hold the item's write lock; waits up to LOCK_WAIT_SECONDS, then a TransientError retries the run."""
-        key = f"{self._lock}:{item_id}"
-        token = secrets.token_hex(8)
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while not await self.redis.set(key, token, nx=True, px=int(LOCK_SECONDS * 1000)):
-            if time.monotonic() > deadline:
-                raise TransientError(f"the stock of item {item_id} is being written by another run", system="stock")
-            await asyncio.sleep(0.05)
-        try:
-            yield
-        finally:
-            await self.redis.eval(_RELEASE, 1, key, token)
 
 
 def _text(raw: Any) -> str | None:

@@ -119,6 +119,7 @@ class World:
     redis: ArqRedis
     http: httpx.AsyncClient
     engine: Engine
+    router: Router  # the transport per simulator host (a test may wrap one to hold or watch requests)
 
     def ctx(
         self,
@@ -195,7 +196,7 @@ async def make_world(
             await client.exchange_code(httpx.URL(consent.headers["location"]).params["code"])
         flows = load_flows()
         engine = open_services(cfg, redis, flows, http=http, exact=exact, eaccounting=ea).engine
-        world = World(exact_sim, ea_sim, exact, ea, cfg, redis, http, engine)
+        world = World(exact_sim, ea_sim, exact, ea, cfg, redis, http, engine, router)
         world.reset_counters()
         yield world
 

@@ -280,6 +280,76 @@ async def test_a_deleted_item_deactivates_its_article_by_webhook_and_by_poll(wor
     assert _article(world, "SKU-0011")["IsActive"] is True
 
 
+async def test_a_webhook_for_an_item_deleted_before_it_was_ever_synced_costs_no_404(world: World) -> None:
+    """Exact allows 10 errors per app, user, division and endpoint an hour, then blocks the app for an hour."""
+    world.exact_sim.upsert_item("GONE-1", {"Description": "Short-lived", "IsSalesItem": True})
+    gone = _delete_item(world, "GONE-1")
+    world.reset_counters()
+    outcome = await world.run(PRODUCTS, gone)
+    assert (outcome.action, outcome.reason) == (
+        "skipped",
+        "the item no longer exists in Exact and has no eAccounting article of ours",
+    )
+    assert "404" not in world.exact_sim.counters()["by_status"]
+    assert _exact(world) == {"GET logistics/Items": 1}
+
+
+async def test_an_update_never_sends_a_stock_balance_of_its_own(world: World) -> None:
+    """The stock is the stock flow's: an update PUTs the balance the article has, even when an override maps one."""
+    item_id = _item_id(world, "SKU-0006")
+    assert (await world.run(PRODUCTS, item_id)).action == "updated"
+    article = _article(world, "SKU-0006")
+    await world.ea.set_article_stock(str(article["Id"]), Decimal(77))  # what the stock flow wrote
+    assert world.exact_sim.item_by_code("SKU-0006")["Stock"] != 77
+    world.exact_sim.upsert_item("SKU-0006", {"Description": "Colombia Supremo 1kg (new label)"})
+    overrides = {
+        "products_exact_to_eaccounting": {
+            "fields": {"StockBalance": {"source": "Stock", "transforms": ["to_decimal"], "on": "always"}}
+        }
+    }
+    outcome = await world.run(PRODUCTS, item_id, mapping_overrides=overrides)
+    assert outcome.action == "updated"
+    assert (outcome.reason or "").startswith("changed Name;")
+    assert outcome.target_payload["StockBalance"] == Decimal(77)  # the article's own balance, sent back
+    assert _article(world, "SKU-0006")["StockBalance"] == Decimal(77)
+
+
+async def test_free_fields_filter_items_and_fill_article_fields(world: World) -> None:
+    """Exact's free fields (FreeTextField_01..10, FreeNumberField_01..08, FreeDateField_01..05,
+    FreeBoolField_01..05) reach the mapping: a filter on one, and two mapped to article fields."""
+    world.exact_sim.upsert_item(
+        "SKU-0003", {"FreeBoolField_01": True, "FreeTextField_02": "Decaf, Swiss water", "FreeNumberField_01": "6.5"}
+    )
+    world.exact_sim.upsert_item("SKU-0004", {"FreeBoolField_01": False, "FreeTextField_02": "Not for eAccounting"})
+    overrides = {
+        "products_exact_to_eaccounting": {
+            "filters": [
+                {"path": "IsSalesItem", "op": "truthy", "reason": "not a sales item (IsSalesItem is false)"},
+                {"path": "FreeBoolField_01", "op": "truthy", "reason": "not for eAccounting (free field 1 is off)"},
+            ],
+            "fields": {
+                "NameEnglish": {"source": "FreeTextField_02", "transforms": ["strip", {"truncate": 50}]},
+                "PurchasePrice": {"source": "FreeNumberField_01", "transforms": ["to_decimal", {"round": 2}]},
+            },
+        }
+    }
+    # Through the webhook's fetch (a filtered read by ID) ...
+    kept = await world.run(PRODUCTS, _item_id(world, "SKU-0003"), mapping_overrides=overrides)
+    assert kept.action == "updated"
+    article = _article(world, "SKU-0003")
+    assert (article["NameEnglish"], article["PurchasePrice"]) == ("Decaf, Swiss water", Decimal("6.50"))
+    left_out = await world.run(PRODUCTS, _item_id(world, "SKU-0004"), mapping_overrides=overrides)
+    assert (left_out.action, left_out.reason) == ("skipped", "not for eAccounting (free field 1 is off)")
+    assert _article(world, "SKU-0004").get("NameEnglish") != "Not for eAccounting"
+    # ... and through the poll (the sync API's rows): only items with the free field set pass.
+    ctx = world.ctx(PRODUCTS, trigger="poll", mapping_overrides=overrides)
+    outcomes, _ = await poll_and_handle(PRODUCTS, ctx)
+    passed = {
+        world.exact_sim.division().store("Items").get(i)["Code"] for i, o in outcomes.items() if o.action != "skipped"
+    }
+    assert passed == {"SKU-0003"}
+
+
 async def test_failure_has_a_clear_reason_in_the_activity_log_and_a_replay_after_the_fix_creates(
     world: World,
 ) -> None:

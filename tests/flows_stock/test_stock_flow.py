@@ -4,16 +4,30 @@ eAccounting simulator, through the engine and arq where it matters. Counts come 
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
+from flows.products import PRODUCTS
 from flows.stock import STOCK
 from sandbox.exact.entities import ENTITIES
-from tests.harness import World, drain, ea_calls_by_endpoint, exact_calls_by_endpoint, poll_and_handle, webhook_bridge
+from tests.harness import (
+    EA_HOST,
+    World,
+    drain,
+    ea_calls_by_endpoint,
+    exact_calls_by_endpoint,
+    poll_and_handle,
+    webhook_bridge,
+)
 
 PUT = "PUT /v2/articles/{articleId}"
+GET = "GET /v2/articles/{articleId}"
+ARTICLES = "GET /v2/articles"
 
 
 def _exact(world: World) -> dict[str, int]:
@@ -62,23 +76,28 @@ async def _reconciled(world: World, **options: Any) -> str | None:
 
 
 async def test_full_reconcile_writes_the_available_stock_and_a_rerun_changes_nothing(world: World) -> None:
+    codes = [f"SKU-{n:04d}" for n in range(1, 41)]
+    right = [code for code in codes if _balance(world, code) == _available(world, code)]
     ctx = world.ctx(STOCK, trigger="poll")
     outcomes, cursor = await poll_and_handle(STOCK, ctx)
-    assert len(outcomes) == 40
-    assert {o.action for o in outcomes.values()} <= {"updated", "unchanged"}
-    for n in (1, 2, 13, 40):  # SKU-0001..0012 have open sales orders (PlannedStockOut)
-        assert _balance(world, f"SKU-{n:04d}") == _available(world, f"SKU-{n:04d}")
+    # The first poll is a full reconcile: it compares with the articles' StockBalance (one list call) and enqueues
+    # only the items whose article differs.
+    assert len(outcomes) == 40 - len(right) > 0
+    assert {o.action for o in outcomes.values()} == {"updated"}
+    for code in codes:  # SKU-0001..0012 have open sales orders (PlannedStockOut)
+        assert _balance(world, code) == _available(world, code)
     assert _available(world, "SKU-0001") < sum((r["CurrentStock"] for r in _rows(world, "SKU-0001")), Decimal(0))
     assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}  # runs read the rows their page carried
+    assert ea_calls_by_endpoint(world.ea_sim) == {ARTICLES: 1, GET: len(outcomes), PUT: len(outcomes)}
 
     world.reset_counters()
     again, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), cursor)
     assert again == {}
     assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}
-    assert world.ea_calls() == 0
+    assert world.ea_calls() == 0  # an incremental poll compares with the last values written
     full_again, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), "0")  # a forced full read
     assert full_again == {}
-    assert world.ea_calls() == 0
+    assert ea_calls_by_endpoint(world.ea_sim) == {ARTICLES: 1}  # the articles, 1,000 a call
 
 
 async def test_a_change_is_found_by_the_incremental_poll_and_written_with_no_exact_call_per_item(
@@ -93,7 +112,7 @@ async def test_a_change_is_found_by_the_incremental_poll_and_written_with_no_exa
     ]
     assert _balance(world, "SKU-0014") == 77
     assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}
-    assert ea_calls_by_endpoint(world.ea_sim) == {"GET /v2/articles/{articleId}": 1, PUT: 1}
+    assert ea_calls_by_endpoint(world.ea_sim) == {GET: 1, PUT: 1}
 
 
 async def test_stock_is_summed_over_the_selected_warehouses_also_when_only_one_row_changed(world: World) -> None:
@@ -188,7 +207,8 @@ async def test_a_webhook_names_an_item_warehouse_and_costs_one_exact_call_once_t
     row = world.exact_sim.set_stock("SKU-0024", 9)  # a warehouse row the index has not seen yet
     world.reset_counters()
     assert (await world.run(STOCK, str(row["ID"]), trigger="webhook")).action == "updated"
-    assert _exact(world) == {"GET inventory/ItemWarehouses({id})": 1, "GET inventory/ItemWarehouses": 1}
+    # The row by a filtered read of its ID (a row deleted meanwhile answers empty, not 404), then the item's rows.
+    assert _exact(world) == {"GET inventory/ItemWarehouses": 2}
     world.exact_sim.set_stock("SKU-0024", 8)
     world.reset_counters()
     assert (await world.run(STOCK, str(row["ID"]), trigger="webhook")).action == "updated"
@@ -197,7 +217,8 @@ async def test_a_webhook_names_an_item_warehouse_and_costs_one_exact_call_once_t
 
 
 async def test_a_poll_through_the_engine_stashes_the_rows_so_jobs_make_no_exact_call(world: World) -> None:
-    assert await world.engine.poll_flow("stock") == 40
+    wrong = [n for n in range(1, 41) if _balance(world, f"SKU-{n:04d}") != _available(world, f"SKU-{n:04d}")]
+    assert await world.engine.poll_flow("stock") == len(wrong)  # the first poll compares with eAccounting
     await drain(world)
     world.reset_counters()
     for code, quantity in (("SKU-0025", 1), ("SKU-0026", 2), ("SKU-0027", 3)):
@@ -224,9 +245,10 @@ async def test_fifty_changes_in_a_second_give_at_most_two_writes_and_the_last_va
         world.reset_counters()
 
         async def burst() -> None:
-            # Once the first run has read the stock (1), 49 more changes land in Exact within a second.
+            # Once the first run has read the stock (1), 49 more changes land in Exact within a second. The first run
+            # reads the row (its item is not in the index yet), then the item's rows: two calls.
             for _ in range(5000):
-                if exact_calls_by_endpoint(world.exact_sim).get("GET inventory/ItemWarehouses"):
+                if exact_calls_by_endpoint(world.exact_sim).get("GET inventory/ItemWarehouses", 0) >= 2:
                     break
                 await asyncio.sleep(0.001)
             for quantity in range(2, 51):
@@ -243,3 +265,147 @@ async def test_fifty_changes_in_a_second_give_at_most_two_writes_and_the_last_va
     entries, _ = await world.engine.activity.query(flow="stock")
     # One item in one warehouse: one record id (the ItemWarehouse) for the whole burst.
     assert {e.source_id for e in entries} == {str(row["ID"]).lower()}
+
+
+class _HeldRead(httpx.AsyncBaseTransport):
+    """In front of the eAccounting simulator: the first GET of one article is answered, then held until `release`,
+    so the run that made it sits between reading and writing the article. Only the network is held; both flows run
+    unchanged."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, article_id: str) -> None:
+        self.inner = inner
+        self.path = f"/v2/articles/{article_id}"
+        self.read = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "GET" and request.url.path == self.path and not self.read.is_set():
+            self.read.set()
+            await self.release.wait()
+        return response
+
+
+def _hold_first_read(world: World, article_id: str) -> _HeldRead:
+    router = world.router
+    held = _HeldRead(router.routes[EA_HOST], article_id)
+    router.routes[EA_HOST] = held
+    return held
+
+
+@pytest.mark.parametrize("first", ["products", "stock"])
+async def test_products_and_stock_writing_one_article_at_once_undo_neither_write(world: World, first: str) -> None:
+    """eAccounting's PUT replaces the whole article: a write between another run's GET and PUT would be undone by
+    that PUT (a stock write put back by the products flow, or a new name put back by the stock flow)."""
+    code = "SKU-0014"
+    item_id = _item_id(world, code)
+    await poll_and_handle(PRODUCTS, world.ctx(PRODUCTS, trigger="poll"))  # the articles are linked
+    await _reconciled(world)  # and their stock written (the stock flow remembers what it wrote)
+    article = world.ea_sim.by_unique("articles", code)
+    assert article is not None
+    before = _balance(world, code)
+    world.exact_sim.upsert_item(code, {"Description": "Kenya AA 500g (renamed)"})
+    world.exact_sim.set_stock(code, 77)
+    assert _available(world, code) == 77 != before
+
+    held = _hold_first_read(world, str(article["Id"]))
+    runs = {"products": (PRODUCTS, {}), "stock": (STOCK, {})}
+    second = "stock" if first == "products" else "products"
+    flow, kwargs = runs[first]
+    first_run = asyncio.create_task(world.run(flow, item_id, **kwargs))
+    second_run: asyncio.Task[Any] | None = None
+    try:
+        await held.read.wait()  # the first run has read the article and not written it yet
+        flow, kwargs = runs[second]
+        second_run = asyncio.create_task(world.run(flow, item_id, **kwargs))
+        # Without one lock for both flows the second run reads and writes the article now, and the first run's PUT
+        # then undoes that; with it, the second run waits for the first to write.
+        await asyncio.wait({second_run}, timeout=1.0)
+    finally:
+        held.release.set()
+    outcomes = {first: await first_run, second: await second_run}
+    assert {name: o.action for name, o in outcomes.items()} == {"products": "updated", "stock": "updated"}
+    written = world.ea_sim.by_unique("articles", code)
+    assert written is not None
+    assert (written["Name"], written["StockBalance"]) == ("Kenya AA 500g (renamed)", Decimal(77))
+    assert (await world.run(STOCK, item_id)).action == "unchanged"
+
+
+@pytest.mark.parametrize(
+    ("since", "options"),
+    [("0", {}), ("timestamp", {}), (None, {"full_reconcile_hours": 0})],
+    ids=["since-0", "since-a-timestamp", "full-reconcile-due"],
+)
+async def test_a_reconcile_corrects_a_stock_balance_eaccounting_changed_itself(
+    world: World, since: str | None, options: dict[str, Any]
+) -> None:
+    cursor = await _reconciled(world)
+    assert cursor is not None
+    code = "SKU-0015"
+    right = _balance(world, code)
+    order = world.ea_sim.create_order("1002", [(code, 2)])
+    await world.ea.mark_order_shipped(str(order["Id"]), date(2026, 3, 2))
+    assert _balance(world, code) == right - 2  # eAccounting took the shipped quantity off the stock itself
+    world.exact_sim.set_stock(code, right)  # a recount in Exact that finds the same number: the row changes
+    world.reset_counters()
+    # An incremental poll compares with the last value written: the same number, so nothing is enqueued.
+    incremental, stored = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), cursor)
+    assert incremental == {}
+    assert world.ea_calls() == 0
+    # A full reconcile (forced, or due) or a manual `since` compares with the article's StockBalance.
+    start = {"0": "0", "timestamp": str(json.loads(cursor)["ts"]), None: stored}[since]
+    ctx = world.ctx(STOCK, trigger="poll", options=options)
+    outcomes, _ = await poll_and_handle(STOCK, ctx, start)
+    assert [(o.action, o.reason) for o in outcomes.values()] == [
+        ("updated", f"StockBalance {(right - 2).normalize():f} -> {right.normalize():f} (available, all warehouses)")
+    ]
+    assert _balance(world, code) == right
+    # The articles (1,000 a call; by number for a few items), then the GET and PUT of the one that differs.
+    assert ea_calls_by_endpoint(world.ea_sim) == {ARTICLES: 1, GET: 1, PUT: 1}
+
+
+async def test_a_full_reconcile_remembers_what_eaccounting_has_so_incremental_polls_compare_with_it(
+    world: World,
+) -> None:
+    cursor = await _reconciled(world)
+    code = "SKU-0017"
+    right = _balance(world, code)
+    # eAccounting ships 3 and Exact's count comes down by 3 too: both agree, but not with the last value written.
+    order = world.ea_sim.create_order("1002", [(code, 3)])
+    await world.ea.mark_order_shipped(str(order["Id"]), date(2026, 3, 2))
+    world.exact_sim.set_stock(code, right - 3)
+    full, cursor = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), "0")
+    assert full == {}  # nothing to write
+    # A recount in Exact brings the number back to what was last written: the incremental poll must write it.
+    world.exact_sim.clock.advance(60)
+    world.exact_sim.set_stock(code, right)
+    incremental, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), cursor)
+    assert [o.action for o in incremental.values()] == ["updated"]
+    assert _balance(world, code) == right
+
+
+async def test_a_webhook_for_a_deleted_item_warehouse_costs_no_404(world: World) -> None:
+    """Exact allows 10 errors per app, user, division and endpoint an hour, then blocks the app for an hour."""
+    row = world.exact_sim.set_stock("SKU-0028", 5, "2")  # a row the index has not seen, then deleted
+    world.exact_sim.engine.delete(world.exact_sim.division(), ENTITIES["ItemWarehouses"], str(row["ID"]))
+    world.reset_counters()
+    assert await world.engine.run_record("stock", str(row["ID"]).lower(), "webhook") == "skipped"
+    assert "404" not in world.exact_sim.counters()["by_status"]
+    entries, _ = await world.engine.activity.query(flow="stock", source_id=str(row["ID"]).lower())
+    assert entries[0].reason == "the source record no longer exists"
+
+
+async def test_a_stock_positions_key_that_is_an_item_id_is_taken_as_the_item(world: World) -> None:
+    """The reference does not say what a StockPositions Key names (the simulator sends the ItemWarehouse)."""
+    world.exact_sim.set_stock("SKU-0029", 12)
+    item_id = _item_id(world, "SKU-0029")
+    world.reset_counters()
+    outcome = await world.run(STOCK, item_id, trigger="webhook")
+    assert outcome.action == "updated"
+    assert _balance(world, "SKU-0029") == _available(world, "SKU-0029") == 12
+    assert "404" not in world.exact_sim.counters()["by_status"]
+    assert _exact(world) == {"GET inventory/ItemWarehouses": 2, "GET logistics/Items": 1}
+    world.exact_sim.set_stock("SKU-0029", 11)
+    world.reset_counters()
+    assert (await world.run(STOCK, item_id, trigger="webhook")).action == "updated"
+    assert _exact(world) == {"GET inventory/ItemWarehouses": 1}  # known now: only the item's rows are read
