@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from flows.cache import RefCache
 
 System = Literal["exact", "eaccounting"]
+
+# Lock kinds (`ctx.xref.lock(kind, id)`) of eAccounting objects a PUT replaces whole: every flow that reads, changes
+# and writes one back holds its lock from the GET to the PUT, so two flows never undo each other's write.
+ARTICLE_LOCK = "ea:article"
+ORDER_LOCK = "ea:order"
 Action = Literal["created", "updated", "unchanged", "skipped"]
 
 

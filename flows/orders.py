@@ -16,11 +16,10 @@ from typing import Any
 from app.xref import content_hash
 from connectors.eaccounting import OrderStatus
 from connectors.errors import ConnectorError, NotFound, Rejected
-from flows.base import FlowContext, FlowDefinition, Outcome, PollPage, RecordFailed, source_record
+from flows.base import ORDER_LOCK, FlowContext, FlowDefinition, Outcome, PollPage, RecordFailed, source_record
 from flows.orders_customers import order_customer
 from flows.orders_exact import items_by_code, remember_item, table_by_code
 from flows.orders_options import OrdersOptions
-from flows.shipments_orders import ORDER_LOCK
 
 PAGE = 50
 CURSOR_OVERLAP = timedelta(seconds=1)

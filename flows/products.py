@@ -22,14 +22,13 @@ from pydantic import Field
 from app.xref import content_hash
 from connectors.eaccounting.wire import to_wire
 from connectors.errors import NotFound
-from flows.base import FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed
+from flows.base import ARTICLE_LOCK, FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed
 from flows.products_refs import Refs, load_refs
 from mapping import MappingError, MapResult
 
 KIND = "exact:item>ea:article"
 # One lock per eAccounting article, held by the products and the stock flow around every read-modify-write of it:
 # eAccounting's PUT replaces the whole article, so a write between another run's GET and PUT would be undone.
-ARTICLE_LOCK = "ea:article"
 # What an update never sends of its own: the stock is the stock flow's (create-only in the mapping, and dropped even
 # when an override asks for it); the PUT carries the balance of the article read inside the lock.
 STOCK_FIELDS = ("StockBalance", "StockBalanceReserved", "StockBalanceAvailable", "StockBalanceManuallyChangedUtc")

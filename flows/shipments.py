@@ -22,8 +22,18 @@ from app.xref import content_hash
 from connectors.eaccounting.wire import to_wire
 from connectors.errors import NotFound
 from connectors.exact.wire import AMSTERDAM, exact_datetime
-from flows.base import Action, FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed, source_record
-from flows.shipments_orders import ORDER_LOCK, ea_order_by_number, exact_order_by_number
+from flows.base import (
+    ORDER_LOCK,
+    Action,
+    FlowContext,
+    FlowDefinition,
+    FlowOptions,
+    Outcome,
+    PollPage,
+    RecordFailed,
+    source_record,
+)
+from flows.shipments_orders import ea_order_by_number, exact_order_by_number
 from flows.shipments_rows import (
     NOTE_FIELDS,
     apply_quantities,

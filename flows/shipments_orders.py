@@ -14,7 +14,7 @@ orders (1,000 a call), refreshed on a miss at most once per `EA_ORDERS_TTL` seco
 
 eAccounting's PUT replaces the whole order, rows included, so a write between another job's GET and PUT of the
 same order is undone (two deliveries of one order recorded at once would drop each other's rows). Every writer of
-a whole order holds `ctx.xref.lock(ORDER_LOCK, order_id)` from its GET to its PUT.
+a whole order holds `ctx.xref.lock(flows.base.ORDER_LOCK, order_id)` from its GET to its PUT.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import json
 from flows.base import FlowContext
 
 EA_ORDERS_TTL = 60.0
-ORDER_LOCK = "ea:order"  # `ctx.xref.lock(ORDER_LOCK, <eAccounting order Id>)`, as `flows.products.ARTICLE_LOCK`
 
 
 def _key(ctx: FlowContext, part: str) -> str:

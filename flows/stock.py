@@ -4,7 +4,7 @@ Record ids: a `StockPositions` webhook's Key names an ItemWarehouse in the simul
 polls name the item. 50 changes to an item's stock in one warehouse are 50 events with one Key, which the engine
 coalesces into at most two runs; every run computes the item's value over its selected warehouses and writes only
 when it differs from the last value written (kept with the `Modified` it was read at, so an older reading never
-replaces a newer one). The write holds the article's lock (`flows.products.ARTICLE_LOCK`, shared with the products
+replaces a newer one). The write holds the article's lock (`flows.base.ARTICLE_LOCK`, shared with the products
 flow) from the GET to the PUT. The poll is the reconciliation: incremental through `sync/Inventory/ItemWarehouses`
 with the flow's stock index (`flows/stock_index.py`), comparing with the last value written; in full every
 `full_reconcile_hours` (and on the first poll, and from a manual `since`), comparing with the `StockBalance` the
@@ -25,9 +25,9 @@ from pydantic import Field
 import mapping
 from app.xref import content_hash
 from connectors.errors import NotFound
-from flows.base import FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed
-from flows.products import ARTICLE_LOCK, link_article
+from flows.base import ARTICLE_LOCK, FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed
 from flows.products import KIND as ARTICLE_KIND
+from flows.products import link_article
 from flows.stock_index import StockState, compact, summed, version
 
 STOCK_KIND = "exact:stock>ea:article"

@@ -12,7 +12,7 @@ read the item's rows from Exact itself and never write the index.
 No lock here: a webhook names an ItemWarehouse while polls and manual runs name the item, so two runs of one item
 can overlap under different record ids (the engine serialises per record id only). The write (compare with the last
 value, read the article, PUT it) holds the article's cross-process lock, `CrossRefs.lock` of kind
-`flows.products.ARTICLE_LOCK`, which the products flow holds around its writes of the article too; and a value read
+`flows.base.ARTICLE_LOCK`, which the products flow holds around its writes of the article too; and a value read
 from Exact earlier than the one last written (by `Modified`) never replaces it.
 """
 

@@ -16,10 +16,9 @@ import pytest
 
 from app.flowconfig import ConfigInvalid, resolve
 from connectors.exact import SalesOrder
-from flows.base import RecordFailed
+from flows.base import ORDER_LOCK, RecordFailed
 from flows.registry import load_flows
 from flows.shipments import ORDER_KIND, SHIPMENTS
-from flows.shipments_orders import ORDER_LOCK
 from sandbox.exact.entities import ENTITIES
 from tests.harness import World, ea_calls_by_endpoint
 
