@@ -32,7 +32,7 @@ from app.alerts import Alerter
 from app.flowconfig import ConfigInvalid, FlowConfigStore, ResolvedConfig
 from app.metrics import Metrics
 from app.settings import Settings
-from app.xref import CrossRefs
+from app.xref import RELEASE_SCRIPT, CrossRefs
 from connectors.calls import capture_calls
 from connectors.eaccounting import EAccountingClient
 from connectors.errors import AuthError, ConnectorError, RateLimited, ReauthorizationRequired, TransientError
@@ -229,8 +229,7 @@ class Engine:
                 return
 
     async def _release(self, key: str, token: str) -> None:
-        script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-        await self.redis.eval(script, 1, key, token)  # type: ignore[misc]
+        await self.redis.eval(RELEASE_SCRIPT, 1, key, token)  # type: ignore[misc]
 
     async def _run_locked(
         self,

@@ -58,17 +58,17 @@ class CrossRefs:
 
     async def target(self, kind: str, source_id: str) -> str | None:
         raw = await self._redis.hget(self._key(kind, "s2t"), source_id)
-        return _text(raw)
+        return text_of(raw)
 
     async def targets(self, kind: str, source_ids: list[str]) -> dict[str, str]:
         if not source_ids:
             return {}
         raws = await self._redis.hmget(self._key(kind, "s2t"), source_ids)
-        return {sid: t for sid, raw in zip(source_ids, raws, strict=True) if (t := _text(raw)) is not None}
+        return {sid: t for sid, raw in zip(source_ids, raws, strict=True) if (t := text_of(raw)) is not None}
 
     async def source(self, kind: str, target_id: str) -> str | None:
         raw = await self._redis.hget(self._key(kind, "t2s"), target_id)
-        return _text(raw)
+        return text_of(raw)
 
     async def begin(self, kind: str, source_id: str) -> bool:
         """Record the intent to create a target for `source_id`; True when an earlier intent was never linked."""
@@ -100,20 +100,20 @@ class CrossRefs:
             await pipe.execute()
 
     async def last_hash(self, kind: str, source_id: str) -> str | None:
-        return _text(await self._redis.hget(self._key(kind, "hash"), source_id))
+        return text_of(await self._redis.hget(self._key(kind, "hash"), source_id))
 
     async def set_hash(self, kind: str, source_id: str, payload_hash: str) -> None:
         await self._redis.hset(self._key(kind, "hash"), source_id, payload_hash)
 
     async def last_value(self, kind: str, source_id: str) -> str | None:
         """The last value written for `source_id` (e.g. a stock level), to write only on change."""
-        return _text(await self._redis.hget(self._key(kind, "value"), source_id))
+        return text_of(await self._redis.hget(self._key(kind, "value"), source_id))
 
     async def last_values(self, kind: str, source_ids: list[str]) -> dict[str, str]:
         if not source_ids:
             return {}
         raws = await self._redis.hmget(self._key(kind, "value"), source_ids)
-        return {sid: v for sid, raw in zip(source_ids, raws, strict=True) if (v := _text(raw)) is not None}
+        return {sid: v for sid, raw in zip(source_ids, raws, strict=True) if (v := text_of(raw)) is not None}
 
     async def set_last_value(self, kind: str, source_id: str, value: str) -> None:
         await self._redis.hset(self._key(kind, "value"), source_id, value)
@@ -139,13 +139,15 @@ class CrossRefs:
         try:
             yield
         finally:
-            await self._redis.eval(_RELEASE, 1, key, token)
+            await self._redis.eval(RELEASE_SCRIPT, 1, key, token)
 
 
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+# Delete a lock only if it is still ours (it may have expired and been taken by another process meanwhile).
+RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
-def _text(raw: Any) -> str | None:
+def text_of(raw: Any) -> str | None:
+    """A Redis reply as text (None stays None)."""
     if raw is None:
         return None
     return raw.decode() if isinstance(raw, bytes) else str(raw)

@@ -25,6 +25,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from app.xref import text_of
+
 QUANTITIES = ("CurrentStock", "PlannedStockOut", "PlannedStockIn", "ReservedStock")
 _CHUNK = 1000
 
@@ -101,18 +103,12 @@ class StockState:
                     pipe.hset(self._owner, mapping=owners)
                 await pipe.execute()
         if replace:
-            stale = [key for key in await self.redis.hkeys(self._rows) if _text(key) not in entries]
+            stale = [key for key in await self.redis.hkeys(self._rows) if text_of(key) not in entries]
             for start in range(0, len(stale), _CHUNK):
                 await self.redis.hdel(self._rows, *stale[start : start + _CHUNK])
 
     async def item_of(self, item_warehouse_id: str) -> str | None:
-        return _text(await self.redis.hget(self._owner, item_warehouse_id))
+        return text_of(await self.redis.hget(self._owner, item_warehouse_id))
 
     async def remember_owner(self, item_warehouse_id: str, item_id: str) -> None:
         await self.redis.hset(self._owner, item_warehouse_id, item_id)
-
-
-def _text(raw: Any) -> str | None:
-    if raw is None:
-        return None
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
