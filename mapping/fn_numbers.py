@@ -113,9 +113,18 @@ def _operand(p: Operand, b: Builder, where: str, name: str) -> Callable[[Any, An
     return read
 
 
-def _arith(name: str, op: Callable[[Decimal, Decimal], Decimal], doc: str) -> None:
-    def factory(p: Operand, b: Builder, where: str) -> TransformFn:
-        read = _operand(p, b, where, name)
+def _numeric_op(
+    name: str,
+    params: type[Params],
+    primary: str,
+    reader: Callable[[Any, Builder, str, str], Callable[[Any, Any], Decimal]],
+    op: Callable[[Decimal, Decimal], Decimal],
+    doc: str,
+) -> None:
+    """Register `name`: `op(value, operand)`, the operand read by `reader` (a constant, a field, a rate)."""
+
+    def factory(p: Any, b: Builder, where: str) -> TransformFn:
+        read = reader(p, b, where, name)
 
         def fn(v: Any, rec: Any, ctx: Any) -> Any:
             if v is None:
@@ -128,7 +137,11 @@ def _arith(name: str, op: Callable[[Decimal, Decimal], Decimal], doc: str) -> No
         return fn
 
     factory.__doc__ = doc
-    transform(name, params=Operand, primary="value", accepts=_NUMBERISH, returns=DECIMAL)(factory)
+    transform(name, params=params, primary=primary, accepts=_NUMBERISH, returns=DECIMAL, keeps_null=True)(factory)
+
+
+def _arith(name: str, op: Callable[[Decimal, Decimal], Decimal], doc: str) -> None:
+    _numeric_op(name, Operand, "value", _operand, op, doc)
 
 
 _arith("multiply", lambda a, b: a * b, "Multiply by a constant (`value`) or another field (`path`).")
@@ -193,21 +206,7 @@ def _rate(p: RateParams, b: Builder, where: str, name: str) -> Callable[[Any, An
 
 
 def _rate_transform(name: str, op: Callable[[Decimal, Decimal], Decimal], doc: str) -> None:
-    def factory(p: RateParams, b: Builder, where: str) -> TransformFn:
-        read = _rate(p, b, where, name)
-
-        def fn(v: Any, rec: Any, ctx: Any) -> Any:
-            if v is None:
-                return None
-            try:
-                return op(v if type(v) is Decimal else to_decimal(v), read(rec, ctx))
-            except (InvalidOperation, ZeroDivisionError, ArithmeticError) as exc:
-                raise TransformFailed(f"{name}: {type(exc).__name__}") from None
-
-        return fn
-
-    factory.__doc__ = doc
-    transform(name, params=RateParams, primary="rate", accepts=_NUMBERISH, returns=DECIMAL)(factory)
+    _numeric_op(name, RateParams, "rate", _rate, op, doc)
 
 
 _rate_transform(
