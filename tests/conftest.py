@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from arq.connections import ArqRedis
@@ -53,3 +54,12 @@ async def redis(settings: Settings) -> AsyncIterator[ArqRedis]:
     yield client
     await client.flushdb()
     await client.aclose()
+
+
+@pytest.fixture
+async def world(settings: Settings, redis: ArqRedis) -> AsyncIterator[Any]:
+    """The shared test world of tests/harness.py: both simulators, both real connectors, a real engine."""
+    from tests.harness import make_world
+
+    async with make_world(settings, redis) as built:
+        yield built

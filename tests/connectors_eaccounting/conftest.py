@@ -7,7 +7,6 @@ is recorded (`Recorder`) so tests can count calls and the contract test can vali
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,30 +20,17 @@ from fastapi import FastAPI
 from app.settings import Settings
 from connectors.eaccounting import EAccountingClient, build_eaccounting_client
 from sandbox.eaccounting import EAccountingSim, EAccountingSimConfig, create_eaccounting_app
+from tests.recording import RecordingTransport
+from tests.redisdb import own_database
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 HOST = "http://eaccounting.test"
 REDIRECT = "http://localhost:8000/oauth/eaccounting/callback"
-# Our own database number: other suites flush theirs (13) between tests while we run in parallel.
-EA_DB = int(os.environ.get("TEST_EACCOUNTING_REDIS_DB", "9"))
+redis_url = own_database("TEST_EACCOUNTING_REDIS_DB", 9)
 
 
-@pytest.fixture
-def redis_url(redis_server: str) -> str:
-    return f"{redis_server}/{EA_DB}"
-
-
-@dataclass
-class Recorder(httpx.AsyncBaseTransport):
-    """Forwards to the simulator's ASGI app and keeps every request (with its body) that went through."""
-
-    inner: httpx.AsyncBaseTransport
-    requests: list[httpx.Request] = field(default_factory=list)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
+class Recorder(RecordingTransport):
+    """The recording transport, with this API's ways of picking requests out."""
 
     def api(self) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path.startswith("/v2/")]

@@ -8,7 +8,6 @@ there to look at what was sent (headers, filters, bodies).
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,32 +21,19 @@ from fastapi import FastAPI
 from app.settings import Settings
 from connectors.exact import ExactClient, build_exact_client
 from sandbox.exact import ExactSim, ExactSimConfig, create_exact_app
+from tests.recording import RecordingTransport
+from tests.redisdb import own_database
 
 HOST = "https://start.exactonline.nl"
 DIVISION = 1234567
 START = datetime(2026, 5, 4, 10, 0, 0, tzinfo=UTC)  # a Monday, on a minute boundary; CEST (UTC+2) in Amsterdam
 REDIRECT = "http://localhost:8000/oauth/exact/callback"
 CALLBACK = "https://lb.example.com/webhooks/exact"
-# Our own database number: other suites flush theirs between tests while we run in parallel.
-EXACT_DB = int(os.environ.get("TEST_EXACT_REDIS_DB", "8"))
+redis_url = own_database("TEST_EXACT_REDIS_DB", 8)
 
 
-@pytest.fixture
-def redis_url(redis_server: str) -> str:
-    return f"{redis_server}/{EXACT_DB}"
-
-
-@dataclass
-class Recorder(httpx.AsyncBaseTransport):
-    """Forwards to the simulator's ASGI app and keeps every request (with its body) that went through."""
-
-    inner: httpx.AsyncBaseTransport
-    requests: list[httpx.Request] = field(default_factory=list)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
+class Recorder(RecordingTransport):
+    """The recording transport, with this API's ways of picking requests out."""
 
     def to(self, resource: str, method: str = "GET") -> list[httpx.Request]:
         return [r for r in self.requests if r.method == method and r.url.path == f"/api/v1/{DIVISION}/{resource}"]

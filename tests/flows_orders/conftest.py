@@ -5,7 +5,6 @@ Call counts are read from the simulators' own counters, never from our code.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,15 +19,11 @@ from sandbox.eaccounting import EAccountingSim
 from sandbox.exact import ExactSim
 from tests.harness import World as BaseWorld
 from tests.harness import ea_calls, exact_calls, make_world
+from tests.redisdb import own_database
 
 __all__ = ["World", "ea_calls", "exact_calls"]
 
-ORDERS_DB = int(os.environ.get("TEST_ORDERS_REDIS_DB", "10"))
-
-
-@pytest.fixture
-def redis_url(redis_server: str) -> str:
-    return f"{redis_server}/{ORDERS_DB}"
+redis_url = own_database("TEST_ORDERS_REDIS_DB", 10)
 
 
 @dataclass
