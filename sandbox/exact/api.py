@@ -165,7 +165,8 @@ def _entity_out(
     ctx: _Ctx, spec: EntitySpec, record: Record, select: list[str] | None, expand: bool, *, key_only: bool = False
 ) -> dict[str, Any]:
     key = record[spec.key]
-    uri = f"{ctx.base}/{spec.path}(guid'{key}')"
+    literal = str(key) if spec.kinds[spec.key] == "int" else f"guid'{key}'"
+    uri = f"{ctx.base}/{spec.path}({literal})"
     out: dict[str, Any] = {"__metadata": {"uri": uri, "type": spec.type_name}}
     nav = spec.lines.nav if spec.lines else None
     wanted = None if select is None else {name.partition("/")[0] for name in select}

@@ -24,6 +24,7 @@ class ExactSimConfig(BaseModel):
     webhook_secret: str = "demo-exact-webhook-secret"
     division: int = 1234567
     other_divisions: tuple[int, ...] = Field(default=(), description="More divisions the user may access (empty)")
+    division_name: str = Field(default="Demo BV", description="Description of the main division in system/Divisions")
     public_base_url: str = Field(
         default="https://start.exactonline.nl", description="Host used in __next links and ExactOnlineEndpoint"
     )

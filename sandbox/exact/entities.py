@@ -470,6 +470,17 @@ ENTITIES: dict[str, EntitySpec] = {
             scope="Financial generalledgers",
             code_field="Code",
         ),
+        # The divisions the user may open (reference §2.7): every division's table lists all of them. Read-only;
+        # the key is the division number. No scope is enforced: the reference names none for this endpoint (?).
+        _entity(
+            "Divisions",
+            "system/Divisions",
+            "System.Division",
+            "Code",
+            "Code:int~ Description~ Current:bool~ Status:int~ BlockingStatus:int~ Country~ Currency~ Customer:guid~"
+            " CustomerCode~ CustomerName~ StartDate:datetime~ DivisionMoveDate:datetime~ Created:datetime~"
+            " Creator:guid~ Modified:datetime~ Modifier:guid~",
+        ),
         _entity(
             "WebhookSubscriptions",
             "webhooks/WebhookSubscriptions",

@@ -67,6 +67,7 @@ class ExactSim:
         self.divisions: dict[int, DivisionState] = {
             division: DivisionState(division) for division in (self.config.division, *self.config.other_divisions)
         }
+        self._list_divisions()
         self.faults: list[Fault] = []
         self.calls: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
@@ -79,6 +80,28 @@ class ExactSim:
             return self.divisions[self.config.division if division is None else division]
         except KeyError:
             raise ExactApiError(403, "Forbidden - WrongDivision") from None
+
+    def _list_divisions(self) -> None:
+        """`system/Divisions` in every division: all divisions of the user, the main one `Current`."""
+        spec = ENTITIES["Divisions"]
+        codes = sorted(self.divisions)
+        for div in self.divisions.values():
+            for code in codes:
+                record = self.engine.blank(spec)
+                main = code == self.config.division
+                record.update(
+                    {
+                        "Code": code,
+                        "Description": self.config.division_name if main else f"{self.config.division_name} ({code})",
+                        "Current": main,
+                        "Status": 1,  # active (0 inactive, 2 archived)
+                        "BlockingStatus": 0,
+                        "Country": "NL",
+                        "Currency": "EUR",
+                        "StartDate": self.clock.now(),
+                    }
+                )
+                self.engine.save(div, spec, record, created=True)
 
     # --- counters -------------------------------------------------------------------------------------
 
