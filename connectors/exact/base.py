@@ -22,7 +22,7 @@ import httpx
 import structlog
 
 from connectors.errors import NotFound, PermanentError
-from connectors.exact.models import ExactModel, Me
+from connectors.exact.models import Division, ExactModel, Me
 from connectors.exact.paging import NextLinkPaginator, SyncPage
 from connectors.exact.policy import SYSTEM
 from connectors.exact.wire import body_of, odata_guid, odata_int64, parse_json, unwrap_list, unwrap_one
@@ -119,6 +119,17 @@ class ExactBase:
                 if self._on_division is not None:
                     self._on_division(self._division)
             return self._division
+
+    async def division_details(self) -> Division | None:
+        """This client's division as `system/Divisions` lists it (`description` is its name), or None when the user's
+        list lacks it. The `$select` names only fields the reference gives `system/Divisions`."""
+        division = await self.division()
+        params = {
+            "$select": "Code,Description,Current,Status,BlockingStatus,Country,Currency,Customer,CustomerName",
+            "$filter": f"Code eq {int(division)}",
+        }
+        rows = [row async for page in self._pages("system/Divisions", params) for row in page]
+        return Division.model_validate(rows[0]) if rows else None
 
     # -- requests ------------------------------------------------------------------------------------------------
 

@@ -37,6 +37,14 @@ async def test_division_comes_from_current_me_once_when_not_configured(harness: 
     assert int(budget[b"m_limit"]) == 60 and int(budget[b"d_limit"]) == 5000
 
 
+async def test_division_details_name_the_division(exact: ExactClient, harness: Harness) -> None:
+    details = await exact.division_details()
+    assert details is not None
+    assert (details.code, details.description, details.current, details.status) == (DIVISION, "Demo BV", True, 1)
+    (request,) = harness.recorder.to("system/Divisions")
+    assert request.url.params["$filter"] == f"Code eq {DIVISION}"
+
+
 async def test_account_code_is_padded_in_filters_and_bodies(exact: ExactClient, harness: Harness) -> None:
     created = await exact.create_account({"Name": "Koffie & Co", "Code": "4711", "Status": "C", "IsSales": True})
     assert created.code == "4711"  # read without the padding
