@@ -1,4 +1,9 @@
-"""The `ledgerbridge` console script: api, worker, demo, check-worker, gen-key."""
+"""The `ledgerbridge` console script: api, worker, demo, check-worker, gen-key.
+
+Exit codes: 0 fine; 1 something needs action (`doctor`, `check-worker`) or a crash (with its traceback); 2 the
+configuration or the surroundings cannot start the command. Exit 2 always comes with one readable message that
+names each setting at fault and what to do, and no traceback: tracebacks are for real crashes.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,37 @@ import os
 import sys
 import time
 
-from app.settings import load_settings
+from app.settings import Settings, SettingsError, load_settings
+
+EXIT_NEEDS_ACTION = 1
+EXIT_CANNOT_START = 2
+
+
+class StartupError(Exception):
+    """The command cannot start for a reason outside the code (Redis unreachable, simulators not installed); the
+    message says what to do."""
+
+
+def _redis_url_shown(settings: Settings) -> str:
+    from app.routes.config import mask_url_password
+
+    return mask_url_password(settings.redis.url)
+
+
+def _require_redis(settings: Settings) -> None:
+    """Fail start-up with a plain message when Redis does not answer (arq would retry, then print a traceback)."""
+    import redis
+
+    client = redis.Redis.from_url(settings.redis.url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        raise StartupError(
+            f"Redis at {_redis_url_shown(settings)} (REDIS__URL) does not answer ({type(exc).__name__}: {exc}). "
+            "Start Redis, or point REDIS__URL at a running one."
+        ) from None
+    finally:
+        client.close()
 
 
 def _cmd_api(args: argparse.Namespace) -> int:
@@ -25,6 +60,7 @@ def _cmd_worker(_args: argparse.Namespace) -> int:
     from app.worker import build_worker
 
     settings = load_settings()
+    _require_redis(settings)
     worker = build_worker(settings)
     worker.run()
     return 0
@@ -43,12 +79,12 @@ def _cmd_check_worker(_args: argparse.Namespace) -> int:
         raw: bytes | None = client.get(key)  # type: ignore[assignment]
     except redis.RedisError as exc:
         sys.stderr.write(f"redis unreachable: {type(exc).__name__}\n")
-        return 1
+        return EXIT_NEEDS_ACTION
     finally:
         client.close()
     if raw is None or time.time() - float(raw) > settings.worker.heartbeat_max_age_seconds:
         sys.stderr.write("no recent worker heartbeat\n")
-        return 1
+        return EXIT_NEEDS_ACTION
     return 0
 
 
@@ -60,14 +96,24 @@ def _cmd_gen_key(_args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import run_demo
+    try:
+        from app.demo import run_demo
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] not in ("sandbox", "jsonschema"):
+            raise
+        raise StartupError(
+            "the demo needs the bundled simulators (the `sandbox` package and the `demo` extra), which the "
+            "production image leaves out. Run `make run` in a checkout, or build the image's demo target: "
+            "`docker build --target demo -t ledgerbridge:demo .`"
+        ) from None
 
     os.environ["DEMO"] = "true"
-    return asyncio.run(run_demo(api_port=args.port, host=args.host))
+    log_file = None if args.log_file == "-" else args.log_file
+    return asyncio.run(run_demo(api_port=args.port, host=args.host, log_file=log_file))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ledgerbridge", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ledgerbridge", description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     api = sub.add_parser("api", help="serve the HTTP API")
     api.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a container serves on all interfaces
@@ -77,13 +123,29 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="API + worker + simulators, nothing to configure")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument(
+        "--log-file",
+        default=os.environ.get("LEDGERBRIDGE_DEMO_LOG", "ledgerbridge-demo.log"),
+        help="where the demo's logs go ('-' = the terminal; default: ledgerbridge-demo.log, or $LEDGERBRIDGE_DEMO_LOG)",
+    )
     demo.set_defaults(handler=_cmd_demo)
     sub.add_parser("check-worker", help="exit 0 if a worker heartbeat is recent").set_defaults(
         handler=_cmd_check_worker
     )
     sub.add_parser("gen-key", help="print a new Fernet key for TOKEN_ENCRYPTION_KEY").set_defaults(handler=_cmd_gen_key)
-    args = parser.parse_args(argv)
-    code: int = args.handler(args)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except SettingsError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_CANNOT_START
+    except StartupError as exc:
+        sys.stderr.write(f"ledgerbridge {args.command}: {exc}\n")
+        return EXIT_CANNOT_START
     return code
 
 

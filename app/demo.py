@@ -7,6 +7,12 @@ seconds. A small task plays the warehouse in the Exact simulator, shipping a few
 two parts), so the shipments flow has deliveries to record. The demo's Redis keys live under their own prefix and
 are cleared at start, because the simulators start afresh each time and old cross-references or tokens would
 point at records that no longer exist.
+
+What the terminal shows (`make run`): a line per start-up step, then the banner (URLs, the demo admin token) once
+`/health/ready` answers. The logs go to a file (`--log-file`, default `ledgerbridge-demo.log`) so they cannot
+bury the banner; with `--log-file -` (`make run LOGS=1`) they go to the terminal and the banner is printed again
+when the first sync has settled. A Redis the demo starts itself runs with AOF on, as production should (so
+`GET /health/doctor` is green); a Redis that already answered is used as it is.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
+from typing import IO
 
 import httpx
 import structlog
@@ -35,6 +43,7 @@ log = structlog.get_logger("demo")
 
 DEMO_PREFIX = "lbdemo"  # plus the API port, so two demos on one Redis keep apart
 DEMO_POLL_SECONDS = 10
+SETTLE_SECONDS = 60  # with logs on the terminal, the banner is printed again after this at the latest
 
 
 class _Server(uvicorn.Server):
@@ -67,6 +76,8 @@ def demo_settings(redis_url: str, host: str, api_port: int, exact_port: int, ea_
         demo=True,
         redis={"url": redis_url, "key_prefix": prefix, "queue_name": f"{prefix}:queue"},
         exact={
+            # Pinned, as an operator should (current/Me's CurrentDivision is whichever division was opened last).
+            "division": ExactSimConfig().division,
             "api_base_url": exact,
             "auth_base_url": exact,
             "redirect_uri": f"{api}/oauth/exact/callback",
@@ -133,80 +144,162 @@ async def _play_the_warehouse(sim: ExactSim, *, every: float = 15.0, most: int =
         log.info("demo.shipped", order=order["OrderNumber"], partial=partial)
 
 
-async def _wait_until_up(url: str, seconds: float = 20.0) -> None:
+async def _wait_until_up(url: str, seconds: float = 20.0, *, ok_below: int = 500) -> None:
     async with httpx.AsyncClient(timeout=2) as client:
         for _ in range(int(seconds * 10)):
             with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(url)).status_code < 500:
+                if (await client.get(url)).status_code < ok_below:
                     return
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
 
 
-async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1") -> int:
+def _say(text: str) -> None:
+    sys.stdout.write(f"ledgerbridge demo: {text}\n")
+    sys.stdout.flush()
+
+
+def _url_host(host: str) -> str:
+    """The host to put in URLs: binding every interface (a container) is still reached as 127.0.0.1 here."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - compared, not bound
+
+
+def _banner(settings: Settings, *, api: str, exact: str, ea: str, redis: str, log_file: str | None) -> str:
+    admin = settings.admin.token.get_secret_value() if settings.admin.token else ""
+    logs = f"{log_file}   (follow: tail -f {log_file})" if log_file else "this terminal"
+    return (
+        "\nledgerbridge demo is ready\n"
+        # The console lives at `/` (which redirects to `/dashboard` until the console replaces it).
+        f"  console      {api}/\n"
+        f"  admin token  {admin}   (demo only; the console asks for it)\n"
+        f"  API docs     {api}/docs\n"
+        f"  doctor       {api}/health/doctor   (Authorization: Bearer {admin})\n"
+        f"  activity     {api}/logs\n"
+        f"  Exact sim    {exact}   (counters: /_sim/counters)\n"
+        f"  eAcc. sim    {ea}/v2/\n"
+        f"  redis        {redis}\n"
+        f"  logs         {logs}\n"
+        "Press Ctrl+C to stop.\n\n"
+    )
+
+
+async def _banner_when_settled(settings: Settings, started: float, banner: str) -> None:
+    """Print the banner again once the first sync has nothing left queued (at most SETTLE_SECONDS after start)."""
+    redis = connect_redis(settings)
+    try:
+        while time.monotonic() - started < SETTLE_SECONDS:
+            await asyncio.sleep(2)
+            with contextlib.suppress(Exception):
+                if time.monotonic() - started > 15 and await redis.zcard(settings.redis.queue_name) == 0:
+                    break
+    finally:
+        await redis.aclose()
+    sys.stdout.write(banner)
+    sys.stdout.flush()
+
+
+def _open_log(log_file: str | None) -> IO[str] | None:
+    if log_file is None:
+        return None
+    return open(log_file, "w", encoding="utf-8", buffering=1)
+
+
+async def _persistent(local: LocalRedis) -> None:
+    """A Redis we started ourselves gets AOF on (in its throw-away directory), as production runs it."""
+    if local.process is None:
+        return
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(local.url)
+    try:
+        await client.config_set("appendonly", "yes")
+    finally:
+        await client.aclose()
+
+
+async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1", log_file: str | None = None) -> int:
     os.environ["DEMO"] = "true"
+    started = time.monotonic()
     redis_url = os.environ.get("REDIS__URL", RedisSection().url)
     try:
         local: LocalRedis = ensure_redis(redis_url)
     except RuntimeError as exc:
         sys.stderr.write(f"ledgerbridge demo: {exc}\n")
         return 2
+    _say(f"Redis {local.url}{' (started for this demo)' if local.process else ''}")
     taken: set[int] = set()
     api_port = _pick_port(api_port, taken)
     exact_port = _pick_port(8101, taken)
     ea_port = _pick_port(8102, taken)
-    settings = demo_settings(local.url, host, api_port, exact_port, ea_port)
-    configure_logging(settings.log.level, settings.log.format)
+    url_host = _url_host(host)
+    try:
+        settings = demo_settings(local.url, url_host, api_port, exact_port, ea_port)
+    except Exception:
+        local.stop()
+        raise
+    stream = _open_log(log_file)
+    fmt = "json" if stream is not None and settings.log.format == "auto" else settings.log.format
+    configure_logging(settings.log.level, fmt, stream=stream)
+    await _persistent(local)
     await _clear_demo_keys(settings)
 
     exact_sim = create_exact_app(
-        ExactSimConfig(public_base_url=f"http://{host}:{exact_port}", require_https_callbacks=False)
+        ExactSimConfig(public_base_url=f"http://{url_host}:{exact_port}", require_https_callbacks=False)
     )
     ea_sim = create_eaccounting_app(EAccountingSimConfig())
+    api_app = create_app(settings, configure_logs=False)
     servers = [
         _server(exact_sim, host, exact_port),
         _server(ea_sim, host, ea_port),
-        _server(create_app(settings, configure_logs=False), host, api_port),
+        _server(api_app, host, api_port),
     ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    api = f"http://{host}:{api_port}"
+    api = f"http://{url_host}:{api_port}"
     admin = settings.admin.token.get_secret_value() if settings.admin.token else ""
+    banner = _banner(
+        settings,
+        api=api,
+        exact=f"http://{url_host}:{exact_port}",
+        ea=f"http://{url_host}:{ea_port}",
+        redis=f"{local.url}{'  (started for this demo)' if local.process else ''}",
+        log_file=log_file,
+    )
+    _say(f"simulators on :{exact_port} (Exact) and :{ea_port} (eAccounting), API on :{api_port}")
     tasks = [asyncio.create_task(s.serve(), name=f"server:{s.config.port}") for s in servers]
+    helpers: list[asyncio.Task[None]] = []
     worker = None
     try:
         await _wait_until_up(f"{api}/health/live")
+        _say("connecting Exact and eAccounting (OAuth; the simulators consent at once)")
         await _connect(api, admin)
         worker = build_worker(settings, configure_logs=False, handle_signals=False)
         tasks.append(asyncio.create_task(worker.async_run(), name="worker"))
-        warehouse = asyncio.create_task(_play_the_warehouse(exact_sim.state.sim), name="warehouse")
-        sys.stdout.write(
-            "\nledgerbridge demo is running\n"
-            f"  dashboard    {api}/dashboard\n"
-            f"  API docs     {api}/docs\n"
-            f"  ready        {api}/health/ready\n"
-            f"  activity     {api}/logs   (Authorization: Bearer {admin})\n"
-            f"  admin token  {admin}   (demo only)\n"
-            f"  Exact sim    http://{host}:{exact_port}   (counters: /_sim/counters)\n"
-            f"  eAcc. sim    http://{host}:{ea_port}/v2/\n"
-            f"  redis        {local.url}{'  (started for this demo)' if local.process else ''}\n"
-            "Press Ctrl+C to stop.\n\n"
-        )
+        helpers.append(asyncio.create_task(_play_the_warehouse(exact_sim.state.sim), name="warehouse"))
+        _say("starting the worker")
+        await _wait_until_up(f"{api}/health/ready", seconds=30, ok_below=300)
+        sys.stdout.write(banner)
         sys.stdout.flush()
+        if log_file is None:
+            # The logs scroll the banner away: print it again once the first sync has settled.
+            helpers.append(asyncio.create_task(_banner_when_settled(settings, started, banner), name="banner"))
         stopper = asyncio.create_task(stop.wait(), name="stop")
         done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is not stopper and task.exception() is not None:
                 log.error("demo.component_failed", component=task.get_name(), error=repr(task.exception()))
         stopper.cancel()
-        warehouse.cancel()
     except (RuntimeError, httpx.HTTPError) as exc:
         log.error("demo.start_failed", error=str(exc))
+        where = f" (logs: {log_file})" if log_file else ""
+        sys.stderr.write(f"ledgerbridge demo: could not start: {exc}{where}\n")
         return 1
     finally:
+        for helper in helpers:
+            helper.cancel()
         for s in servers:
             s.should_exit = True
         if worker is not None:
@@ -218,4 +311,7 @@ async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1") -> int:
         await asyncio.gather(*tasks, return_exceptions=True)
         local.stop()
         log.info("demo.stopped")
+        if stream is not None:
+            stream.close()
+    _say("stopped")
     return 0

@@ -1,11 +1,19 @@
-"""One pydantic-settings object, built at start-up (never at import time)."""
+"""One pydantic-settings object, built at start-up (never at import time).
+
+`load_settings` turns every way the configuration can be wrong into one `SettingsError` that names each setting at
+fault by its environment variable and says what to do; the CLI prints it and exits 2, without a traceback. Values
+of secret settings never appear in an error (`hide_input_in_errors`, and the report leaves them out).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from cryptography.fernet import Fernet
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 PLACEHOLDER_SECRETS = frozenset({"changethis", "changeme", "secret", ""})
 
@@ -20,8 +28,29 @@ DEMO_ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - demo only, printed by `mak
 DEMO_TOKEN_KEY = "ZGVtby1rZXktZm9yLWxlZGdlcmJyaWRnZS1vbmx5ISE="  # noqa: S105
 
 
+# Outside demo mode the service cannot start without these (docker-compose.yml refuses to start without them too).
+REQUIRED_SECRETS: tuple[str, ...] = (
+    "TOKEN_ENCRYPTION_KEY",
+    "ADMIN__TOKEN",
+    "EXACT__CLIENT_ID",
+    "EXACT__CLIENT_SECRET",
+    "EXACT__WEBHOOK_SECRET",
+    "EACCOUNTING__CLIENT_ID",
+    "EACCOUNTING__CLIENT_SECRET",
+)
+_HOW_TO_GET = {
+    "TOKEN_ENCRYPTION_KEY": "generate one with `ledgerbridge gen-key` and keep it: tokens stored with it need it",
+    "ADMIN__TOKEN": "choose a long random string, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`",
+    "EXACT__CLIENT_ID": "copy it from your app in the Exact App Center",
+    "EXACT__CLIENT_SECRET": "copy it from your app in the Exact App Center",
+    "EXACT__WEBHOOK_SECRET": "copy the webhook secret from your app in the Exact App Center",
+    "EACCOUNTING__CLIENT_ID": "copy it from your application in the Visma Developer Portal",
+    "EACCOUNTING__CLIENT_SECRET": "copy it from your application in the Visma Developer Portal",
+}
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class RedisSection(_Section):
@@ -94,12 +123,17 @@ class EngineSection(_Section):
     subscribe_webhooks_on_start: bool = Field(True, description="Ensure Exact webhook subscriptions at worker start")
 
 
-def _check_engine(engine: EngineSection) -> None:
+def _check_engine(engine: EngineSection) -> list[tuple[str, str]]:
     if engine.run_timeout_seconds > engine.lock_seconds - 10:
-        raise ValueError(
-            "ENGINE__RUN_TIMEOUT_SECONDS must stay at least 10 s below ENGINE__LOCK_SECONDS: a run still going when "
-            "its record lock expires could overlap the next run of that record"
-        )
+        return [
+            (
+                "ENGINE__RUN_TIMEOUT_SECONDS",
+                f"is {engine.run_timeout_seconds:g} s but must stay at least 10 s below ENGINE__LOCK_SECONDS "
+                f"({engine.lock_seconds:g} s): a run still going when its record lock expires could overlap the next "
+                "run of that record. Lower it or raise ENGINE__LOCK_SECONDS",
+            )
+        ]
+    return []
 
 
 class Settings(BaseSettings):
@@ -111,6 +145,7 @@ class Settings(BaseSettings):
         env_ignore_empty=True,
         extra="ignore",
         secrets_dir=None,
+        hide_input_in_errors=True,
     )
 
     demo: bool = Field(False, description="Demo mode: simulators, fixed demo credentials, nothing to configure")
@@ -125,12 +160,33 @@ class Settings(BaseSettings):
     alerts: AlertsSection = AlertsSection()
     engine: EngineSection = EngineSection()
 
+    @field_validator("token_encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            try:
+                Fernet(value.get_secret_value().encode())
+            except (ValueError, TypeError):
+                raise PydanticCustomError(
+                    "fernet_key",
+                    "is not a Fernet key (a Fernet key is 32 url-safe base64-encoded bytes, 44 characters); "
+                    "generate one with `ledgerbridge gen-key`",
+                ) from None
+        return value
+
     @model_validator(mode="after")
     def _require_secrets(self) -> Settings:
-        _check_engine(self.engine)
+        problems = _check_engine(self.engine)
         if self.demo:
             self._fill_demo_defaults()
-            return self
+        else:
+            problems += self._secret_problems()
+        if problems:
+            detail = "; ".join(f"{name} {message}" for name, message in problems)
+            raise PydanticCustomError("settings_invalid", "{detail}", {"detail": detail, "problems": problems})
+        return self
+
+    def _secret_problems(self) -> list[tuple[str, str]]:
         required: dict[str, str | SecretStr | None] = {
             "TOKEN_ENCRYPTION_KEY": self.token_encryption_key,
             "ADMIN__TOKEN": self.admin.token,
@@ -140,23 +196,20 @@ class Settings(BaseSettings):
             "EACCOUNTING__CLIENT_ID": self.eaccounting.client_id,
             "EACCOUNTING__CLIENT_SECRET": self.eaccounting.client_secret,
         }
-        missing = [name for name, value in required.items() if value is None]
-        if missing:
-            raise ValueError(
-                f"missing required setting(s): {', '.join(missing)} (set them in the environment or .env; "
-                "or set DEMO=true to run against the bundled simulators)"
+        assert tuple(required) == REQUIRED_SECRETS
+        problems: list[tuple[str, str]] = []
+        for name, value in required.items():
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if text is None:
+                problems.append((name, f"is required outside demo mode: {_HOW_TO_GET[name]}"))
+            elif text.strip().lower() in PLACEHOLDER_SECRETS:
+                problems.append((name, f"still holds a placeholder value: {_HOW_TO_GET[name]}"))
+        key = self.token_encryption_key
+        if key is not None and key.get_secret_value() == DEMO_TOKEN_KEY:
+            problems.append(
+                ("TOKEN_ENCRYPTION_KEY", "is the public demo key; generate your own with `ledgerbridge gen-key`")
             )
-        placeholders = [
-            name
-            for name, value in required.items()
-            if (value.get_secret_value() if isinstance(value, SecretStr) else str(value)).strip().lower()
-            in PLACEHOLDER_SECRETS
-        ]
-        if placeholders:
-            raise ValueError(f"placeholder value in setting(s): {', '.join(placeholders)}; use real secrets")
-        if self.token_encryption_key is not None and self.token_encryption_key.get_secret_value() == DEMO_TOKEN_KEY:
-            raise ValueError("TOKEN_ENCRYPTION_KEY is the public demo key; generate one with `ledgerbridge gen-key`")
-        return self
+        return problems
 
     def _fill_demo_defaults(self) -> None:
         if self.token_encryption_key is None:
@@ -175,6 +228,101 @@ class Settings(BaseSettings):
             self.eaccounting.client_secret = SecretStr(DEMO_EACCOUNTING_CLIENT_SECRET)
 
 
+class SettingsError(ValueError):
+    """The configuration cannot start ledgerbridge. `problems` holds (environment variable, what is wrong and what
+    to do), one per setting at fault; `str()` is the whole readable message."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        count = f"{len(problems)} setting{'s' if len(problems) != 1 else ''}"
+        lines = [
+            f"ledgerbridge cannot start: {count} in the environment or .env need{'s' if len(problems) == 1 else ''} "
+            "attention."
+        ]
+        lines += [f"  {name}: {message}" for name, message in problems]
+        lines.append(
+            "Every setting is listed with a comment in .env.example. To try ledgerbridge without accounts, "
+            "set DEMO=true (or run `make run`)."
+        )
+        super().__init__("\n".join(lines))
+
+
+_PHRASES = {
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "missing": "is required",
+    "string_type": "must be text",
+    "extra_forbidden": "is not a ledgerbridge setting (a typo?)",
+}
+
+
+def env_name(loc: tuple[int | str, ...]) -> str:
+    """The environment variable of a settings location: ("exact", "client_id") -> EXACT__CLIENT_ID."""
+    return "__".join(str(part).upper() for part in loc)
+
+
+def _is_secret(loc: tuple[int | str, ...]) -> bool:
+    model: Any = Settings
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(part, str) or fields is None or part not in fields:
+            return True  # unknown: never echo it
+        model = fields[part].annotation
+    return "SecretStr" in repr(model)
+
+
+def _phrase(error: Any) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind in _PHRASES:
+        return _PHRASES[kind]
+    for key, words in (("ge", "at least"), ("gt", "greater than"), ("le", "at most"), ("lt", "less than")):
+        if key in ctx:
+            bound = ctx[key]
+            shown = int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+            return f"must be {words} {shown}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def settings_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """(environment variable, problem in words) for every error in a Settings validation error."""
+    problems: list[tuple[str, str]] = []
+    for error in exc.errors(include_url=False):
+        if error["type"] == "settings_invalid":
+            problems += [(str(name), str(message)) for name, message in error["ctx"]["problems"]]
+            continue
+        loc = tuple(error["loc"])
+        name = env_name(loc) if loc else "configuration"
+        value = error.get("input")
+        shown = ""
+        if loc and not _is_secret(loc) and isinstance(value, str | int | float) and error["type"] != "missing":
+            shown = f" (it is {str(value)[:60]!r})"
+        if error["type"] == "extra_forbidden" and len(loc) == 2:
+            section = Settings.model_fields.get(str(loc[0]))
+            known = getattr(section.annotation, "model_fields", {}) if section is not None else {}
+            shown = f"; the {str(loc[0]).upper()}__ settings are {', '.join(env_name((loc[0], f)) for f in known)}"
+        problems.append((name, f"{_phrase(error)}{shown}"))
+    return problems
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Build settings from the environment (and `.env`), with keyword overrides taking precedence."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Build settings from the environment (and `.env`), with keyword overrides taking precedence.
+
+    Raises:
+        SettingsError: naming every setting at fault and what to do.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(settings_problems(exc)) from None
+    except SourceError as exc:
+        # pydantic-settings could not even read a value (e.g. a section given as malformed JSON).
+        raise SettingsError([("configuration", str(exc))]) from None
