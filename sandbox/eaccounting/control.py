@@ -110,6 +110,10 @@ def add_control_routes(app: FastAPI, sim: EAccountingSim) -> None:
     def expire(body: ExpireIn | None = None) -> dict[str, int]:
         return {"expired": sim.expire_refresh_tokens(body.refresh_token if body else None)}
 
+    @router.post("/revoke")
+    def revoke() -> dict[str, int]:
+        return {"revoked": sim.oauth.revoke()}
+
     @router.post("/tokens")
     def tokens() -> Response:
         return json_response(sim.issue_tokens())

@@ -173,6 +173,13 @@ class OAuthState:
                 hit += 1
         return hit
 
+    def revoke(self) -> int:
+        """The user withdraws the integration's consent: every access and refresh token stops working at once."""
+        revoked = len(self.access) + len(self.refresh)
+        self.access.clear()
+        self.refresh.clear()
+        return revoked
+
     def authenticate(self, header: str | None) -> AccessGrant:
         """The grant behind an `Authorization: Bearer` header, or 401."""
         if not header or not header.startswith("Bearer "):

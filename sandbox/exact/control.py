@@ -148,6 +148,10 @@ def control_router() -> APIRouter:
     async def expire_refresh(request: Request) -> JSONResponse:
         return JSONResponse({"expired": _sim(request).expire_refresh_tokens()})
 
+    @router.post("/revoke")
+    async def revoke(request: Request) -> JSONResponse:
+        return JSONResponse({"revoked": _sim(request).oauth.revoke()})
+
     @router.post("/expire-access-token")
     async def expire_access(request: Request) -> JSONResponse:
         return JSONResponse({"expired": _sim(request).oauth.expire_access_tokens()})

@@ -180,6 +180,13 @@ class OAuthState:
             self.refresh_tokens[token] = past
         return len(self.refresh_tokens)
 
+    def revoke(self) -> int:
+        """The user withdraws the app's consent: every access and refresh token stops working at once."""
+        revoked = len(self.access_tokens) + len(self.refresh_tokens)
+        self.access_tokens.clear()
+        self.refresh_tokens.clear()
+        return revoked
+
     def expire_access_tokens(self) -> int:
         past = self.clock.now() - timedelta(seconds=1)
         for token in self.access_tokens:

@@ -197,3 +197,15 @@ async def test_missing_scope_is_403(client: httpx.AsyncClient, sim: EAccountingS
     headers = {"Authorization": f"Bearer {readonly}"}
     assert (await client.get("/v2/orders", headers=headers)).status_code == 200
     assert (await client.post("/v2/articlelabels", json={"Name": "x"}, headers=headers)).status_code == 403
+
+
+async def test_revoke_kills_every_token_at_once(client: httpx.AsyncClient) -> None:
+    tokens = (await _exchange(client, await _code(client))).json()
+    assert (await client.post("/_sim/revoke")).json() == {"revoked": 2}
+    used = await client.get("/v2/articles", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert used.status_code == 401
+    response = await client.post(
+        "/connect/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}, auth=CLIENT
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"

@@ -213,3 +213,25 @@ async def test_token_endpoint_daily_cap(limit: int) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
         statuses = [(await _refresh(client, sim, "nope")).status_code for _ in range(limit + 1)]
     assert statuses == [400] * limit + [429]
+
+
+async def test_revoke_kills_every_token_at_once(client: httpx.AsyncClient, sim: ExactSim) -> None:
+    tokens = sim.issue_tokens()
+    answer = await client.post("/_sim/revoke")
+    assert answer.json() == {"revoked": 2}
+    me = await client.get(
+        "/api/v1/current/Me",
+        headers={"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"},
+    )
+    assert me.status_code == 401
+    refresh = await client.post(
+        "/api/oauth2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": sim.config.client_id,
+            "client_secret": sim.config.client_secret,
+        },
+    )
+    assert refresh.status_code == 400
+    assert refresh.json()["error"] == "invalid_grant"
