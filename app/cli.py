@@ -1,4 +1,4 @@
-"""The `ledgerbridge` console script: api, worker, demo, check-worker, gen-key.
+"""The `ledgerbridge` console script: api, worker, demo, doctor, check-worker, gen-key.
 
 Exit codes: 0 fine; 1 something needs action (`doctor`, `check-worker`) or a crash (with its traceback); 2 the
 configuration or the surroundings cannot start the command. Exit 2 always comes with one readable message that
@@ -88,6 +88,18 @@ def _cmd_check_worker(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    from app.doctor import render_text, run_doctor_cli
+
+    report = asyncio.run(run_doctor_cli(settings))
+    if args.json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        sys.stdout.write(render_text(report, color=sys.stdout.isatty()))
+    return EXIT_NEEDS_ACTION if report.status == "fail" else 0
+
+
 def _cmd_gen_key(_args: argparse.Namespace) -> int:
     from cryptography.fernet import Fernet
 
@@ -129,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the demo's logs go ('-' = the terminal; default: ledgerbridge-demo.log, or $LEDGERBRIDGE_DEMO_LOG)",
     )
     demo.set_defaults(handler=_cmd_demo)
+    doctor = sub.add_parser(
+        "doctor", help="check everything an operator asks first; exit 1 when something needs action"
+    )
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    doctor.set_defaults(handler=_cmd_doctor)
     sub.add_parser("check-worker", help="exit 0 if a worker heartbeat is recent").set_defaults(
         handler=_cmd_check_worker
     )

@@ -39,7 +39,7 @@ def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
     )
 
 
-@pytest.mark.parametrize("command", [["api"], ["worker"], ["check-worker"]])
+@pytest.mark.parametrize("command", [["api"], ["worker"], ["doctor"], ["check-worker"]])
 def test_missing_secrets_exit_2_naming_each_without_traceback(tmp_path: Path, command: list[str]) -> None:
     result = _run(tmp_path, *command, EXACT__CLIENT_ID="cid")
     assert result.returncode == 2, result.stderr

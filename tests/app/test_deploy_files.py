@@ -145,7 +145,9 @@ def test_stack_health_checks_restart_policies_and_persistent_redis(tmp_path: Pat
     assert services["worker"]["healthcheck"]["test"][-2:] == ["ledgerbridge", "check-worker"]
 
 
-@pytest.mark.parametrize("command", [["api", "--host", "0.0.0.0", "--port", "8000"], ["worker"], ["check-worker"]])
+@pytest.mark.parametrize(
+    "command", [["api", "--host", "0.0.0.0", "--port", "8000"], ["worker"], ["check-worker"], ["doctor"]]
+)
 def test_compose_commands_exist_in_the_cli(command: list[str]) -> None:
     with pytest.raises(SystemExit) as excinfo:
         cli_main([*command, "--help"])  # argparse exits 2 on an unknown subcommand or option

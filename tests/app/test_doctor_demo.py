@@ -1,0 +1,144 @@
+"""The doctor against `make run`'s demo, as an operator would use it: `GET /health/doctor` all green, then the
+`ledgerbridge doctor` command (its own process, the demo's settings in its environment) all green with exit 0,
+and exit 1 with the red line and its fix after a fault injected over the simulators' and Redis's own interfaces.
+
+The demo gets a Redis of its own (nothing answers at the REDIS__URL given), which it runs with AOF on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import redis as sync_redis
+
+from app.devredis import free_port
+from app.settings import DEMO_ADMIN_TOKEN
+
+ROOT = Path(__file__).resolve().parents[2]
+AUTH = {"Authorization": f"Bearer {DEMO_ADMIN_TOKEN}"}
+DEADLINE_SECONDS = 120  # a guard against hanging, not a speed requirement
+
+
+@dataclass
+class Demo:
+    process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+
+    def find(self, pattern: str) -> re.Match[str]:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while time.monotonic() < deadline:
+            for text in list(self.output):
+                if found := re.search(pattern, text):
+                    return found
+            assert self.process.poll() is None, "".join(self.output)
+            time.sleep(0.2)
+        raise AssertionError(f"the demo never printed {pattern!r}:\n{''.join(self.output)}")
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    env = {**os.environ, "REDIS__URL": f"redis://127.0.0.1:{free_port()}/0", "PYTHONPATH": str(ROOT)}
+    env.pop("DEMO", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "demo", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    running = Demo(process)
+
+    def read() -> None:
+        assert process.stdout is not None
+        for text in process.stdout:
+            running.output.append(text)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def doctor_cli(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "doctor"],
+        env={**base, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_SECONDS,
+    )
+
+
+def test_doctor_is_green_on_the_demo_and_names_injected_faults(demo: Demo) -> None:
+    ports = demo.find(r"simulators on :(\d+) \(Exact\) and :(\d+) \(eAccounting\), API on :(\d+)")
+    exact_port, ea_port, api_port = ports.groups()
+    redis_url = demo.find(r"Redis (redis://\S+) \(started for this demo\)").group(1)
+    demo.find(r"ledgerbridge demo is ready")
+    api = f"http://127.0.0.1:{api_port}"
+    banner = "".join(demo.output)
+    assert f"console      {api}/\n" in banner
+    assert f"doctor       {api}/health/doctor" in banner
+    assert "ledgerbridge-demo.log" in banner
+
+    # The route, as the console will call it. The worker subscribes webhooks just after start-up: give it a moment.
+    with httpx.Client(base_url=api, timeout=30) as client:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while True:
+            report = client.get("/health/doctor", headers=AUTH).json()
+            if report["status"] == "ok" or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    assert [c for c in report["checks"] if c["status"] != "ok"] == []
+
+    # The command, in a process of its own with the demo's settings, as an operator runs it next to a deployment.
+    prefix = f"lbdemo{api_port}"
+    env = {
+        "DEMO": "true",
+        "REDIS__URL": redis_url,
+        "REDIS__KEY_PREFIX": prefix,
+        "REDIS__QUEUE_NAME": f"{prefix}:queue",
+        "EXACT__DIVISION": "1234567",
+        "EXACT__API_BASE_URL": f"http://127.0.0.1:{exact_port}",
+        "EXACT__AUTH_BASE_URL": f"http://127.0.0.1:{exact_port}",
+        "EXACT__REDIRECT_URI": f"{api}/oauth/exact/callback",
+        "EXACT__PUBLIC_WEBHOOK_URL": f"{api}/webhooks/exact",
+        "EACCOUNTING__API_BASE_URL": f"http://127.0.0.1:{ea_port}/v2/",
+        "EACCOUNTING__IDENTITY_BASE_URL": f"http://127.0.0.1:{ea_port}",
+        "EACCOUNTING__REDIRECT_URI": f"{api}/oauth/eaccounting/callback",
+    }
+    green = doctor_cli(env)
+    assert green.returncode == 0, green.stdout + green.stderr
+    assert "16 checks: all good" in green.stdout
+    assert "“Demo BV”" in green.stdout and "“Nordic Roast AB”" in green.stdout
+
+    # Redis without AOF: its line turns red with the fix, and the command exits 1.
+    client = sync_redis.Redis.from_url(redis_url)
+    client.config_set("appendonly", "no")
+    client.close()
+    red = doctor_cli(env)
+    assert red.returncode == 1
+    assert re.search(r"FAIL\s+Redis persistence\s+AOF is off", red.stdout), red.stdout
+    assert "fix: Turn on AOF" in red.stdout
+
+    # The user withdraws Exact's consent (the simulator's control surface): the connection turns red.
+    httpx.post(f"http://127.0.0.1:{exact_port}/_sim/revoke").raise_for_status()
+    revoked = doctor_cli(env)
+    assert revoked.returncode == 1
+    assert re.search(r"FAIL\s+Exact connection\s+Exact refused our access token", revoked.stdout), revoked.stdout
