@@ -17,6 +17,8 @@ from app.doctor.model import CheckResult, Report, Status
 from app.doctor.runner import render_text, run_doctor
 from app.services import Services
 from app.settings import Settings
+from connectors.eaccounting import build_eaccounting_client
+from connectors.exact import build_exact_client
 from flows.base import FlowDefinition
 
 __all__ = [
@@ -33,17 +35,24 @@ __all__ = [
 ]
 
 
+# The doctor's own clients wait at most this long for a rate budget: a spent budget is a finding, not a reason to
+# hang (the flows' clients wait up to 90 s). They share the tokens and budgets in Redis with every other process.
+BUDGET_PATIENCE_SECONDS = 2.0
+
+
 def doctor_context(
     settings: Settings, redis: ArqRedis, flows: Mapping[str, FlowDefinition], services: Services
 ) -> DoctorContext:
     """The context for a process's own services (the API's lifespan, or the CLI's)."""
+    exact = build_exact_client(settings, services.http, redis, max_wait=BUDGET_PATIENCE_SECONDS)
+    eaccounting = build_eaccounting_client(settings, services.http, redis, max_wait=BUDGET_PATIENCE_SECONDS)
     return DoctorContext(
         settings=settings,
         redis=redis,
         flows=flows,
         configs=services.engine.configs,
         http=services.http,
-        links=targets_from_services(settings, services.exact, services.eaccounting),
+        links=targets_from_services(settings, exact, eaccounting),
     )
 
 

@@ -23,6 +23,7 @@ from connectors.exact import ExactClient
 from connectors.ratelimit import HeaderBudget
 
 SYSTEM = "exact"
+MINUTE_RESERVE = 10  # calls of the minute the scope probes leave to the flows
 NOTHING = "00000000-0000-0000-0000-000000000000"
 PROBE_REF = "ledgerbridge-doctor"
 
@@ -107,8 +108,10 @@ async def scopes(ctx: DoctorContext, conn: Connection) -> Verdict:
         needed.update(DOCUMENT_SCOPES.get(str(await ctx.option("orders", "document")), ()))
     if ctx.settings.exact.public_webhook_url and webhook_topics({f: ctx.flows[f] for f in enabled}):
         needed.add("Organization administration")
-    refused: list[str] = []
     client = _client(conn)
+    if (short := await _minute_too_short(ctx, client, len(needed))) is not None:
+        return short
+    refused: list[str] = []
     for scope in sorted(needed):
         try:
             await PROBES[scope](client)
@@ -127,6 +130,19 @@ async def scopes(ctx: DoctorContext, conn: Connection) -> Verdict:
             "then connect Exact again so the new consent covers them.",
         )
     return ok(f"the app may use {', '.join(sorted(needed))}" if needed else "no enabled flow uses Exact")
+
+
+async def _minute_too_short(ctx: DoctorContext, client: ExactClient, calls: int) -> Verdict | None:
+    """Leave the flows their minute: probe only while `calls` plus a reserve remain of Exact's 60 a minute."""
+    snapshot = await HeaderBudget(ctx.redis, ctx.keys.ratelimit(SYSTEM, str(await client.division()))).snapshot()
+    left, reset = snapshot.get("m_rem"), snapshot.get("m_reset", 0)
+    if left is None or reset <= ctx.clock() * 1000 or left >= calls + MINUTE_RESERVE:
+        return None
+    return warn(
+        f"not checked now: {left} of {snapshot.get('m_limit', '?')} Exact calls are left this minute, and the flows "
+        f"need them more than the {calls} this check makes",
+        "Run the doctor again in a minute.",
+    )
 
 
 async def clock(ctx: DoctorContext, conn: Connection) -> Verdict:

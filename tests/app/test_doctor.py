@@ -333,6 +333,17 @@ async def test_an_unpinned_division_is_a_warning_and_an_unknown_one_red(doctor_s
     assert "may not open division 7" in division.message
 
 
+async def test_the_scope_probes_leave_a_tight_minute_to_the_flows(doctor_settings: Settings) -> None:
+    config = ExactSimConfig(minutely_limit=15, daily_limit=1_000_000)
+    async with doctor_world(doctor_settings, exact_config=config) as doctor:
+        report = await doctor.run()
+    scopes = line(report, "Exact API scopes")
+    assert scopes.status == "warn"
+    assert "not checked now" in scopes.message and "of 15 Exact calls are left this minute" in scopes.message
+    assert scopes.fix == "Run the doctor again in a minute."
+    assert line(report, "Exact division").status == "ok"
+
+
 async def test_a_spent_day_budget_is_red(doctor_settings: Settings) -> None:
     async with doctor_world(doctor_settings) as doctor:
         await doctor.sim(EXACT_HOST, "/_sim/rate-limit/exhaust", {"daily": True})
