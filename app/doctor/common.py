@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from app.doctor.context import DoctorContext
 from app.doctor.model import Verdict, fail, ok, warn
+from connectors.eaccounting import EAccountingClient
 from connectors.errors import AuthError, ConnectorError, RateLimited, ReauthorizationRequired, TransientError
+from connectors.exact import ExactClient
 
 TITLES = {"exact": "Exact", "eaccounting": "eAccounting"}
 # Clock skew against an API's server time: fine below, worth a look below, needs action above.
@@ -101,3 +104,30 @@ def skew_verdict(system: str, server: datetime | None, before: float, after: flo
     if abs(skew) - margin > SKEW_OK_SECONDS:
         return warn(words, fix)
     return ok(words)
+
+
+def mark_broken(ctx: DoctorContext, system: str, connection: str) -> None:
+    """The connection needs a human: checks that need it say "not checked" instead of failing again."""
+    ctx.memo[(system, connection, "broken")] = True
+
+
+def not_checked(ctx: DoctorContext, system: str, connection: str) -> Verdict | None:
+    """A verdict for checks that need a working connection when it has none (else None)."""
+    if ctx.memo.get((system, connection, "broken")):
+        return warn(f"not checked: the {TITLES[system]} connection {connection!r} needs attention first (see above)")
+    return None
+
+
+async def stored_token(
+    ctx: DoctorContext, system: str, connection: str, client: ExactClient | EAccountingClient
+) -> Verdict | None:
+    """A failing verdict when the token kept in Redis cannot serve (unreadable, never connected, needs consent)."""
+    try:
+        status = await client.auth_status()
+    except ConnectorError as exc:  # stored tokens unreadable (a changed TOKEN_ENCRYPTION_KEY)
+        mark_broken(ctx, system, connection)
+        return fail(f"the stored tokens cannot be used: {exc.message}", connect_again(system))
+    problem = token_problem(system, status)
+    if problem is not None:
+        mark_broken(ctx, system, connection)
+    return problem

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.doctor.common import connect_again, error_verdict, skew_verdict, token_problem, token_words
+from app.doctor.common import error_verdict, mark_broken, not_checked, skew_verdict, stored_token, token_words
 from app.doctor.context import Connection, DoctorContext, Link
 from app.doctor.model import Verdict, fail, ok, warn
 from connectors.eaccounting import EAccountingClient
@@ -47,30 +47,20 @@ def _company_refusal(exc: ConnectorError) -> Verdict | None:
 
 
 def _broken(ctx: DoctorContext, target: Connection | Link) -> Verdict | None:
-    name = _name(target)
-    if ctx.memo.get((SYSTEM, name, "broken")):
-        return warn(f"not checked: the eAccounting connection {name!r} needs attention first (see above)")
-    return None
+    return not_checked(ctx, SYSTEM, _name(target))
 
 
 async def connection(ctx: DoctorContext, conn: Connection) -> Verdict:
     """Token state in Redis, then `GET /v2/companysettings` with it (kept for the company and module checks)."""
     client = _client(conn)
-    try:
-        status = await client.auth_status()
-    except ConnectorError as exc:
-        ctx.memo[(SYSTEM, conn.name, "broken")] = True
-        return fail(f"the stored tokens cannot be used: {exc.message}", connect_again(SYSTEM))
-    problem = token_problem(SYSTEM, status)
-    if problem is not None:
-        ctx.memo[(SYSTEM, conn.name, "broken")] = True
+    if (problem := await stored_token(ctx, SYSTEM, conn.name, client)) is not None:
         return problem
     try:
         company = await client.company_settings()
     except ConnectorError as exc:
         refusal = _company_refusal(exc)
         if refusal is None:
-            ctx.memo[(SYSTEM, conn.name, "broken")] = True
+            mark_broken(ctx, SYSTEM, conn.name)
             return error_verdict(SYSTEM, exc, "companysettings")
         ctx.memo[(SYSTEM, conn.name, "company")] = refusal
         words, _ = token_words(SYSTEM, await client.auth_status(), ctx.clock())

@@ -14,7 +14,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.doctor.common import connect_again, error_verdict, in_words, skew_verdict, token_problem, token_words
+from app.doctor.common import (
+    error_verdict,
+    in_words,
+    mark_broken,
+    not_checked,
+    skew_verdict,
+    stored_token,
+    token_words,
+)
 from app.doctor.context import Connection, DoctorContext, Link
 from app.doctor.model import Verdict, fail, ok, warn
 from app.subscriptions import webhook_topics
@@ -63,30 +71,19 @@ def _client(target: Connection | Link) -> ExactClient:
 
 
 def _broken(ctx: DoctorContext, target: Connection | Link) -> Verdict | None:
-    """A verdict for checks that need a working connection when it has none."""
-    name = target.name if isinstance(target, Connection) else target.exact_connection
-    if ctx.memo.get((SYSTEM, name, "broken")):
-        return warn(f"not checked: the Exact connection {name!r} needs attention first (see above)")
-    return None
+    return not_checked(ctx, SYSTEM, target.name if isinstance(target, Connection) else target.exact_connection)
 
 
 async def connection(ctx: DoctorContext, conn: Connection) -> Verdict:
     """Token state in Redis, then `current/Me` (free of the rate limit): who is connected, and Exact's clock."""
     client = _client(conn)
-    try:
-        status = await client.auth_status()
-    except ConnectorError as exc:  # stored tokens unreadable (a changed TOKEN_ENCRYPTION_KEY)
-        ctx.memo[(SYSTEM, conn.name, "broken")] = True
-        return fail(f"the stored tokens cannot be used: {exc.message}", connect_again(SYSTEM))
-    problem = token_problem(SYSTEM, status)
-    if problem is not None:
-        ctx.memo[(SYSTEM, conn.name, "broken")] = True
+    if (problem := await stored_token(ctx, SYSTEM, conn.name, client)) is not None:
         return problem
     before = ctx.clock()
     try:
         me = await client.me()
     except ConnectorError as exc:
-        ctx.memo[(SYSTEM, conn.name, "broken")] = True
+        mark_broken(ctx, SYSTEM, conn.name)
         return error_verdict(SYSTEM, exc, "current/Me")
     ctx.memo[(SYSTEM, conn.name, "me")] = (me, before, ctx.clock())
     words, aging = token_words(SYSTEM, await client.auth_status(), ctx.clock())
