@@ -1,8 +1,11 @@
 """Conditions (filters, `when`, `choose`, extra items) compiled into predicates ``test(value, record, ctx)``.
 
-Comparisons never raise: numbers compare as `Decimal` (so ``1`` equals ``1.0``); ``gt``/``ge``/``lt``/``le`` with a
-number also read numeric text (``"6.95" > 0``), other mixes (``"abc" > 10``) are false; ``eq``/``in`` compare text as
-text. A missing value fails every comparison except ``ne``/``not_in``/``missing``/``falsy``.
+Comparisons never raise and are typed by the operand: a number operand compares numbers, reading numeric text on
+the record's side too, so ``RemainingAmount eq 0`` matches ``0``, ``0.0`` and ``"0"`` alike (APIs send numbers as
+text now and then); ``gt``/``ge``/``lt``/``le`` likewise (``"6.95" > 0``). A text operand compares text, except that
+numeric text meets a number numerically (``{"op": "eq", "value": "0"}`` matches ``0``); non-numeric mixes
+(``"abc" eq 10``, ``"abc" > 10``) are false; ``in``/``not_in`` apply the same rule per member. A missing value fails
+every comparison except ``ne``/``not_in``/``missing``/``falsy``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,21 @@ def _ordered(a: Any, b: Any) -> tuple[Any, Any] | None:
     return None
 
 
+def _numeric(value: Any) -> Any:
+    """`value` as the comparable form, numeric text read as a number (for comparisons with a number)."""
+    n = normalised(value)
+    if type(n) is str:
+        try:
+            return to_decimal(n)
+        except TransformFailed:
+            return n
+    return n
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
 def _compare(op: str, operand: Any) -> Callable[[Any], bool]:
     if op == "exists":
         return lambda v: v is not None
@@ -52,6 +70,8 @@ def _compare(op: str, operand: Any) -> Callable[[Any], bool]:
     if op in ("in", "not_in"):
         members = [normalised(x) for x in operand]
         hashable = {m for m in members if isinstance(m, str | Decimal | tuple)}
+        numbers = {m for m in members if type(m) is Decimal}
+        numeric_text = {d for d in (_numeric(m) for m in members if type(m) is str) if type(d) is Decimal}
         inside = op == "in"
 
         def member(v: Any) -> bool:
@@ -60,6 +80,10 @@ def _compare(op: str, operand: Any) -> Callable[[Any], bool]:
                 found = n in hashable if isinstance(n, str | Decimal | tuple) else n in members
             except TypeError:
                 found = False
+            if not found and type(n) is str and numbers:
+                found = _numeric(n) in numbers
+            elif not found and type(n) is Decimal and numeric_text:
+                found = n in numeric_text
             return found is inside
 
         return member
@@ -69,10 +93,21 @@ def _compare(op: str, operand: Any) -> Callable[[Any], bool]:
             return lambda v: v is operand
         return lambda v: v is not operand
     if op in ("eq", "ne") and isinstance(operand, str):
+        as_number = _numeric(operand)
+
+        def text_equal(v: Any) -> bool:
+            if type(v) is str:
+                return v == operand
+            return type(as_number) is Decimal and _is_number(v) and normalised(v) == as_number
+
         if op == "eq":
-            return lambda v: type(v) is str and v == operand
-        return lambda v: not (type(v) is str and v == operand)
+            return text_equal
+        return lambda v: not text_equal(v)
     ref = normalised(operand)
+    if op in ("eq", "ne") and type(ref) is Decimal:
+        if op == "eq":
+            return lambda v: _numeric(v) == ref
+        return lambda v: _numeric(v) != ref
     if op == "eq":
         return lambda v: normalised(v) == ref
     if op == "ne":

@@ -24,7 +24,9 @@ class Condition(_Strict):
     ``all`` / ``any`` / ``not``. ``null`` and a missing key are the same: ``exists`` is false for both."""
 
     path: str | None = Field(None, description="Source path; omitted inside `choose`: the value being transformed")
-    op: Op | None = Field(None, description="Comparison; numbers compare as decimals, text as text")
+    op: Op | None = Field(
+        None, description="Comparison; a number operand compares numbers (numeric text too), text compares text"
+    )
     value: Any = Field(None, description="Operand of eq/ne/gt/ge/lt/le, list for in/not_in")
     all: list[Condition] | None = Field(None, description="True when every condition is true")
     any: list[Condition] | None = Field(None, description="True when at least one condition is true")
