@@ -36,6 +36,21 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def line_vat(vat_type: str | None, percentage: Decimal, amount: Decimal) -> tuple[Decimal, Decimal]:
+    """(amount excluding VAT, VAT) of a document line's amount under a VAT code, the VAT rounded to the cent per line
+    (Exact shows a VAT amount on every line; the document's VAT is the sum of its lines').
+
+    By the code's `Type`: E (excluding) adds `Percentage` on top of the amount; I (including) takes it out of an
+    amount that includes it (the line's AmountFC then includes VAT); B (0 %, only the base) and N (no VAT) charge none.
+    """
+    if vat_type == "I":
+        vat = money(amount * percentage / (1 + percentage))
+        return amount - vat, vat
+    if vat_type in ("B", "N"):
+        return amount, ZERO
+    return amount, money(amount * percentage)
+
+
 def _unknown_property(spec: EntitySpec, name: str) -> ExactApiError:
     return bad_request(
         f"The property '{name}' does not exist on type '{spec.type_name}'. "
@@ -450,6 +465,14 @@ class Engine:
         line["VATCode"] = code
         line["VATPercentage"] = vat["Percentage"]
 
+    @staticmethod
+    def _line_vat(div: DivisionState, line: Record, amount: Decimal) -> tuple[Decimal, Decimal]:
+        """`line_vat` under the line's VAT code (none: no VAT)."""
+        vat = div.store("VATCodes").by_code_get(line.get("VATCode") or "")
+        if vat is None:
+            return amount, ZERO
+        return line_vat(vat.get("Type"), vat.get("Percentage") or ZERO, amount)
+
     def _new_line(self, spec_name: str, values: dict[str, Any]) -> Record:
         line = self.blank(ENTITIES[spec_name])
         line.update(values)
@@ -463,7 +486,7 @@ class Engine:
             raise bad_request(f"Item: {item['Code']} is not a sales item")
         account = div.store("Accounts").records[order["OrderedBy"]]
         self._price_line(div, line, item, account.get("SalesVATCode"))
-        line["VATAmount"] = money(line["AmountFC"] * line["VATPercentage"])
+        line["VATAmount"] = self._line_vat(div, line, line["AmountFC"])[1]
         line["OrderID"] = order["OrderID"]
         line["OrderNumber"] = order["OrderNumber"]
         line["LineNumber"] = number
@@ -517,12 +540,14 @@ class Engine:
             raise bad_request("ApprovalStatus: 0, 1 or 2")
         record["Discount"] = record.get("Discount") or ZERO
         out = [self._order_line(div, record, values, number) for number, values in enumerate(lines, start=1)]
-        self._order_totals(record, out)
+        self._order_totals(div, record, out)
         return out
 
     @staticmethod
-    def _order_totals(order: Record, lines: list[Record]) -> None:
-        excl = sum((line["AmountFC"] for line in lines), ZERO)
+    def _order_totals(div: DivisionState, order: Record, lines: list[Record]) -> None:
+        """Header totals from the lines: AmountFCExclVat (net), AmountFC (gross). AmountDC equals AmountFC: the
+        simulator keeps no exchange rates, so a foreign-currency document's DC amounts are not converted (?)."""
+        excl = sum((Engine._line_vat(div, line, line["AmountFC"])[0] for line in lines), ZERO)
         vat = sum((line["VATAmount"] for line in lines), ZERO)
         order["AmountFCExclVat"] = excl
         order["AmountFC"] = excl + vat
@@ -555,7 +580,7 @@ class Engine:
 
     def refresh_order(self, div: DivisionState, order_id: str) -> Record:
         order = dict(div.store("SalesOrders").records[order_id])
-        self._order_totals(order, self.order_lines(div, order_id))
+        self._order_totals(div, order, self.order_lines(div, order_id))
         self.save(div, ENTITIES["SalesOrders"], order)
         return order
 
@@ -601,7 +626,7 @@ class Engine:
         if "UnitPrice" not in values and "Discount" not in values and "Quantity" not in values:
             return
         self._price_line(div, new, item, account.get("SalesVATCode"))
-        new["VATAmount"] = money(new["AmountFC"] * new["VATPercentage"])
+        new["VATAmount"] = self._line_vat(div, new, new["AmountFC"])[1]
         self.adjust_stock(div, new["Item"], order["WarehouseID"], planned_out=new["Quantity"] - old["Quantity"])
 
     def _delete_SalesOrderLines(self, div: DivisionState, record: Record) -> None:
@@ -735,14 +760,14 @@ class Engine:
                 line["GLAccount"] = item.get("GLRevenue") or (group or {}).get("GLRevenue")
             if line.get("GLAccount") is None:
                 raise bad_request(f"{prefix}Mandatory field is missing: GLAccount")
-            line["VATAmountFC"] = money(line["AmountFC"] * line["VATPercentage"])
+            line["VATAmountFC"] = self._line_vat(div, line, line["AmountFC"])[1]
             line["InvoiceID"] = record["InvoiceID"]
             line["LineNumber"] = number
             line["ItemCode"] = item["Code"] if item else None
             line["Description"] = line.get("Description") or (item["Description"] if item else None)
             line["UnitCode"] = line.get("UnitCode") or (item.get("Unit") if item else None)
             out.append(line)
-        excl = sum((line["AmountFC"] for line in out), ZERO)
+        excl = sum((self._line_vat(div, line, line["AmountFC"])[0] for line in out), ZERO)
         vat = sum((line["VATAmountFC"] for line in out), ZERO)
         record["AmountFCExclVat"] = excl
         record["VATAmountFC"] = vat
@@ -783,11 +808,11 @@ class Engine:
             line["VATCode"] = code
             line["VATPercentage"] = vat["Percentage"] if vat else ZERO
             if line.get("VATAmountFC") is None:
-                line["VATAmountFC"] = money(line["AmountFC"] * line["VATPercentage"])
+                line["VATAmountFC"] = self._line_vat(div, line, line["AmountFC"])[1]
             line["EntryID"] = record["EntryID"]
             line["LineNumber"] = number
             out.append(line)
-        excl = sum((line["AmountFC"] for line in out), ZERO)
+        excl = sum((self._line_vat(div, line, line["AmountFC"])[0] for line in out), ZERO)
         vat_total = sum((line["VATAmountFC"] for line in out), ZERO)
         record["VATAmountFC"] = vat_total
         record["AmountFC"] = excl + vat_total

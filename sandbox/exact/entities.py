@@ -408,8 +408,8 @@ ENTITIES: dict[str, EntitySpec] = {
             "vat/VATCodes",
             "VAT.VATCode",
             "ID",
-            "ID:guid~ Code! Description! Percentage:decimal Type VATTransactionType IsBlocked:bool GLToPay:guid"
-            " GLToClaim:guid LegalText OssCountry " + _AUDIT,
+            "ID:guid~ Code! Description! Percentage:decimal Type VATTransactionType EUSalesListing Charged:bool"
+            " IsBlocked:bool GLToPay:guid GLToClaim:guid LegalText OssCountry " + _AUDIT,
             scope="Financial VAT",
             code_field="Code",
         ),

@@ -1,8 +1,8 @@
-"""Believable demo data for one division: a small coffee wholesaler in the Netherlands.
+"""Believable demo data for one division: a small Dutch coffee roaster (EUR, VAT 21 / 9 / 0 %).
 
-Item codes `SKU-0001`… are shared with the eAccounting simulator's demo data, so the demo can sync them
-both ways. Everything goes through the same engine as API writes, so derived fields, stock rows and
-Timestamps are exactly what the API would produce. Generated GUIDs are reproducible (seeded RNG).
+Items are the catalogue of `sandbox.catalogue`, which the eAccounting simulator's demo company sells too: same
+codes `SKU-0001`…, prices and VAT classes, so the demo can sync them both ways. Everything goes through the
+same engine as API writes, so derived fields, stock rows and Timestamps are exactly what the API would produce. Generated GUIDs are reproducible (seeded RNG).
 """
 
 from __future__ import annotations
@@ -10,63 +10,52 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from sandbox.catalogue import PRODUCTS
 from sandbox.exact.entities import ENTITIES
 from sandbox.exact.store import DivisionState
 
 if TYPE_CHECKING:
     from sandbox.exact.sim import ExactSim
 
-__all__ = ["PRODUCT_NAMES", "seed_demo"]
+__all__ = ["PRODUCT_NAMES", "VAT_CODES", "seed_demo"]
 
-PRODUCT_NAMES: tuple[tuple[str, str, str], ...] = (
-    # (description, item group, unit price)
-    ("Espresso beans 1kg", "COFFEE", "24.95"),
-    ("House blend beans 1kg", "COFFEE", "19.95"),
-    ("Decaf beans 500g", "COFFEE", "12.50"),
-    ("Colombia Supremo beans 1kg", "COFFEE", "27.50"),
-    ("Ethiopia Yirgacheffe beans 500g", "COFFEE", "16.95"),
-    ("Brazil Santos beans 1kg", "COFFEE", "21.00"),
-    ("Guatemala Antigua beans 1kg", "COFFEE", "26.25"),
-    ("Kenya AA beans 500g", "COFFEE", "18.75"),
-    ("Filter coffee ground 250g", "COFFEE", "5.95"),
-    ("Espresso ground 250g", "COFFEE", "6.45"),
-    ("Coffee pods 50 pcs", "COFFEE", "14.95"),
-    ("Cold brew concentrate 1l", "COFFEE", "9.95"),
-    ("Green tea sencha 100g", "TEA", "7.50"),
-    ("Earl Grey tea 100g", "TEA", "6.95"),
-    ("Rooibos tea 100g", "TEA", "5.95"),
-    ("Chai spice tea 100g", "TEA", "8.25"),
-    ("Peppermint tea 50 bags", "TEA", "4.95"),
-    ("Matcha powder 30g", "TEA", "15.95"),
-    ("Hand grinder steel", "EQUIP", "49.00"),
-    ("Electric burr grinder", "EQUIP", "189.00"),
-    ("Pour-over dripper ceramic", "EQUIP", "22.50"),
-    ("French press 1l", "EQUIP", "34.95"),
-    ("Moka pot 6 cups", "EQUIP", "39.95"),
-    ("Milk frother electric", "EQUIP", "59.00"),
-    ("Gooseneck kettle 1l", "EQUIP", "64.50"),
-    ("Espresso tamper 58mm", "EQUIP", "29.95"),
-    ("Digital coffee scale", "EQUIP", "44.95"),
-    ("Paper filters 100 pcs", "ACC", "3.95"),
-    ("Barista apron", "ACC", "24.00"),
-    ("Latte cup 300ml", "ACC", "9.50"),
-    ("Espresso cup 80ml", "ACC", "7.25"),
-    ("Travel mug 350ml", "ACC", "19.95"),
-    ("Cleaning tablets 100 pcs", "ACC", "12.95"),
-    ("Descaler 500ml", "ACC", "8.95"),
-    ("Knock box", "ACC", "27.50"),
-    ("Milk pitcher 600ml", "ACC", "18.50"),
-    ("Coffee canister 1kg", "ACC", "21.95"),
-    ("Cane sugar sticks 500 pcs", "ACC", "11.50"),
-    ("Caramel syrup 700ml", "ACC", "9.25"),
-    ("Gift box tasting set", "ACC", "39.00"),
-)
+# (description, item group, unit price): the demo catalogue shared with the eAccounting simulator.
+PRODUCT_NAMES: tuple[tuple[str, str, str], ...] = tuple((name, group, price) for _c, name, group, price, _v in PRODUCTS)
+_SALES_VAT_CODE = {"reduced": "1", "standard": "2", "zero": "0"}
 
 _GROUPS = (
     ("COFFEE", "Coffee", True),
     ("TEA", "Tea", False),
     ("EQUIP", "Equipment", False),
     ("ACC", "Accessories", False),
+    ("GIFT", "Gift cards", False),
+)
+
+# A Dutch administration's VAT codes, as Exact Online NL sets them up (docs/vat.md): domestic high and low rate,
+# excluding and including, 0 %, no VAT, export, intra-community goods (ICP) and services, triangulation (ABC),
+# domestic reverse charge, a purchase-only code, and One Stop Shop codes for EU private persons per country.
+# (code, description, percentage, Type, EUSalesListing, Charged, OssCountry, VATTransactionType, legal text)
+VAT_CODES: tuple[tuple[str, str, str, str, str, bool, str | None, str, str | None], ...] = (
+    ("0", "No VAT", "0", "N", "N", False, None, "B", None),
+    ("1", "VAT low 9% excl.", "0.09", "E", "N", False, None, "B", None),
+    ("2", "VAT high 21% excl.", "0.21", "E", "N", False, None, "B", None),
+    ("3", "VAT low 9% incl.", "0.09", "I", "N", False, None, "B", None),
+    ("4", "VAT high 21% incl.", "0.21", "I", "N", False, None, "B", None),
+    ("5", "VAT 0%", "0", "B", "N", False, None, "S", None),
+    ("6", "Export outside the EU 0%", "0", "B", "N", False, None, "S", "Export: VAT 0%"),
+    ("7", "Intra-community supply of goods (ICP) 0%", "0", "B", "L", False, None, "S", "VAT reverse-charged (ICP)"),
+    ("8", "Intra-community services 0%", "0", "B", "S", False, None, "S", "VAT reverse-charged"),
+    ("9", "Triangulation (ABC supply) 0%", "0", "B", "T", False, None, "S", "Triangular transaction, art. 141"),
+    ("10", "VAT reverse-charged (domestic)", "0", "B", "N", True, None, "S", "VAT reverse-charged"),
+    ("11", "Acquisitions from the EU 21%", "0.21", "E", "N", True, None, "P", None),
+    ("ATH", "OSS Austria 20%", "0.20", "E", "N", False, "AT", "S", None),
+    ("ATL", "OSS Austria 10%", "0.10", "E", "N", False, "AT", "S", None),
+    ("BEH", "OSS Belgium 21%", "0.21", "E", "N", False, "BE", "S", None),
+    ("BEL", "OSS Belgium 6%", "0.06", "E", "N", False, "BE", "S", None),
+    ("DEH", "OSS Germany 19%", "0.19", "E", "N", False, "DE", "S", None),
+    ("DEL", "OSS Germany 7%", "0.07", "E", "N", False, "DE", "S", None),
+    ("FRH", "OSS France 20%", "0.20", "E", "N", False, "FR", "S", None),
+    ("FRL", "OSS France 5.5%", "0.055", "E", "N", False, "FR", "S", None),
 )
 
 
@@ -85,6 +74,7 @@ def _reference_data(sim: ExactSim, div: DivisionState) -> dict[str, str]:
     for code, description, kind, side in (
         ("1300", "Debtors", 20, "D"),
         ("1500", "VAT payable", 24, "C"),
+        ("1520", "VAT payable OSS", 24, "C"),
         ("1600", "Creditors", 22, "C"),
         ("3000", "Stock", 32, "D"),
         ("7000", "Cost of goods sold", 111, "D"),
@@ -92,6 +82,7 @@ def _reference_data(sim: ExactSim, div: DivisionState) -> dict[str, str]:
         ("8100", "Revenue EU", 110, "C"),
         ("8200", "Revenue export", 110, "C"),
         ("8900", "Shipping revenue", 110, "C"),
+        ("8950", "Rounding differences", 110, "C"),
     ):
         balance = "B" if code < "7000" else "W"
         record = _add(
@@ -110,17 +101,7 @@ def _reference_data(sim: ExactSim, div: DivisionState) -> dict[str, str]:
             },
         )
         gl[code] = record["ID"]
-    for code, description, pct, vat_type, oss in (
-        ("0", "VAT 0%", "0", "B", None),
-        ("1", "VAT low 9%", "0.09", "E", None),
-        ("2", "VAT high 21%", "0.21", "E", None),
-        ("3", "Intra-community supply (ICP) 0%", "0", "B", None),
-        ("4", "Export outside the EU 0%", "0", "B", None),
-        ("SE25", "OSS Sweden 25%", "0.25", "E", "SE"),
-        ("SE12", "OSS Sweden 12%", "0.12", "E", "SE"),
-        ("DE19", "OSS Germany 19%", "0.19", "E", "DE"),
-        ("BE21", "OSS Belgium 21%", "0.21", "E", "BE"),
-    ):
+    for code, description, pct, vat_type, listing, charged, oss, transactions, legal in VAT_CODES:
         _add(
             sim,
             div,
@@ -130,21 +111,33 @@ def _reference_data(sim: ExactSim, div: DivisionState) -> dict[str, str]:
                 "Description": description,
                 "Percentage": Decimal(pct),
                 "Type": vat_type,
-                "VATTransactionType": "S",
+                "EUSalesListing": listing,
+                "Charged": charged,
+                "VATTransactionType": transactions,
                 "IsBlocked": False,
-                "GLToPay": gl["1500"],
+                "GLToPay": gl["1520"] if oss else gl["1500"],
+                "GLToClaim": gl["1500"] if transactions != "S" else None,
                 "OssCountry": oss,
+                "LegalText": legal,
             },
         )
     for code in ("8000",):
         div.store("GLAccounts").records[gl[code]]["VATCode"] = "2"
-    for code, description, days in (("00", "Direct payment", 0), ("14", "14 days", 14), ("30", "30 days", 30)):
+    # PaymentMethod: B on credit, I collection (direct debit), K cash, V credit card, Q payment service provider.
+    for code, description, days, method in (
+        ("00", "Cash", 0, "K"),
+        ("14", "14 days", 14, "B"),
+        ("30", "30 days", 30, "B"),
+        ("CC", "Credit card", 0, "V"),
+        ("PSP", "Paid through payment provider", 0, "Q"),
+        ("DD", "Direct debit 14 days", 14, "I"),
+    ):
         _add(
             sim,
             div,
             "PaymentConditions",
             {"Code": code, "Description": description, "PaymentDays": days, "PaymentEndOfMonths": 0,
-             "DiscountPercentage": Decimal(0), "DiscountPaymentDays": 0, "PaymentMethod": "B"},
+             "DiscountPercentage": Decimal(0), "DiscountPaymentDays": 0, "PaymentMethod": method},
         )  # fmt: skip
     for code, description, url in (
         ("DHL", "DHL Parcel", "https://www.dhl.com/nl-en/home/tracking.html?tracking-id={TrackingNumber}"),
@@ -188,7 +181,7 @@ def _items(sim: ExactSim, div: DivisionState, count: int) -> None:
     spec = ENTITIES["Items"]
     main = sim.engine.main_warehouse(div)
     for number in range(1, count + 1):
-        name, group, price = PRODUCT_NAMES[(number - 1) % len(PRODUCT_NAMES)]
+        _code, name, group, price, vat_class = PRODUCTS[(number - 1) % len(PRODUCTS)]
         if number > len(PRODUCT_NAMES):
             name = f"{name} ({number // len(PRODUCT_NAMES) + 1})"
         unit_price = Decimal(price)
@@ -204,7 +197,7 @@ def _items(sim: ExactSim, div: DivisionState, count: int) -> None:
                 "IsStockItem": True,
                 "ItemGroup": groups[group],
                 "Unit": "pc",
-                "SalesVatCode": "1" if group in ("COFFEE", "TEA") else "2",
+                "SalesVatCode": _SALES_VAT_CODE[vat_class],
                 "StandardSalesPrice": unit_price,
                 "CostPriceStandard": (unit_price * Decimal("0.45")).quantize(Decimal("0.01")),
                 "GrossWeight": Decimal("1.1") if "1kg" in name else Decimal("0.4"),
@@ -219,11 +212,11 @@ _ACCOUNTS = (
      ("Sanne", "de Vries", "sanne@koffiebardeboon.nl")),
     ("Hotel Amstel Zuid", "NL", "Amsterdam", "1077 XX", "Beethovenstraat 50", "2", "14", "DHL",
      ("Pieter", "Jansen", "inkoop@hotelamstelzuid.nl")),
-    ("Café Kanelbulle AB", "SE", "Stockholm", "111 52", "Drottninggatan 20", "SE25", "30", "UPS",
+    ("Café Kanelbulle AB", "SE", "Stockholm", "111 52", "Drottninggatan 20", "7", "30", "UPS",
      ("Astrid", "Lindqvist", "astrid@kanelbulle.se")),
-    ("Rösterei Müller GmbH", "DE", "Köln", "50667", "Hohe Straße 88", "3", "30", "DHL",
+    ("Rösterei Müller GmbH", "DE", "Köln", "50667", "Hohe Straße 88", "7", "30", "DHL",
      ("Jonas", "Müller", "einkauf@roesterei-mueller.de")),
-    ("Brasserie du Sablon", "BE", "Bruxelles", "1000", "Rue de Rollebeek 7", "3", "14", "PostNL",
+    ("Brasserie du Sablon", "BE", "Bruxelles", "1000", "Rue de Rollebeek 7", "7", "14", "PostNL",
      ("Claire", "Dubois", "claire@brasseriedusablon.be")),
 )  # fmt: skip
 

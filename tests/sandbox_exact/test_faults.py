@@ -103,7 +103,7 @@ def test_seed_demo_data(sim: ExactSim) -> None:
     assert codes[0] == "SKU-0001" and codes[-1] == "SKU-0040" and len(codes) == 40
     assert sim.item_by_code("SKU-0001")["Description"] == "Espresso beans 1kg"
     vat = div.store("VATCodes")
-    assert [str(vat.by_code_get(c)["Percentage"]) for c in ("2", "1", "0", "SE25")] == ["0.21", "0.09", "0", "0.25"]  # type: ignore[index]
+    assert [str(vat.by_code_get(c)["Percentage"]) for c in ("2", "1", "0", "DEH")] == ["0.21", "0.09", "0", "0.19"]  # type: ignore[index]
     assert {"14", "30"} <= set(div.store("PaymentConditions").by_code)
     assert {"DHL", "PostNL", "UPS"} <= set(div.store("ShippingMethods").by_code)
     assert {"8000", "8100", "8200"} <= set(div.store("GLAccounts").by_code)
