@@ -16,7 +16,10 @@ __all__ = ["Costcenter", "Costunit", "GLAccount", "Journal", "PaymentCondition",
 
 
 class VATCode(Audited):
-    """`vat/VATCodes`: `Percentage` is a fraction (0.21 = 21 %); `Type` E excl., I incl., B 0 %, N none."""
+    """`vat/VATCodes`: `Percentage` is a fraction (0.21 = 21 %); `Type` E excl., I incl., B 0 % (only the base),
+    N no VAT; `EUSalesListing` L goods, S services, T triangulation, N not listed (the EU sales list, ICP);
+    `Charged` marks reverse-charge codes; `OssCountry` a One Stop Shop code's country; `VATTransactionType` S sales,
+    P purchase, B both."""
 
     __entity__: ClassVar[str] = "vat/VATCodes"
 
@@ -26,6 +29,8 @@ class VATCode(Audited):
     percentage: Decimal | None = Field(None, alias="Percentage")
     type: str | None = Field(None, alias="Type")
     vat_transaction_type: str | None = Field(None, alias="VATTransactionType")
+    eu_sales_listing: str | None = Field(None, alias="EUSalesListing")
+    charged: bool | None = Field(None, alias="Charged")
     is_blocked: bool | None = Field(None, alias="IsBlocked")
     gl_to_pay: str | None = Field(None, alias="GLToPay")
     gl_to_claim: str | None = Field(None, alias="GLToClaim")

@@ -12,6 +12,8 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sandbox.catalogue import EU_RATES
+
 from .errors import (
     ACCOUNT_NOT_FOUND,
     CANNOT_BE_CREATED_OR_UPDATED,
@@ -224,18 +226,46 @@ def _article_rules(sim: EAccountingSim, record: Record, existing: Record | None)
         record["SendToWebshop"] = True
 
 
-def _vat_applies(sim: EAccountingSim, customer: Record) -> bool:
-    """Domestic sales and EU private persons pay VAT; EU companies (reverse charge) and exports do not."""
-    country = customer.get("InvoiceCountryCode") or sim.company.get("CountryCode")
-    if country == sim.company.get("CountryCode"):
-        return True
-    return bool(customer.get("IsPrivatePerson")) and country in EU
+def _row_vat_rate(
+    sim: EAccountingSim, customer: Record, document: Record | None, row: Record, coding: Record | None
+) -> Decimal:
+    """The VAT rate eAccounting charges on one row, decided by the customer and the article's coding.
+
+    Domestic: the coding's rate, except a row `EligibleForReverseChargeOnVat` on a document with
+    `ReverseChargeOnConstructionServices` (domestic reverse charge: none). Another EU country: none for a company
+    with a VAT number or an `EuThirdParty` (triangulation) document (intra-community supply, reverse charge); a
+    private person (or a company without a VAT number) pays VAT: the coding's rate, or, when the company reports
+    under the One Stop Shop (company setting `UsesMoss`, the API's name since MOSS), the customer country's
+    standard or reduced rate for the coding's class. Outside the EU: none (export). (?) eAccounting documents none
+    of this; it is the law as a Dutch company applies it.
+    """
+    rate = _dec(coding.get("VatRatePercent") if coding else None)
+    home = sim.company.get("CountryCode") or "NL"
+    country = customer.get("InvoiceCountryCode") or home
+    if country == home:
+        reverse = bool((document or {}).get("ReverseChargeOnConstructionServices"))
+        return Decimal(0) if reverse and row.get("EligibleForReverseChargeOnVat") else rate
+    if country not in EU:
+        return Decimal(0)
+    business = not customer.get("IsPrivatePerson") and customer.get("VatNumber")
+    if business or (document or {}).get("EuThirdParty"):
+        return Decimal(0)
+    if sim.company.get("UsesMoss") and country in EU_RATES and home in EU_RATES and rate:
+        standard, reduced = EU_RATES[home]
+        if rate in (standard, reduced):
+            return EU_RATES[country][0 if rate == standard else 1]
+    return rate
 
 
-def _price_rows(sim: EAccountingSim, rows: list[Record], customer: Record, what: str) -> tuple[Decimal, Decimal]:
-    """Check article references on rows, fill row defaults, and return (net amount, VAT)."""
+def _price_rows(
+    sim: EAccountingSim, rows: list[Record], customer: Record, what: str, document: Record | None = None
+) -> tuple[Decimal, Decimal]:
+    """Check article references on rows, fill row defaults, and return (net amount, VAT).
+
+    The VAT is summed unrounded over the rows and rounded once for the document (?): eAccounting shows one VAT
+    amount per order and a VAT specification per rate on invoices, never a VAT amount per row.
+    """
     amount = vat = Decimal(0)
-    taxed = _vat_applies(sim, customer)
     for index, row in enumerate(rows):
         row["Id"] = row.get("Id") or str(uuid.uuid4())
         if row.get("IsTextRow"):
@@ -257,9 +287,8 @@ def _price_rows(sim: EAccountingSim, rows: list[Record], customer: Record, what:
             row["UnitPrice"] = _dec(article.get("NetPrice"))
         line = q2(_dec(row["Quantity"]) * _dec(row["UnitPrice"]) * (1 - _dec(row.get("DiscountPercentage"))))
         amount += line
-        if taxed:
-            coding = sim.find("articleaccountcodings", article.get("CodingId"))
-            vat += line * _dec(coding.get("VatRatePercent") if coding else None)
+        coding = sim.find("articleaccountcodings", article.get("CodingId"))
+        vat += line * _row_vat_rate(sim, customer, document, row, coding)
     return q2(amount), q2(vat)
 
 
@@ -287,7 +316,7 @@ def _order_rules(sim: EAccountingSim, record: Record, existing: Record | None) -
     record["CustomerIsPrivatePerson"] = bool(customer.get("IsPrivatePerson"))
     rows = record.get("Rows") or []
     record["Rows"] = rows
-    record["Amount"], record["VatAmount"] = _price_rows(sim, rows, customer, "order")
+    record["Amount"], record["VatAmount"] = _price_rows(sim, rows, customer, "order", record)
     record["RoundingsAmount"] = _dec(record.get("RoundingsAmount"))
     was_shipped = existing is not None and existing.get("Status", 0) >= 3
     now_shipped = record["Status"] >= 3
@@ -310,7 +339,7 @@ def _draft_rules(sim: EAccountingSim, record: Record, _existing: Record | None) 
     if customer is None:
         raise _ref_missing("Customer", "CustomerId", record["CustomerId"])
     record["Rows"] = record.get("Rows") or []
-    amount, vat = _price_rows(sim, record["Rows"], customer, "invoice")
+    amount, vat = _price_rows(sim, record["Rows"], customer, "invoice", record)
     record["TotalAmount"], record["TotalVatAmount"], record["TotalRoundings"] = amount, vat, Decimal(0)
     record["TotalAmountBaseCurrency"], record["TotalVatAmountBaseCurrency"] = amount, vat
     record["CustomerNumber"] = customer["CustomerNumber"]
@@ -329,7 +358,7 @@ def _invoice_rules(sim: EAccountingSim, record: Record, _existing: Record | None
             raise _ref_missing("Article", f"Rows[{index}].ArticleId", row["ArticleId"])
         if not row.get("IsTextRow") and row.get("Quantity") is None:
             raise validation_error(f"Rows[{index}].Quantity: The Quantity field is required on an article row.")
-    amount, vat = _price_rows(sim, record["Rows"], customer, "invoice")
+    amount, vat = _price_rows(sim, record["Rows"], customer, "invoice", record)
     record["TotalAmount"] = record["TotalAmountInvoiceCurrency"] = amount
     record["TotalVatAmount"] = record["TotalVatAmountInvoiceCurrency"] = vat
     record["TotalRoundings"] = Decimal(0)
@@ -447,8 +476,14 @@ def shop_order(
     your_reference: str | None = None,
     shipping_amount: Decimal | None = None,
     order_date: str | None = None,
+    roundings_amount: Decimal | None = None,
+    eu_third_party: bool = False,
 ) -> Record:
-    """Build a full `OrderApi` body from a customer number and (SKU, quantity) rows, then POST it."""
+    """Build a full `OrderApi` body from a customer number and (SKU, quantity) rows, then POST it.
+
+    A row is `(sku, quantity)` or a mapping with `article_number`, `quantity` and optionally `unit_price` and
+    `discount_percentage` (a fraction); `shipping_amount` adds a row on the `SHIPPING` article (orders have no
+    shipping-amount field); `roundings_amount` is the order's `RoundingsAmount` (cash rounding)."""
     customer = sim.by_unique("customers", customer_number)
     if customer is None:
         raise _ref_missing("Customer", "CustomerNumber", customer_number)
@@ -468,6 +503,8 @@ def shop_order(
         }
         if spec.get("unit_price") is not None:
             row["UnitPrice"] = _dec(spec["unit_price"])
+        if spec.get("discount_percentage") is not None:
+            row["DiscountPercentage"] = _dec(spec["discount_percentage"])
         body_rows.append(row)
     if shipping_amount is not None:
         shipping = sim.by_unique("articles", "SHIPPING")
@@ -484,23 +521,24 @@ def shop_order(
                 "UnitPrice": _dec(shipping_amount),
             }
         )
+    home = sim.company.get("CountryCode") or "NL"
     body = {
         "Amount": Decimal(0),
         "VatAmount": Decimal(0),
-        "RoundingsAmount": Decimal(0),
+        "RoundingsAmount": _dec(roundings_amount),
         "CustomerId": customer["Id"],
         "CurrencyCode": currency_code or customer["CurrencyCode"],
         "InvoiceCustomerName": customer["Name"],
         "InvoiceAddress1": customer.get("InvoiceAddress1"),
         "InvoiceCity": customer["InvoiceCity"],
         "InvoicePostalCode": customer["InvoicePostalCode"],
-        "InvoiceCountryCode": customer.get("InvoiceCountryCode") or "SE",
+        "InvoiceCountryCode": customer.get("InvoiceCountryCode") or home,
         "DeliveryCustomerName": customer["Name"],
         "DeliveryAddress1": customer.get("InvoiceAddress1"),
         "DeliveryCity": customer["InvoiceCity"],
         "DeliveryPostalCode": customer["InvoicePostalCode"],
-        "DeliveryCountryCode": customer.get("InvoiceCountryCode") or "SE",
-        "EuThirdParty": False,
+        "DeliveryCountryCode": customer.get("InvoiceCountryCode") or home,
+        "EuThirdParty": eu_third_party,
         "CustomerIsPrivatePerson": bool(customer.get("IsPrivatePerson")),
         "OrderDate": order_date or iso_date(sim.now()),
         "Status": min(status, 2),

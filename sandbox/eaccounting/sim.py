@@ -256,6 +256,8 @@ class EAccountingSim:
         your_reference: str | None = None,
         shipping_amount: Decimal | None = None,
         order_date: str | None = None,
+        roundings_amount: Decimal | None = None,
+        eu_third_party: bool = False,
     ) -> Record:
         """Create an order as a web shop or a clerk would, through the API's own validation."""
         from .domain import shop_order
@@ -269,6 +271,8 @@ class EAccountingSim:
             your_reference=your_reference,
             shipping_amount=shipping_amount,
             order_date=order_date,
+            roundings_amount=roundings_amount,
+            eu_third_party=eu_third_party,
         )
 
 

@@ -2,7 +2,8 @@
 
 Items are the catalogue of `sandbox.catalogue`, which the eAccounting simulator's demo company sells too: same
 codes `SKU-0001`…, prices and VAT classes, so the demo can sync them both ways. Everything goes through the
-same engine as API writes, so derived fields, stock rows and Timestamps are exactly what the API would produce. Generated GUIDs are reproducible (seeded RNG).
+same engine as API writes, so derived fields, stock rows and Timestamps are exactly what the API would produce.
+Generated GUIDs are reproducible (seeded RNG).
 """
 
 from __future__ import annotations

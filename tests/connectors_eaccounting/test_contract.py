@@ -163,8 +163,8 @@ async def _create_invoice(ea: EAccountingClient, ctx: Ctx) -> Any:
 
 async def _voucher(ea: EAccountingClient, ctx: Ctx) -> Any:
     rows = [
-        {"AccountNumber": 1930, "DebitAmount": Decimal("99.95"), "TransactionText": "Card payment"},
-        {"AccountNumber": 3001, "CreditAmount": Decimal("99.95")},
+        {"AccountNumber": 1100, "DebitAmount": Decimal("99.95"), "TransactionText": "Card payment"},
+        {"AccountNumber": 8000, "CreditAmount": Decimal("99.95")},
     ]
     body = {"VoucherDate": date(2026, 3, 2), "VoucherText": "Contract voucher", "Rows": rows}
     await ea.create_voucher(body)

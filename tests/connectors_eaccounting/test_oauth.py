@@ -55,7 +55,7 @@ async def test_consent_then_exchange_connects_and_stores_tokens_encrypted(harnes
     assert token_request.headers["authorization"].startswith("Basic ")
     assert b"client_secret" not in token_request.content
     settings = await client.company_settings()
-    assert settings.country_code == "SE"
+    assert settings.country_code == "NL"
 
 
 async def test_not_connected_is_reauthorization_required(harness: Harness) -> None:

@@ -18,7 +18,7 @@ async def test_token_expiring_between_pages_is_refreshed_without_losing_a_page(h
     seen = [await anext(pages) for _ in range(4)]  # the first page, fetched with the first token
     harness.sim.advance_clock(3601)  # the access token dies while we work on it
     seen += [o async for o in pages]
-    assert len({o.id for o in seen}) == 15
+    assert len({o.id for o in seen}) == 17
     assert harness.recorder.count("POST", "/connect/token") == 2  # exchange + one refresh
     assert harness.sim.counters()["route_statuses"].get("GET /v2/orders 401", 0) == 0
 

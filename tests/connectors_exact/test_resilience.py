@@ -7,6 +7,7 @@ import pytest
 from connectors.errors import RateLimited, TransientError
 from connectors.exact import ExactClient
 from sandbox.exact import Fault
+from sandbox.exact.seed import VAT_CODES
 
 from .conftest import DIVISION, Harness
 
@@ -43,7 +44,7 @@ async def test_the_budget_waits_for_the_window_instead_of_running_into_429(
     for _ in range(4):  # 16 calls with 5 allowed a minute
         total += len(await exact.vat_codes()) + len(await exact.units())
         total += len(await exact.warehouses()) + len(await exact.journals())
-    assert total == 4 * (9 + 3 + 2 + 2)
+    assert total == 4 * (len(VAT_CODES) + 3 + 2 + 2)
     assert harness.sim.counters()["rate_limited"] == 0
     assert harness.sleeps and all(0 < s <= 60 for s in harness.sleeps)
     assert harness.clock() - harness.sim.config.start_time.timestamp() >= 180  # type: ignore[union-attr]

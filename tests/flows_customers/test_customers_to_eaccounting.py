@@ -117,7 +117,7 @@ async def test_change_in_exact_updates_the_customer_and_keeps_fields_set_in_eacc
     account = _seeded(world, "Hotel Amstel Zuid")
     created = await world.run(FLOW, account["ID"])
     # A field the mapping does not know, set by a user in eAccounting, must survive the whole-object PUT.
-    bring = next(m for m in world.ea_sim.table("deliverymethods").values() if m["Code"] == "BRING")
+    bring = next(m for m in world.ea_sim.table("deliverymethods").values() if m["Code"] == "DHLP")
     world.ea_sim.put("customers", {**world.ea_sim.get("customers", _id(created)), "DeliveryMethodId": bring["Id"]})
     world.exact_sim.upsert_account({"Phone": "020-5550101", "City": "Amstelveen"}, account["ID"])
     world.reset_counters()
@@ -194,8 +194,8 @@ async def test_payment_terms_from_options_and_company_default(world: World) -> N
     # eAccounting has no 14-day terms: the company's default terms (30 days in the demo company)
     assert _terms_days(world, world.ea_sim.get("customers", _id(default))["TermsOfPaymentId"]) == 30
     other = _new_account(world, Email="b@example.nl", PaymentConditionSales="14")
-    mapped = await world.run(FLOW, other["ID"], options={"terms_of_payment_by_condition": {"14": "10"}})
-    assert _terms_days(world, world.ea_sim.get("customers", _id(mapped))["TermsOfPaymentId"]) == 10
+    mapped = await world.run(FLOW, other["ID"], options={"terms_of_payment_by_condition": {"14": "8"}})
+    assert _terms_days(world, world.ea_sim.get("customers", _id(mapped))["TermsOfPaymentId"]) == 8
 
 
 async def test_bad_terms_option_fails_naming_it(world: World) -> None:
@@ -313,7 +313,7 @@ async def test_linked_customer_carries_the_profile_the_orders_flow_reads(world: 
 # -- match by VAT number: the index holds ids, the customer written is read fresh --------------------------------
 
 VAT = {"match_by": "vat_number"}
-DE_MOLEN_VAT = "NL000799027101"  # eAccounting customer 1009's VAT number (seeded)
+DE_MOLEN_VAT = "NL856712345B01"  # eAccounting customer 1009's VAT number (seeded)
 
 
 async def _warm_vat_index(world: World) -> None:
@@ -325,7 +325,7 @@ async def _warm_vat_index(world: World) -> None:
 async def test_vat_match_writes_onto_the_customer_as_it_is_now_not_as_indexed(world: World) -> None:
     await _warm_vat_index(world)
     # Meanwhile a user edits customer 1009 in eAccounting: a delivery method and a phone number.
-    bring = next(m for m in world.ea_sim.table("deliverymethods").values() if m["Code"] == "BRING")
+    bring = next(m for m in world.ea_sim.table("deliverymethods").values() if m["Code"] == "DHLP")
     [customer] = _customers(world, CustomerNumber="1009")
     world.ea_sim.put("customers", {**customer, "DeliveryMethodId": bring["Id"], "Telephone": "030-1112233"})
     account = _new_account(world, Email="", VATNumber=DE_MOLEN_VAT, Code="4002", City="Utrecht")

@@ -57,9 +57,8 @@ async def test_initial_sync_matches_seeded_articles_by_sku_and_a_rerun_changes_n
     assert len(world.ea_sim.table("articles")) == articles_before  # every SKU existed: matched, none duplicated
     house = _article(world, "SKU-0002")
     assert house["Name"] == "House blend beans 1kg"  # Exact's name replaced eAccounting's
-    assert house["NetPrice"] == Decimal("119.00")  # Exact prices are EUR, the company SEK: not sent
+    assert house["NetPrice"] == Decimal("19.95")  # both systems keep EUR: Exact's price
     assert _label_names(house) == ["Coffee"]
-    assert "prices not sent" in (outcomes[_item_id(world, "SKU-0002")].reason or "")
     pages = [e for e in logs if e["event"] == "products.items_page"]
     assert [(p["page"], p["total"], p["initial"]) for p in pages] == [(1, 40, True)]
 
@@ -98,14 +97,15 @@ async def test_new_item_is_created_once_with_coding_unit_label_price_and_opening
          "ItemGroup": _group(world, "TEA"), "Unit": "kg", "SalesVatCode": "2", "StandardSalesPrice": "7.45"},
     )  # fmt: skip
     world.exact_sim.set_stock("TEA-100", 12)
-    options = {"exchange_rate": "11.5", "coding_by_vat_code": {"2": "Varor 25% moms"}}
+    world.ea_sim.company["CurrencyCode"] = "SEK"  # an eAccounting company in another currency than Exact's
+    options = {"exchange_rate": "11.5", "coding_by_vat_code": {"2": "Goederen 21% btw"}}
     outcome = await world.run(PRODUCTS, item["ID"], options=options)
     assert outcome.action == "created"
     article = _article(world, "TEA-100")
     assert outcome.target_id == article["Id"]
     assert article["Name"] == "Sencha green tea 250g"
     assert article["NetPrice"] == Decimal("85.68")  # 7.45 EUR x 11.5, half up to the cent
-    assert article["CodingId"] == _coding(world, "Varor 25% moms")
+    assert article["CodingId"] == _coding(world, "Goederen 21% btw")
     assert article["UnitAbbreviation"] == "kg"
     assert article["StockBalance"] == Decimal("12")
     assert article["IsActive"] is True
@@ -131,16 +131,16 @@ async def test_new_item_is_created_once_with_coding_unit_label_price_and_opening
 @pytest.mark.parametrize(
     ("fields", "options", "coding"),
     [
-        # 25 % in Exact and in eAccounting: a stock item gets the goods coding, a service the service coding.
-        ({"SalesVatCode": "SE25", "IsStockItem": True}, {}, "Varor 25% moms"),
-        ({"SalesVatCode": "SE25", "IsStockItem": False}, {}, "Tjänster 25% moms"),
-        # 9 % exists only in Exact: the item group's coding, or the default, decides.
+        # 21 % in Exact and in eAccounting: a stock item gets the goods coding, a service the service coding.
+        ({"SalesVatCode": "2", "IsStockItem": True}, {}, "Goederen 21% btw"),
+        ({"SalesVatCode": "2", "IsStockItem": False}, {}, "Diensten 21% btw"),
+        # 19 % (an OSS code) exists only in Exact: the item group's coding, or the default, decides.
         (
-            {"SalesVatCode": "1", "ItemGroup": "EQUIP"},
-            {"coding_by_item_group": {"EQUIP": "Varor 6% moms"}},
-            "Varor 6% moms",
+            {"SalesVatCode": "DEH", "ItemGroup": "EQUIP"},
+            {"coding_by_item_group": {"EQUIP": "Goederen 0% btw"}},
+            "Goederen 0% btw",
         ),
-        ({"SalesVatCode": "1"}, {"default_coding": "goods 12% vat"}, "Varor 12% moms"),
+        ({"SalesVatCode": "DEH"}, {"default_coding": "goods 9% vat"}, "Goederen 9% btw"),
     ],
 )
 async def test_coding_per_item_from_vat_code_item_group_or_default(
@@ -155,23 +155,22 @@ async def test_coding_per_item_from_vat_code_item_group_or_default(
 
 async def test_update_overwrites_only_what_the_mapping_may_and_keeps_user_choices(world: World) -> None:
     item_id = _item_id(world, "SKU-0005")
-    assert (await world.run(PRODUCTS, item_id)).action == "updated"
+    assert (await world.run(PRODUCTS, item_id)).action in ("updated", "unchanged")  # linked to the seeded article
     # A user picks another coding and adds a label of their own in eAccounting.
     create_record(world.ea_sim, "articlelabels", {"Name": "Bestseller"})
     current = await world.ea.find_article_by_number("SKU-0005")
     assert current is not None
     body = current.to_payload()
-    body["CodingId"] = _coding(world, "Varor 6% moms")
+    body["CodingId"] = _coding(world, "Goederen 0% btw")
     body["ArticleLabels"] = [*body["ArticleLabels"], {"Id": _label_id(world, "Bestseller"), "Name": "Bestseller"}]
     await world.ea.update_article(current.id, body)
 
     world.exact_sim.upsert_item("SKU-0005", {"Description": "Ethiopia Yirgacheffe 500g (new crop)"})
     outcome = await world.run(PRODUCTS, item_id)
-    assert (outcome.action, outcome.reason) == ("updated", "changed Name; prices not sent: Exact's currency EUR is "
-                                                "not eAccounting's SEK (set exchange_rate)")  # fmt: skip
+    assert (outcome.action, outcome.reason) == ("updated", "changed Name")
     article = _article(world, "SKU-0005")
     assert article["Name"] == "Ethiopia Yirgacheffe 500g (new crop)"
-    assert article["CodingId"] == _coding(world, "Varor 6% moms")  # CodingId is create-only in the mapping
+    assert article["CodingId"] == _coding(world, "Goederen 0% btw")  # CodingId is create-only in the mapping
     assert _label_names(article) == ["Bestseller", "Coffee"]
 
     # A new item group replaces the group's label, and only that one.
@@ -193,14 +192,15 @@ def _label_id(world: World, name: str) -> str:
 
 
 async def test_prices_in_the_company_currency_excluding_or_including_vat(world: World) -> None:
-    item_id = _item_id(world, "SKU-0001")  # 24.95 EUR, coding 12 % in eAccounting
+    item_id = _item_id(world, "SKU-0001")  # 24.95 EUR, coding 9 % in eAccounting
+    world.ea_sim.company["CurrencyCode"] = "SEK"  # an eAccounting company in another currency than Exact's
     outcome = await world.run(PRODUCTS, item_id, options={"exchange_rate": "11"})
     assert outcome.action == "updated"
     net = _article(world, "SKU-0001")
-    assert (net["NetPrice"], net["GrossPrice"]) == (Decimal("274.45"), Decimal("307.38"))
+    assert (net["NetPrice"], net["GrossPrice"]) == (Decimal("274.45"), Decimal("299.15"))
     await world.run(PRODUCTS, item_id, options={"exchange_rate": "11", "price_includes_vat": True})
     gross = _article(world, "SKU-0001")
-    assert (gross["GrossPrice"], gross["NetPrice"]) == (Decimal("274.45"), Decimal("245.04"))
+    assert (gross["GrossPrice"], gross["NetPrice"]) == (Decimal("274.45"), Decimal("251.79"))
 
 
 @pytest.mark.parametrize(
@@ -297,7 +297,7 @@ async def test_a_webhook_for_an_item_deleted_before_it_was_ever_synced_costs_no_
 async def test_an_update_never_sends_a_stock_balance_of_its_own(world: World) -> None:
     """The stock is the stock flow's: an update PUTs the balance the article has, even when an override maps one."""
     item_id = _item_id(world, "SKU-0006")
-    assert (await world.run(PRODUCTS, item_id)).action == "updated"
+    assert (await world.run(PRODUCTS, item_id)).action in ("updated", "unchanged")  # linked to the seeded article
     article = _article(world, "SKU-0006")
     await world.ea.set_article_stock(str(article["Id"]), Decimal(77))  # what the stock flow wrote
     assert world.exact_sim.item_by_code("SKU-0006")["Stock"] != 77
@@ -309,7 +309,7 @@ async def test_an_update_never_sends_a_stock_balance_of_its_own(world: World) ->
     }
     outcome = await world.run(PRODUCTS, item_id, mapping_overrides=overrides)
     assert outcome.action == "updated"
-    assert (outcome.reason or "").startswith("changed Name;")
+    assert (outcome.reason or "").startswith("changed Name")
     assert outcome.target_payload["StockBalance"] == Decimal(77)  # the article's own balance, sent back
     assert _article(world, "SKU-0006")["StockBalance"] == Decimal(77)
 
@@ -354,23 +354,23 @@ async def test_failure_has_a_clear_reason_in_the_activity_log_and_a_replay_after
     world: World,
 ) -> None:
     item = world.exact_sim.upsert_item(
-        "NL9-1", {"Description": "Dutch 9 % item", "IsSalesItem": True, "SalesVatCode": "1"}
+        "DE19-1", {"Description": "German 19 % item", "IsSalesItem": True, "SalesVatCode": "DEH"}
     )
     engine = world.engine
     assert await engine.run_record("products", item["ID"], "manual") == "failed"
     entries, _ = await engine.activity.query(flow="products", source_id=item["ID"])
     assert entries[0].reason == (
-        "no eAccounting article coding for item NL9-1 (Exact VAT code 1, item group COFFEE): "
+        "no eAccounting article coding for item DE19-1 (Exact VAT code DEH, item group COFFEE): "
         "set coding_by_vat_code, coding_by_item_group or default_coding"
     )
     assert entries[0].error is not None and entries[0].error["type"] == "RecordFailed"
     assert await engine.dead_letters.get("products", item["ID"]) is not None
-    assert world.ea_sim.by_unique("articles", "NL9-1") is None
+    assert world.ea_sim.by_unique("articles", "DE19-1") is None
 
-    await world.configure(PRODUCTS, options={"coding_by_vat_code": {"1": "Varor 12% moms"}})
+    await world.configure(PRODUCTS, options={"coding_by_vat_code": {"DEH": "Goederen 21% btw"}})
     assert await engine.retry_failed("products") == 1
     await drain(world)
-    assert _article(world, "NL9-1")["CodingId"] == _coding(world, "Varor 12% moms")
+    assert _article(world, "DE19-1")["CodingId"] == _coding(world, "Goederen 21% btw")
     assert await engine.dead_letters.get("products", item["ID"]) is None
 
 
@@ -379,11 +379,11 @@ async def test_failure_has_a_clear_reason_in_the_activity_log_and_a_replay_after
     [
         ({"default_unit": "crate"}, "default_unit: 'crate' is not an eAccounting unit"),
         ({"unit_by_code": {"pc": "crate"}}, "unit_by_code: 'crate' is not an eAccounting unit"),
-        ({"default_coding": "Varor 9% moms"}, "default_coding: 'Varor 9% moms' is not an eAccounting coding"),
+        ({"default_coding": "Goederen 19% btw"}, "default_coding: 'Goederen 19% btw' is not an eAccounting coding"),
     ],
 )
 async def test_bad_option_values_fail_naming_the_option(world: World, options: dict[str, Any], message: str) -> None:
-    item = world.exact_sim.upsert_item("BAD-1", {"Description": "Bad", "IsSalesItem": True, "SalesVatCode": "1"})
+    item = world.exact_sim.upsert_item("BAD-1", {"Description": "Bad", "IsSalesItem": True, "SalesVatCode": "DEH"})
     with pytest.raises(RecordFailed, match=message):
         await world.run(PRODUCTS, item["ID"], options=options)
     assert world.ea_sim.by_unique("articles", "BAD-1") is None

@@ -143,11 +143,11 @@ async def test_tracking_number_added_later_replaces_the_note(world: World) -> No
 async def test_carrier_from_the_shipping_method_map_and_tracking_in_our_reference(world: World) -> None:
     placed = await _place(world, [("SKU-0004", 2)])
     delivery = world.exact_sim.deliver_order(placed.exact_number, tracking_number="3SXYZ", shipping_method="PostNL")
-    options = {"delivery_method_by_shipping_method": {"postnl": "PNMP"}, "tracking_to_our_reference": True}
+    options = {"delivery_method_by_shipping_method": {"postnl": "PNP"}, "tracking_to_our_reference": True}
     await world.run(FLOW, delivery["EntryID"], options=options)
     order = _ea_order(world, placed)
-    assert order["DeliveryMethodCode"] == "PNMP"
-    assert order["DeliveryMethodName"] == "PostNord MyPack"
+    assert order["DeliveryMethodCode"] == "PNP"
+    assert order["DeliveryMethodName"] == "PostNL Pakket"
     assert order["OurReference"] == "3SXYZ"
 
 

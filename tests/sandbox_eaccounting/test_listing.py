@@ -71,16 +71,16 @@ async def test_filter_operators_and_functions(client: httpx.AsyncClient, auth: d
         return [a["Number"] for a in response.json()["Data"]]
 
     assert await numbers("Number eq 'SKU-0001'") == ["SKU-0001"]
-    assert await numbers("startswith(Number, 'SKU-000') and NetPrice gt 200") == ["SKU-0001", "SKU-0003", "SKU-0009"]
-    assert await numbers("contains(Name, 'syrup')") == ["SKU-0024", "SKU-0025"]
+    assert await numbers("startswith(Number, 'SKU-00') and NetPrice gt 50") == ["SKU-0020", "SKU-0024", "SKU-0025"]
+    assert await numbers("contains(Name, 'tea')") == ["SKU-0013", "SKU-0014", "SKU-0015", "SKU-0016", "SKU-0017"]
     assert await numbers("Number eq 'SKU-9999' or Number eq 'SHIPPING'") == ["SKU-9999", "SHIPPING"]
     assert "SKU-0040" not in await numbers("StockBalance ne 0")
-    customers = await _get(client, auth, "/v2/customers", **{"$filter": "EmailAddress eq 'anna.svensson@example.se'"})
-    [anna] = customers.json()["Data"]
-    assert anna["IsPrivatePerson"] is True
-    assert anna["CustomerNumber"] == "1002"
-    by_id = await _get(client, auth, "/v2/orders", **{"$filter": f"CustomerId eq {anna['Id']}"})
-    assert {o["CustomerId"] for o in by_id.json()["Data"]} == {anna["Id"]}
+    customers = await _get(client, auth, "/v2/customers", **{"$filter": "EmailAddress eq 'lisa.bakker@example.nl'"})
+    [lisa] = customers.json()["Data"]
+    assert lisa["IsPrivatePerson"] is True
+    assert lisa["CustomerNumber"] == "1002"
+    by_id = await _get(client, auth, "/v2/orders", **{"$filter": f"CustomerId eq {lisa['Id']}"})
+    assert {o["CustomerId"] for o in by_id.json()["Data"]} == {lisa["Id"]}
 
 
 async def test_filter_mistakes_are_400_with_a_message(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -109,9 +109,9 @@ async def test_orderby_and_select(client: httpx.AsyncClient, auth: dict[str, str
 async def test_vat_codes_are_a_plain_array(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     body = (await _get(client, auth, "/v2/vatcodes")).json()
     assert isinstance(body, list)
-    assert {v["Code"] for v in body} >= {"MP1", "MP2", "MP3", "MF"}
+    assert {v["Code"] for v in body} >= {"1A", "1B", "1E", "3A", "3B"}
     rates = {v["Code"]: v["VatRate"] for v in body}
-    assert (rates["MP1"], rates["MP2"], rates["MP3"]) == (0.25, 0.12, 0.06)
+    assert (rates["1A"], rates["1B"], rates["1E"]) == (0.21, 0.09, 0)
 
 
 async def test_reference_data_endpoints(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
@@ -138,8 +138,8 @@ async def test_reference_data_endpoints(client: httpx.AsyncClient, auth: dict[st
     centers = (await _get(client, auth, "/v2/costcenters")).json()["Data"]
     assert [len(c["Items"]) for c in centers] == [3, 3, 0]
     terms = (await _get(client, auth, "/v2/termsofpayments")).json()["Data"]
-    assert sorted(t["NumberOfDays"] for t in terms) == [0, 10, 30]
+    assert sorted((t["NumberOfDays"], t["TermsOfPaymentTypeId"]) for t in terms) == [(0, 2), (0, 3), (14, 0), (30, 0)]
     settings = (await _get(client, auth, "/v2/companysettings")).json()
-    assert (settings["CountryCode"], settings["CurrencyCode"]) == ("SE", "SEK")
-    sweden = (await _get(client, auth, "/v2/countries/SE")).json()
-    assert sweden["IsEuMember"] is True
+    assert (settings["CountryCode"], settings["CurrencyCode"]) == ("NL", "EUR")
+    home = (await _get(client, auth, "/v2/countries/NL")).json()
+    assert home["IsEuMember"] is True

@@ -24,9 +24,9 @@ async def test_seeded_orders_cover_statuses_currencies_and_the_orphan_sku(
     client: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
     orders = (await client.get("/v2/orders", params={"$pagesize": 100}, headers=auth)).json()["Data"]
-    assert len(orders) == 15
+    assert len(orders) == 17
     assert {o["Status"] for o in orders} == {1, 2, 3, 4}
-    assert {o["CurrencyCode"] for o in orders} == {"SEK", "EUR", "NOK", "DKK"}
+    assert {o["CurrencyCode"] for o in orders} == {"EUR", "NOK", "SEK", "USD"}
     assert all(1 <= len(o["Rows"]) <= 11 for o in orders)
     skus = {r["ArticleNumber"] for o in orders for r in o["Rows"]}
     assert "SKU-9999" in skus
@@ -35,8 +35,15 @@ async def test_seeded_orders_cover_statuses_currencies_and_the_orphan_sku(
     assert orphan["Status"] == 2
     for order in orders:
         rows = [r for r in order["Rows"] if not r["IsTextRow"]]
-        net = sum(Decimal(str(r["Quantity"])) * Decimal(str(r["UnitPrice"])) for r in rows)
-        assert Decimal(str(order["Amount"])) == net.quantize(Decimal("0.01"))
+        net = sum(
+            (
+                Decimal(str(r["Quantity"]))
+                * Decimal(str(r["UnitPrice"]))
+                * (1 - Decimal(str(r.get("DiscountPercentage") or 0)))
+            ).quantize(Decimal("0.01"))
+            for r in rows
+        )
+        assert Decimal(str(order["Amount"])) == net
 
 
 async def test_shop_order_then_ship_moves_stock(
@@ -48,7 +55,7 @@ async def test_shop_order_then_ship_moves_stock(
         json={
             "customer_number": "1002",
             "rows": [{"article_number": "SKU-0012", "quantity": 2}],
-            "shipping_amount": "59.00",
+            "shipping_amount": "6.95",
             "your_reference": "WEB-777",
         },
     )
@@ -56,8 +63,8 @@ async def test_shop_order_then_ship_moves_stock(
     order = placed.json()
     assert order["Status"] == 2
     assert [r["ArticleNumber"] for r in order["Rows"]] == ["SKU-0012", "SHIPPING"]
-    assert order["Amount"] == 895 * 2 + 59
-    assert order["VatAmount"] == (1790 + 59) * 0.25
+    assert Decimal(str(order["Amount"])) == Decimal("9.95") * 2 + Decimal("6.95")  # cold brew and shipping
+    assert Decimal(str(order["VatAmount"])) == Decimal("3.25")  # 19.90 at 9 % + 6.95 at 21 % = 1.791 + 1.4595
     reserved = await _article(client, auth, "SKU-0012")
     assert reserved["StockBalanceReserved"] == before["StockBalanceReserved"] + 2
     assert reserved["StockBalance"] == before["StockBalance"]
@@ -94,7 +101,7 @@ async def test_new_order_must_be_draft_or_ongoing(client: httpx.AsyncClient, aut
     assert response.status_code == 400
     created = await client.post("/v2/orders", json=body | {"Status": 1}, headers=auth)
     assert created.status_code == 200, created.text
-    assert created.json()["Number"] == 1016
+    assert created.json()["Number"] == 1018
     deleted = await client.delete(f"/v2/orders/{created.json()['Id']}", headers=auth)
     assert deleted.status_code == 200
     assert deleted.content == b""
@@ -149,7 +156,7 @@ async def test_invoice_draft_converts_to_invoice(client: httpx.AsyncClient, auth
     invoice = await client.post(f"/v2/customerinvoicedrafts/{draft.json()['Id']}/convert", headers=auth)
     assert invoice.status_code == 200, invoice.text
     assert invoice.json()["InvoiceNumber"] == 10001
-    assert invoice.json()["DueDate"] == "2026-04-01T00:00:00"
+    assert invoice.json()["DueDate"] == "2026-03-16T00:00:00"  # the customer's 14 days
     gone = await client.get(f"/v2/customerinvoicedrafts/{draft.json()['Id']}", headers=auth)
     assert gone.status_code == 404
     listed = await client.get("/v2/customerinvoices", params={"modifiedSinceUtc": "2026-03-02T09:00:00Z"}, headers=auth)
@@ -159,7 +166,7 @@ async def test_invoice_draft_converts_to_invoice(client: httpx.AsyncClient, auth
 async def test_voucher_must_balance_and_use_known_accounts(
     client: httpx.AsyncClient, auth: dict[str, str], sim: EAccountingSim
 ) -> None:
-    rows = [{"AccountNumber": 1930, "DebitAmount": 100.0}, {"AccountNumber": 3001, "CreditAmount": 80.0}]
+    rows = [{"AccountNumber": 1100, "DebitAmount": 100.0}, {"AccountNumber": 8000, "CreditAmount": 80.0}]
     body = {"VoucherDate": "2026-03-02", "VoucherText": "Cash sale", "Rows": rows}
     assert (await client.post("/v2/vouchers", json=body, headers=auth)).status_code == 400
     rows[1]["CreditAmount"] = 100.0

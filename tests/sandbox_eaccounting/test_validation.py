@@ -29,7 +29,7 @@ async def test_create_then_read_article(client: httpx.AsyncClient, auth: dict[st
     assert created.status_code == 200, created.text
     article = created.json()
     assert article["ChangedUtc"] == "2026-03-02T10:00:00.000Z"
-    assert article["GrossPrice"] == 498.75
+    assert article["GrossPrice"] == 482.79  # 399 plus 21 % VAT
     assert article["StockBalanceAvailable"] == 12
     assert article["UnitAbbreviation"] == "st"
     fetched = (await client.get(f"/v2/articles/{article['Id']}", headers=auth)).json()
@@ -134,10 +134,10 @@ async def test_put_replaces_and_moves_changed_utc(
     record = customer["Data"][0]
     sim.advance_clock(10)
     body = {k: v for k, v in record.items() if k not in ("Id", "ChangedUtc", "TermsOfPayment", "PayToAccountId")}
-    body["EmailAddress"] = "new@cafelindqvist.se"
+    body["EmailAddress"] = "new@cafedejordaan.nl"
     updated = await client.put(f"/v2/customers/{record['Id']}", json=body, headers=auth)
     assert updated.status_code == 200, updated.text
-    assert updated.json()["EmailAddress"] == "new@cafelindqvist.se"
+    assert updated.json()["EmailAddress"] == "new@cafedejordaan.nl"
     assert updated.json()["ChangedUtc"] == "2026-03-02T10:00:10.000Z"
     assert updated.json()["TermsOfPayment"]["NumberOfDays"] == 30
 
@@ -156,8 +156,8 @@ async def test_customer_number_is_assigned_when_missing(
         "EmailAddress": "nils@example.se",
     }
     created = (await client.post("/v2/customers", json=body, headers=auth)).json()
-    assert created["CustomerNumber"] == "1015"
-    assert created["CurrencyCode"] == "SEK"
+    assert created["CustomerNumber"] == "1016"
+    assert created["CurrencyCode"] == "EUR"
 
 
 async def test_unimplemented_operation_says_so(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
