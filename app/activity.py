@@ -63,6 +63,11 @@ class ActivityEntry(BaseModel):
     attempt: int = 1
     job_id: str | None = None
     replay_of: str | None = Field(None, description="Id of the log entry this run replays")
+    mismatch: dict[str, Any] | None = Field(
+        None,
+        description="A warning on a written record: the target's figures differ from the source's "
+        "(`source`, `exact` and `difference` totals: net, VAT, gross per currency)",
+    )
 
 
 class DeadLetter(BaseModel):

@@ -334,6 +334,9 @@ class Engine:
             )
         else:
             await self.dead_letters.remove(flow, record_id)
+        if entry.mismatch is not None:
+            message = f"{flow} {record_id}: {entry.reason}"
+            await self.alerter.alert("totals_mismatch", message, flow=flow, record_id=record_id, log_id=entry.id)
         return entry.outcome
 
     async def _fetch_and_handle(
@@ -350,6 +353,7 @@ class Engine:
         entry.target_id = outcome.target_id
         entry.reason = outcome.reason
         entry.target_payload = outcome.target_payload
+        entry.mismatch = outcome.mismatch
 
     def _backoff(self, attempt: int, exc: ConnectorError) -> float:
         delay = float(min(self.settings.engine.backoff_seconds * (2 ** (attempt - 1)), MAX_BACKOFF_SECONDS))

@@ -91,6 +91,10 @@ class Metrics:
     def _polled(self) -> str:
         return f"{self.prefix}:metrics:poll_records"
 
+    @property
+    def _mismatches(self) -> str:
+        return f"{self.prefix}:metrics:totals_mismatch"
+
     @staticmethod
     def _field(*parts: object) -> str:
         # JSON keeps any character in a label value unambiguous (no separator to collide with).
@@ -133,6 +137,8 @@ class Metrics:
         async with self.redis.pipeline(transaction=False) as pipe:
             self._job(pipe, entry.flow, entry.outcome, entry.duration_ms / 1000)
             self._calls(pipe, entry.api_calls)
+            if entry.mismatch is not None:
+                pipe.hincrby(self._mismatches, entry.flow, 1)
             await pipe.execute()
 
     async def poll_page(self, flow: str, records: int, calls: Iterable[Mapping[str, Any]]) -> None:
@@ -150,7 +156,8 @@ class Metrics:
             pipe.hgetall(self._api)
             pipe.hgetall(self._wait)
             pipe.hgetall(self._polled)
-            jobs, durations, api, waits, polled = await pipe.execute()
+            pipe.hgetall(self._mismatches)
+            jobs, durations, api, waits, polled, mismatches = await pipe.execute()
 
         lines: list[str] = []
 
@@ -182,6 +189,14 @@ class Metrics:
         family("ledgerbridge_poll_records_total", "counter", "Records polling triggers enqueued, by flow.")
         for flow, v in sorted((_decode(k), float(_decode(v))) for k, v in polled.items()):
             lines.append(f"ledgerbridge_poll_records_total{_labels(('flow',), [flow])} {_number(v)}")
+
+        family(
+            "ledgerbridge_totals_mismatch_total",
+            "counter",
+            "Records written whose target document's totals (net, VAT, gross) differ from the source's, by flow.",
+        )
+        for flow, v in sorted((_decode(k), float(_decode(v))) for k, v in mismatches.items()):
+            lines.append(f"ledgerbridge_totals_mismatch_total{_labels(('flow',), [flow])} {_number(v)}")
 
         if queue_depth is not None:
             family("ledgerbridge_queue_depth", "gauge", "Jobs waiting in the queue.")

@@ -55,12 +55,18 @@ class RecordFailed(Exception):
 
 @dataclass(slots=True)
 class Outcome:
-    """What a handler did with one record. `target_payload` is what was sent (or would have been)."""
+    """What a handler did with one record. `target_payload` is what was sent (or would have been).
+
+    `mismatch` flags a warning on a record that was written: the target's own figures differ from the source's
+    (e.g. an Exact document's totals; `{"source": ..., "exact": ..., "difference": ...}`). The engine shows it in
+    the activity log, counts it in /metrics and raises an alert.
+    """
 
     action: Action
     target_id: str | None = None
     reason: str | None = None
     target_payload: Any = None
+    mismatch: dict[str, Any] | None = None
 
     @classmethod
     def skipped(cls, reason: str, target_id: str | None = None) -> Outcome:

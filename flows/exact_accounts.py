@@ -18,10 +18,12 @@ _PROFILE_FIELDS = ("VatNumber", "IsPrivatePerson", "InvoiceCountryCode", "TermsO
 
 
 async def remember_profile(ctx: FlowContext, customer_id: str, customer: dict[str, Any]) -> None:
-    """Keep the facts an order needs of its customer (VAT number, private or not, country, terms of payment)."""
+    """Keep the facts an order needs of its customer (VAT number, private or not, country, terms of payment: id,
+    days and type, the type saying how the customer pays: normal, cash, card, ...)."""
     facts: dict[str, Any] = {k: customer.get(k) for k in _PROFILE_FIELDS}
     terms = customer.get("TermsOfPayment")
     facts["TermsDays"] = terms.get("NumberOfDays") if isinstance(terms, dict) else None
+    facts["TermsType"] = terms.get("TermsOfPaymentTypeId") if isinstance(terms, dict) else None
     await ctx.xref.set_last_value(CUSTOMER_KIND, customer_id, json.dumps(facts))
 
 

@@ -1,25 +1,35 @@
 """Orders flow: eAccounting orders (or customer invoices) -> Exact Online sales order, invoice or journal entry.
 
 The rule per record: skip what is not selected or already transferred (cross-reference first, then Exact's
-`YourRef` only when an earlier attempt may have written), resolve the customer (cross-reference, else match by
-e-mail / customer number / VAT number, else create), check every SKU against the items cache, map with the
-selected `orders_to_exact_<document>` mapping and create header and lines in ONE POST. See docs/flows/orders.md.
+`Description` reference key only when an earlier attempt may have written), check every SKU against the items
+cache, read the VAT eAccounting charged as Exact VAT codes (flows/orders_vat.py), resolve the customer
+(cross-reference, else match by e-mail / customer number / VAT number, else create with that VAT code), map with
+the selected `orders_to_exact_<document>` mapping, create header and lines in ONE POST, and compare the totals of
+Exact's answer with the source's (a difference: `created`, flagged `mismatch`). See docs/flows/orders.md.
+
+Reference fields: Exact's `YourRef` carries the customer's own reference (eAccounting `YourReference`); the flow's
+reference key, `eAccounting order <number>` (`eAccounting invoice <number>`), is the document's `Description`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from app.xref import content_hash
 from connectors.eaccounting import OrderStatus
-from connectors.errors import ConnectorError, NotFound, Rejected
+from connectors.errors import ConnectorError, NotFound
 from flows.base import ORDER_LOCK, FlowContext, FlowDefinition, Outcome, PollPage, RecordFailed, source_record
+from flows.orders_articles import article_vat
 from flows.orders_customers import order_customer
-from flows.orders_exact import items_by_code, remember_item, table_by_code
+from flows.orders_exact import item_vat_code, payment_conditions, table_by_code, vat_codes
+from flows.orders_items import complete_items, known_items
 from flows.orders_options import OrdersOptions
+from flows.orders_payment import payment_condition
+from flows.orders_totals import describe_mismatch, exact_totals, mismatch, source_rounding, source_totals
+from flows.orders_vat import ArticleVat, DocumentVat, VatRules, document_vat, rounding_code
 
 PAGE = 50
 CURSOR_OVERLAP = timedelta(seconds=1)
@@ -30,18 +40,23 @@ _ORDER_KINDS: dict[str, str] = {
     "direct_invoice": "ea:order>exact:salesinvoice",
     "journal_entry": "ea:order>exact:salesentry",
 }
-# Per document: the Exact client's create and find-by-YourRef methods, and the answer's key and number attributes.
+# Per document: the Exact client's create and find-by-Description methods, and the answer's key and number attributes.
 _EXACT_CALLS: dict[str, tuple[str, str, str, str]] = {
-    "sales_order": ("create_sales_order", "find_sales_order_by_yourref", "order_id", "order_number"),
-    "sales_invoice": ("create_sales_invoice", "find_sales_invoice_by_yourref", "invoice_id", "invoice_number"),
-    "direct_invoice": ("create_sales_invoice", "find_sales_invoice_by_yourref", "invoice_id", "invoice_number"),
-    "journal_entry": ("create_sales_entry", "find_sales_entry_by_yourref", "entry_id", "entry_number"),
+    "sales_order": ("create_sales_order", "find_sales_order_by_description", "order_id", "order_number"),
+    "sales_invoice": ("create_sales_invoice", "find_sales_invoice_by_description", "invoice_id", "invoice_number"),
+    "direct_invoice": ("create_sales_invoice", "find_sales_invoice_by_description", "invoice_id", "invoice_number"),
+    "journal_entry": ("create_sales_entry", "find_sales_entry_by_description", "entry_id", "entry_number"),
 }
-_LINES = {"sales_order": "SalesOrderLines", "journal_entry": "SalesEntryLines"}
-_EU = frozenset(
-    {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU"}
-    | {"IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"}
-)
+LINES = {"sales_order": "SalesOrderLines", "journal_entry": "SalesEntryLines"}
+
+
+def lines_key(document: str) -> str:
+    return LINES.get(document, "SalesInvoiceLines")
+
+
+def reference_key(source: str, number: str) -> str:
+    """The flow's own key of a transferred document, kept in the Exact document's `Description`."""
+    return f"eAccounting {'invoice' if source == 'customer_invoices' else 'order'} {number}"
 
 
 def _kind(opts: OrdersOptions) -> str:
@@ -120,27 +135,14 @@ def _selection_skip(opts: OrdersOptions, source: dict[str, Any]) -> str | None:
     return None
 
 
-def _skus(source: dict[str, Any]) -> set[str]:
-    return {
-        str(r["ArticleNumber"]) for r in source.get("Rows") or [] if not r.get("IsTextRow") and r.get("ArticleNumber")
-    }
-
-
-def _new_item(opts: OrdersOptions, code: str, row: dict[str, Any]) -> dict[str, Any]:
-    item: dict[str, Any] = {"Code": code, "Description": str(row.get("Text") or code)[:60], "IsSalesItem": True}
-    if opts.created_item_vat_code:
-        item["SalesVatCode"] = opts.created_item_vat_code
-    return item
-
-
 def _prepared(opts: OrdersOptions, source: dict[str, Any]) -> dict[str, Any]:
     """The record as the mapping should see it: freight rows (the shipping article) carry the configured Exact
-    shipping item, `ShippingItemCode` names it for the mapping's shipping line, and invoice prices that include
-    VAT are made exclusive (Exact's lines are excluding VAT)."""
+    shipping item, and invoice prices that include VAT are made exclusive (Exact's lines are excluding VAT)."""
     record = dict(source)
-    record["ShippingItemCode"] = opts.shipping_item_code
     rows = [
-        {**r, "ArticleNumber": opts.shipping_item_code} if r.get("ArticleNumber") == opts.shipping_article_number else r
+        {**r, "ArticleNumber": opts.shipping_item_code, "SourceArticleNumber": r["ArticleNumber"]}
+        if r.get("ArticleNumber") == opts.shipping_article_number
+        else r
         for r in source.get("Rows") or []
     ]
     if source.get("IncludesVat"):
@@ -164,69 +166,31 @@ def _excluding_vat(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "UnitPrice": str(net)}
 
 
-async def _create_item(ctx: FlowContext, opts: OrdersOptions, code: str, row: dict[str, Any]) -> str:
-    """Create a missing item once: concurrent jobs of this process share one create (single-flight cache), and one
-    of another process that won the race is found by its code instead of failing the record."""
-
-    async def create() -> str:
-        try:
-            created = await ctx.exact.create_item(_new_item(opts, code, row))
-        except Rejected:
-            existing = await ctx.exact.find_item_by_code(code)
-            if existing is None:
-                raise
-            return existing.id.lower()
-        return created.id.lower()
-
-    item_id: str = await ctx.cache.get(f"orders:created_item:{code}", create)
-    remember_item(ctx, code, item_id)
-    return item_id
+def vat_rules(opts: OrdersOptions) -> VatRules:
+    return VatRules(
+        home_country=opts.home_country,
+        by_situation={str(k): v for k, v in opts.vat_code_by_situation.items()},
+        by_country={k.upper(): v for k, v in opts.vat_code_by_country.items()},
+        reverse_charge_code=opts.reverse_charge_vat_code,
+        shipping_article=opts.shipping_item_code,
+    )
 
 
-async def _items(ctx: FlowContext, opts: OrdersOptions, source: dict[str, Any]) -> dict[str, str]:
-    wanted = _skus(source)
-    if source.get("ShippingAmount"):
-        wanted.add(opts.shipping_item_code)
-    if opts.discount_item_code and source.get("DiscountAmount"):
-        wanted.add(opts.discount_item_code)
-    found = await items_by_code(ctx, wanted, opts.items_refresh_seconds)
-    missing = sorted(wanted - found.keys())
-    creatable = missing if opts.missing_sku == "create_item" else [c for c in missing if c == opts.shipping_item_code]
-    if creatable:
-        for code in creatable:
-            row: dict[str, Any] = next((r for r in source.get("Rows") or [] if r.get("ArticleNumber") == code), {})
-            found[code] = await _create_item(ctx, opts, code, row)
-        missing = sorted(wanted - found.keys())
-    if missing:
-        raise RecordFailed(f"SKU {', '.join(missing)} does not exist in Exact", sku=missing)
-    return found
+async def source_vat(ctx: FlowContext, opts: OrdersOptions, record: dict[str, Any]) -> DocumentVat:
+    """The record's VAT as Exact codes (`RecordFailed` when it cannot be read back exactly)."""
+    articles = await article_vat(ctx, source_rows(record), opts.items_refresh_seconds)
+    codes = await vat_codes(ctx)
+
+    def lookup(row: Mapping[str, Any]) -> ArticleVat | None:
+        original = row.get("SourceArticleNumber") or row.get("ArticleNumber")
+        return articles({**row, "ArticleNumber": original})
+
+    return document_vat(record, lookup, codes, vat_rules(opts), lambda sku: item_vat_code(ctx, sku))
 
 
-def _vat_code(opts: OrdersOptions, source: dict[str, Any], customer: dict[str, Any]) -> str | None:
-    country = str(source.get("InvoiceCountryCode") or customer.get("InvoiceCountryCode") or "").upper()
-    business = not (source.get("CustomerIsPrivatePerson") or customer.get("IsPrivatePerson"))
-    vat_no = source.get("VatNumber") or customer.get("VatNumber")
-    if opts.reverse_charge_vat_code and business and vat_no and country in _EU and country != opts.home_country:
-        return opts.reverse_charge_vat_code
-    return opts.vat_code_by_country.get(country)
-
-
-def _payment_condition(opts: OrdersOptions, customer: dict[str, Any]) -> str | None:
-    """The customer's eAccounting terms of payment as an Exact payment condition code (by terms id or days)."""
-    days = customer.get("TermsDays", (customer.get("TermsOfPayment") or {}).get("NumberOfDays"))
-    for key in (customer.get("TermsOfPaymentId"), None if days is None else str(days)):
-        if key is not None and str(key) in opts.payment_condition_by_terms:
-            return opts.payment_condition_by_terms[str(key)]
-    return None
-
-
-def _extra_lines(opts: OrdersOptions, source: dict[str, Any], items: dict[str, str]) -> list[dict[str, Any]]:
-    """An order-level discount as a line of its own (a `ShippingAmount` line comes from the mapping)."""
-    lines: list[dict[str, Any]] = []
-    discount = Decimal(str(source.get("DiscountAmount") or 0))
-    if discount and opts.discount_item_code:
-        lines.append({"Item": items[opts.discount_item_code], "Quantity": Decimal(1), "UnitPrice": -abs(discount)})
-    return lines
+def source_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = record.get("Rows") or []
+    return rows
 
 
 async def _lookups(
@@ -257,28 +221,36 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
             what = other.rsplit(":", 1)[1]
             return Outcome("unchanged", target_id=existing, reason=f"already transferred (Exact {what} {existing})")
     create_name, find_name, key_attr, number_attr = _EXACT_CALLS[opts.document]
+    key = reference_key(opts.source, number)
     if await ctx.xref.pending(kind, record_id):
-        answer = await getattr(ctx.exact, find_name)(number)
+        answer = await getattr(ctx.exact, find_name)(key)
         found = getattr(answer, key_attr, None) if answer is not None else None
         if found:  # an earlier run wrote it and died before link()
             found = str(found).lower()
             await ctx.xref.link(kind, record_id, found)
             exact_no = getattr(answer, number_attr, None) or found
-            reason = f"exists in Exact as {opts.document.replace('_', ' ')} {exact_no} (YourRef {number})"
+            reason = f"exists in Exact as {opts.document.replace('_', ' ')} {exact_no} ({key})"
             return Outcome.skipped(reason, target_id=found)
     record = _prepared(opts, source)
-    if opts.source == "customer_invoices":
-        record.setdefault("Status", 2)
-    # SKUs first: a record that must fail should not create a customer on its way
-    items = await _items(ctx, opts, record) if opts.document != "journal_entry" else {}
-    account, customer = await order_customer(ctx, opts, source)
+    # SKUs and VAT first: a record that must fail should not create a customer on its way
+    items = await known_items(ctx, opts, record)
+    vat = await source_vat(ctx, opts, record)
+    rounding = source_rounding(source)
+    if opts.document != "journal_entry":
+        codes = await vat_codes(ctx)
+        items = await complete_items(ctx, opts, record, items, vat, codes, vat_rules(opts), rounding=bool(rounding))
+    account, customer = await order_customer(ctx, opts, source, vat.account_code)
+    condition = payment_condition(opts, customer, await payment_conditions(ctx))
     tables = await _lookups(ctx, opts, record, account, items)
+    record["Rows"] = [dict(row) for row in record["Rows"]]
+    for row_vat in vat.rows:
+        record["Rows"][row_vat.index]["ExactVatCode"] = row_vat.code
     mapping = ctx.mappings(f"orders_to_exact_{opts.document}")
     result = mapping.map(record, mode="create", lookups=tables)
     if result.payload is None:
         return Outcome.skipped(result.skipped or "filtered by the mapping")
     payload: dict[str, Any] = dict(result.payload)
-    payload["YourRef"] = number
+    payload["Description"] = key
     if opts.warehouse_code and opts.document == "direct_invoice":
         warehouse = tables.get("warehouses_by_code", {}).get(opts.warehouse_code)
         if warehouse is None:
@@ -286,28 +258,43 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
         payload["Warehouse"] = warehouse
     if opts.journal_code and "Journal" in payload:
         payload["Journal"] = opts.journal_code
-    lines_key = _LINES.get(opts.document, "SalesInvoiceLines")
-    if opts.document != "journal_entry":
-        payload[lines_key] = [*payload.get(lines_key, []), *_extra_lines(opts, record, tables.get("items_by_code", {}))]
-    condition = _payment_condition(opts, customer)
+    if rounding:
+        no_vat = rounding_code(await vat_codes(ctx), vat_rules(opts))
+        payload[lines_key(opts.document)].append(_rounding_line(opts, payload, items, rounding, no_vat))
     if condition:
         payload["PaymentCondition"] = condition
-    vat = _vat_code(opts, source, customer)
-    if vat:
-        for line in payload.get(lines_key, []):
-            line["VATCode"] = vat
     ctx.target_payload = payload
     await ctx.xref.begin(kind, record_id)
     created = await getattr(ctx.exact, create_name)(payload)
-    key = getattr(created, key_attr, None)
-    if not key:
+    target_key = getattr(created, key_attr, None)
+    if not target_key:
         raise RecordFailed("Exact did not return an id for the created document")
-    target = str(key).lower()
+    target = str(target_key).lower()
     await ctx.xref.link(kind, record_id, target, payload_hash=content_hash(payload))
-    note = None
+    notes: list[str] = []
+    exact = exact_totals(created.model_dump(by_alias=True))
+    differs = mismatch(source_totals(source), exact) if exact is not None else None
+    if differs is not None:
+        notes.append(describe_mismatch(differs))
+    elif exact is None:
+        notes.append("totals not checked: Exact's answer carries none")
     if opts.write_back and opts.source == "orders":
         note = await _write_back(ctx, record_id, f"Exact {_LABELS[opts.document]} {getattr(created, number_attr, '')}")
-    return Outcome("created", target_id=target, reason=note, target_payload=payload)
+        notes.append(note or "")
+    reason = "; ".join(n for n in notes if n) or None
+    return Outcome("created", target_id=target, reason=reason, target_payload=payload, mismatch=differs)
+
+
+def _rounding_line(
+    opts: OrdersOptions, payload: dict[str, Any], items: dict[str, str], rounding: Decimal, code: str
+) -> dict[str, Any]:
+    """The document's rounding (eAccounting `RoundingsAmount`) as a line without VAT."""
+    line: dict[str, Any] = {"Description": "Rounding", "VATCode": code}
+    if opts.document == "journal_entry":
+        first = (payload.get("SalesEntryLines") or [{}])[0]
+        return {**line, "GLAccount": first.get("GLAccount"), "AmountFC": rounding}
+    return {**line, "Item": items[opts.rounding_item_code], "Quantity": Decimal(1), "UnitPrice": rounding,
+            "Discount": Decimal(0)}  # fmt: skip
 
 
 _LABELS = {

@@ -17,8 +17,11 @@ from flows.orders_exact import account_by_key, remember_account
 from flows.orders_options import OrdersOptions
 
 
-async def order_customer(ctx: FlowContext, opts: OrdersOptions, source: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The Exact account id of the order's customer, and the eAccounting customer (empty when not read)."""
+async def order_customer(
+    ctx: FlowContext, opts: OrdersOptions, source: dict[str, Any], vat_code: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The Exact account id of the order's customer, and the eAccounting customer (empty when not read). An account
+    created here gets `vat_code` (the Exact VAT code the flow chose for the order) as its sales VAT code."""
     debtor = opts.default_debtor_code
     if debtor:
 
@@ -35,7 +38,7 @@ async def order_customer(ctx: FlowContext, opts: OrdersOptions, source: dict[str
         return known
     # One job at a time per customer: two orders of a new customer must not both create its account.
     async with ctx.xref.lock(CUSTOMER_KIND, customer_id):
-        return await _resolve_customer(ctx, opts, customer_id)
+        return await _resolve_customer(ctx, opts, customer_id, vat_code)
 
 
 async def _linked_customer(
@@ -48,7 +51,9 @@ async def _linked_customer(
     return linked, await profile(ctx, customer_id)
 
 
-async def _resolve_customer(ctx: FlowContext, opts: OrdersOptions, customer_id: str) -> tuple[str, dict[str, Any]]:
+async def _resolve_customer(
+    ctx: FlowContext, opts: OrdersOptions, customer_id: str, vat_code: str | None
+) -> tuple[str, dict[str, Any]]:
     known = await _linked_customer(ctx, opts, customer_id)  # linked by the job that held the lock before us
     if known is not None:
         return known
@@ -69,7 +74,7 @@ async def _resolve_customer(ctx: FlowContext, opts: OrdersOptions, customer_id: 
         if await ctx.xref.begin(CUSTOMER_KIND, customer_id):
             found = await _created_before(ctx, opts, customer, key)
         if found is None:
-            found = await _create_account(ctx, customer, contact=opts.create_contact_person)
+            found = await _create_account(ctx, customer, contact=opts.create_contact_person, vat_code=vat_code)
     await ctx.xref.link(CUSTOMER_KIND, customer_id, found, payload_hash=content_hash(_account_update(ctx, customer)))
     return found, customer
 
@@ -103,10 +108,15 @@ async def _update_account(ctx: FlowContext, customer_id: str, account: str, cust
     await ctx.xref.set_hash(CUSTOMER_KIND, customer_id, digest)
 
 
-async def _create_account(ctx: FlowContext, customer: dict[str, Any], *, contact: bool) -> str:
-    """Company -> account plus contact person; private person -> an account named after the person."""
+async def _create_account(
+    ctx: FlowContext, customer: dict[str, Any], *, contact: bool, vat_code: str | None = None
+) -> str:
+    """Company -> account plus contact person; private person -> an account named after the person. The sales
+    VAT code is the one the flow chose for the order (eAccounting's VAT decision), over the mapping's."""
     mapped = ctx.mappings("customers_eaccounting_to_exact").map(customer, mode="create")
     payload = dict(mapped.payload or {})
+    if vat_code:
+        payload["SalesVATCode"] = vat_code
     payload.setdefault("Name", customer.get("Name"))
     payload.setdefault("Email", customer.get("EmailAddress"))
     payload.setdefault("Status", "C")

@@ -3,10 +3,12 @@
 Exact allows 60 calls/minute and 5,000/day, so every lookup a naive flow does per order (item by code, VAT code,
 customer by e-mail, order by YourRef) is served here from `ctx.cache` instead:
 
-* items by code: loaded through the sync API (`sync_items`, 1,000 per page) and refreshed incrementally by
-  `Timestamp`, at most every `items_refresh_seconds` and on a miss (a SKU created in Exact a moment ago);
+* items by code (and each item's sales VAT code): loaded through the sync API (`sync_items`, 1,000 per page) and
+  refreshed incrementally by `Timestamp`, at most every `items_refresh_seconds` and on a miss (a SKU created in
+  Exact a moment ago);
 * accounts by e-mail: the same pattern over `sync_accounts`, so a new customer costs only its create call;
-* reference tables (warehouses, GL accounts) loaded once per TTL, only for documents whose mapping needs them.
+* reference tables (warehouses, GL accounts) loaded once per TTL, only for documents whose mapping needs them;
+  VAT codes and payment conditions once per TTL.
 
 Exact GUIDs are kept lower-cased, as webhook keys and cross-references are.
 """
@@ -18,7 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.exact import Account, Item, SyncPage
+from connectors.exact import Account, Item, PaymentCondition, SyncPage, VATCode
 from flows.base import FlowContext
 
 ITEMS_KEY = "orders:items_by_code"
@@ -32,20 +34,32 @@ class SyncIndex:
     by_key: dict[str, str] = field(default_factory=dict)
     timestamp: int = 1
     refreshed_at: float = 0.0
+    extra: dict[str, str | None] = field(default_factory=dict)  # key -> a second property (an item's VAT code)
 
-    async def refresh(self, pages: AsyncIterator[SyncPage[Any]], key: Callable[[Any], str | None]) -> None:
+    async def refresh(
+        self,
+        pages: AsyncIterator[SyncPage[Any]],
+        key: Callable[[Any], str | None],
+        extra: Callable[[Any], str | None] | None = None,
+    ) -> None:
         """Read the changed rows page by page; `key(row)` is the index key (None: not indexed)."""
         async for page in pages:
             for row in page.rows:
                 value = key(row)
                 if value and row.id:
                     self.by_key[value] = row.id.lower()
+                    if extra is not None:
+                        self.extra[value] = extra(row)
             self.timestamp = max(self.timestamp, page.timestamp)
         self.refreshed_at = time.monotonic()
 
 
 def _item_code(item: Item) -> str | None:
     return item.code
+
+
+def _item_vat(item: Item) -> str | None:
+    return item.sales_vat_code
 
 
 def _account_email(account: Account) -> str | None:
@@ -69,14 +83,21 @@ async def items_by_code(ctx: FlowContext, codes: set[str], refresh_seconds: floa
     index = await _index(ctx, ITEMS_KEY)
     stale = time.monotonic() - index.refreshed_at >= refresh_seconds
     if stale or not codes <= index.by_key.keys():
-        await index.refresh(ctx.exact.sync_items(index.timestamp), _item_code)
+        await index.refresh(ctx.exact.sync_items(index.timestamp), _item_code, _item_vat)
     return {c: index.by_key[c] for c in codes if c in index.by_key}
 
 
-def remember_item(ctx: FlowContext, code: str, item_id: str) -> None:
+def item_vat_code(ctx: FlowContext, code: str) -> str | None:
+    """The Exact item's own sales VAT code, as the items index last read it (None: unknown)."""
+    index = ctx.cache.peek(ITEMS_KEY)
+    return index.extra.get(code) if isinstance(index, SyncIndex) else None
+
+
+def remember_item(ctx: FlowContext, code: str, item_id: str, vat_code: str | None = None) -> None:
     index = ctx.cache.peek(ITEMS_KEY)
     if isinstance(index, SyncIndex):
         index.by_key[code] = item_id
+        index.extra[code] = vat_code
 
 
 async def account_by_key(
@@ -127,3 +148,23 @@ async def table_by_code(ctx: FlowContext, name: str) -> dict[str, str]:
 
     table: dict[str, str] = await ctx.cache.get(f"orders:{name}", load)
     return table
+
+
+async def vat_codes(ctx: FlowContext) -> list[VATCode]:
+    """Exact's VAT codes (`vat/VATCodes`), one call per cache TTL."""
+
+    async def load() -> list[VATCode]:
+        return await ctx.exact.vat_codes()
+
+    codes: list[VATCode] = await ctx.cache.get("orders:vat_codes", load)
+    return codes
+
+
+async def payment_conditions(ctx: FlowContext) -> list[PaymentCondition]:
+    """Exact's payment conditions (`cashflow/PaymentConditions`), one call per cache TTL."""
+
+    async def load() -> list[PaymentCondition]:
+        return await ctx.exact.payment_conditions()
+
+    conditions: list[PaymentCondition] = await ctx.cache.get("orders:payment_conditions", load)
+    return conditions

@@ -1,23 +1,44 @@
-"""Options of the orders flow (`OrdersOptions`; see the table in docs/flows/orders.md)."""
+"""Options of the orders flow (`OrdersOptions`; see the table in docs/flows/orders.md).
+
+Every value these accept works with the default mappings, or is refused here (HTTP 422 naming the field): the
+mappings select nothing by status (the flow does, by `statuses`), and a combination the flow cannot honour
+(customer invoices as sales orders) is refused.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from flows.base import FlowOptions
 
 Document = Literal["sales_order", "sales_invoice", "direct_invoice", "journal_entry"]
+OrderStatus = Literal[1, 2, 3, 4]
+Situation = Literal[
+    "domestic",
+    "domestic_reverse_charge",
+    "eu_b2b_goods",
+    "eu_b2b_services",
+    "eu_triangulation",
+    "eu_private",
+    "eu_oss",
+    "export",
+    "rounding",
+]
 
 
 class OrdersOptions(FlowOptions):
-    """What to transfer, as what, and how to find customers and items in Exact."""
+    """What to transfer, as what, and how to find customers, items, VAT codes and payment conditions in Exact."""
 
     document: Document = Field("sales_order", description="Exact document; selects mapping orders_to_exact_<document>")
     source: Literal["orders", "customer_invoices"] = "orders"
-    statuses: list[int] = Field(default_factory=lambda: [2, 3], description="eAccounting order statuses to transfer")
+    statuses: list[OrderStatus] = Field(
+        default_factory=lambda: [2, 3],  # type: ignore[arg-type]  # a list of Literal values
+        min_length=1,
+        description="eAccounting order statuses to transfer: 1 draft, 2 ongoing, 3 shipped, 4 invoiced",
+    )
     start_date: date | None = Field(None, description="Ignore orders dated before this day")
     customer_match: Literal["email", "customer_number", "vat_number"] = "email"
     update_customers: bool = Field(
@@ -26,24 +47,43 @@ class OrdersOptions(FlowOptions):
     default_debtor_code: str | None = Field(None, description="Exact account code all orders go to (no lookup)")
     missing_sku: Literal["fail", "create_item"] = "fail"
     created_item_vat_code: str | None = Field(
-        "2", description="Exact SalesVatCode of items the flow creates (2 = 21 % sales VAT in a Dutch administration)"
+        None,
+        description="Exact SalesVatCode of items the flow creates; None: the domestic Exact code of the rate the "
+        "article's eAccounting coding charges",
     )
     shipping_article_number: str = Field("SHIPPING", description="eAccounting article web shops put freight on")
     shipping_item_code: str = Field(
-        "SHIPPING",
-        min_length=1,
-        description="Exact item for freight rows and the ShippingAmount line; created once when missing",
+        "SHIPPING", min_length=1, description="Exact item freight rows are sent with; created once when missing"
     )
-    discount_item_code: str | None = Field(None, description="Exact item code for an order-level discount line")
+    rounding_item_code: str = Field(
+        "ROUNDING",
+        min_length=1,
+        description="Exact item of the line that carries the document's rounding (RoundingsAmount), without VAT; "
+        "created once when missing",
+    )
     warehouse_code: str | None = Field(None, description="Exact warehouse code (direct invoice)")
     journal_code: str | None = Field(None, description="Exact sales journal code (invoice/entry); None: mapping's")
-    vat_code_by_country: dict[str, str] = Field(default_factory=dict, description="ISO country -> Exact VAT code")
+    vat_code_by_situation: dict[Situation, str] = Field(
+        default_factory=dict,
+        description="VAT situation -> Exact VAT code, instead of matching Exact's codes (docs/vat.md); the code's "
+        "percentage must be the rate eAccounting charged",
+    )
+    vat_code_by_country: dict[str, str] = Field(
+        default_factory=dict,
+        description="ISO country -> Exact VAT code, for the rows of that country whose charged rate is the code's "
+        "percentage (other rows: matched)",
+    )
+    reverse_charge_vat_code: str | None = Field(
+        None, description="Exact VAT code for intra-community supplies to EU businesses (a 0 % code)"
+    )
+    home_country: str = Field(
+        "NL", min_length=2, max_length=2, description="The country both administrations keep their books in"
+    )
     payment_condition_by_terms: dict[str, str] = Field(
         default_factory=dict,
-        description="eAccounting TermsOfPaymentId, or its number of days ('30'), -> Exact payment condition code",
+        description="eAccounting TermsOfPaymentId, or its number of days ('30'), -> Exact payment condition code; "
+        "otherwise matched by payment method and days (docs/flows/orders.md)",
     )
-    reverse_charge_vat_code: str | None = Field(None, description="VAT code for EU business customers abroad")
-    home_country: str = Field("NL", description="The Exact administration's country (reverse charge test)")
     write_back: bool = Field(
         False,
         description="Write 'Exact <document> <number>' into the eAccounting order's OurReference after the transfer "
@@ -51,4 +91,22 @@ class OrdersOptions(FlowOptions):
     )
     create_contact_person: bool = Field(True, description="New company accounts get their contact person (1 call)")
     accounts_refresh_seconds: float = Field(60.0, ge=0, description="Accounts-by-e-mail sync at most this often")
-    items_refresh_seconds: float = Field(300.0, ge=0, description="Incremental items sync at most this often")
+    items_refresh_seconds: float = Field(
+        300.0, ge=0, description="Incremental Exact items and eAccounting articles sync at most this often"
+    )
+
+    @field_validator("statuses")
+    @classmethod
+    def _distinct(cls, value: list[int]) -> list[int]:
+        return sorted(set(value))
+
+    @field_validator("home_country")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _source_fits_document(self) -> OrdersOptions:
+        if self.source == "customer_invoices" and self.document == "sales_order":
+            raise ValueError("source customer_invoices needs document sales_invoice, direct_invoice or journal_entry")
+        return self

@@ -221,6 +221,10 @@ class ExactClient(ExactBase):
             clause += f" and OrderedBy eq {odata_guid(ordered_by)}"
         return await self._first("salesorder/SalesOrders", SalesOrder, clause, "yourref")
 
+    async def find_sales_order_by_description(self, text: str) -> SalesOrder | None:
+        """The first order whose `Description` is `text` (the orders flow's reference key; lines not included)."""
+        return await self._first("salesorder/SalesOrders", SalesOrder, f"Description eq {odata_string(text)}", "key")
+
     async def create_sales_order(self, payload: Payload) -> SalesOrder:
         """`POST salesorder/SalesOrders` with `OrderedBy` and `SalesOrderLines` (each `Item`, `Quantity`) in ONE
         request. The answer is the stored header (numbers, prices and totals computed by Exact)."""
@@ -254,6 +258,10 @@ class ExactClient(ExactBase):
         filter = f"YourRef eq {odata_string(ref)}"
         return await self._first("salesinvoice/SalesInvoices", SalesInvoice, filter, "yourref")
 
+    async def find_sales_invoice_by_description(self, text: str) -> SalesInvoice | None:
+        filter = f"Description eq {odata_string(text)}"
+        return await self._first("salesinvoice/SalesInvoices", SalesInvoice, filter, "key")
+
     async def get_sales_invoice(self, invoice_id: str) -> SalesInvoice:
         """One invoice with its lines."""
         params = {"$expand": "SalesInvoiceLines"}
@@ -268,6 +276,10 @@ class ExactClient(ExactBase):
 
     async def find_sales_entry_by_yourref(self, ref: str) -> SalesEntry | None:
         return await self._first("salesentry/SalesEntries", SalesEntry, f"YourRef eq {odata_string(ref)}", "yourref")
+
+    async def find_sales_entry_by_description(self, text: str) -> SalesEntry | None:
+        filter = f"Description eq {odata_string(text)}"
+        return await self._first("salesentry/SalesEntries", SalesEntry, filter, "key")
 
     async def create_general_journal_entry(self, payload: Payload) -> GeneralJournalEntry:
         """`POST generaljournalentry/GeneralJournalEntries` with `JournalCode` and `GeneralJournalEntryLines`."""

@@ -453,8 +453,9 @@ class Engine:
         if not ZERO <= discount <= 1:
             raise bad_request("Discount: a fraction between 0 and 1 (0.1 = 10 %)")
         line["Discount"] = discount
+        # The line amount is quantity x price x (1 - discount), rounded once to the cent; NetPrice is shown rounded.
         line["NetPrice"] = money(line["UnitPrice"] * (1 - discount))
-        line["AmountFC"] = money(quantity * line["NetPrice"])
+        line["AmountFC"] = money(quantity * line["UnitPrice"] * (1 - discount))
         line["AmountDC"] = line["AmountFC"]
         code = line.get("VATCode") or (item.get("SalesVatCode") if item else None) or vat_default
         if code is None:

@@ -25,13 +25,18 @@ def _one(world: World, entity: str, **match: Any) -> dict[str, Any]:
     return found[0]
 
 
+def _key(world: World, order_id: str) -> str:
+    """The Exact Description the flow writes: its reference key."""
+    return f"eAccounting order {world.ea_sim.get('orders', order_id)['Number']}"
+
+
 async def test_company_customer_sales_order(world: World, make_order: Callable[..., str]) -> None:
     order_id = make_order("1009", [("SKU-0001", 2), ("SKU-0002", 3)], your_reference="PO-77")
     ctx = world.ctx()
     outcome = await world.run(ctx, order_id)
     assert outcome.action == "created"
-    number = str(world.ea_sim.get("orders", order_id)["Number"])
-    order = _one(world, "SalesOrders", YourRef=number)
+    order = _one(world, "SalesOrders", Description=_key(world, order_id))
+    assert order["YourRef"] == "PO-77"  # the customer's reference reaches Exact
     account = _one(world, "Accounts", Email="inkoop@demolen.nl")
     assert order["OrderedBy"] == account["ID"]
     assert account["Name"] == "Koffiehuis De Molen B.V."
@@ -57,8 +62,7 @@ async def test_each_document_type(world: World, make_order: Callable[..., str], 
     order_id = make_order("1011", [("SKU-0004", 2)])
     outcome = await world.run(world.ctx(document=document), order_id)
     assert outcome.action == "created"
-    number = str(world.ea_sim.get("orders", order_id)["Number"])
-    created = _one(world, entity, YourRef=number)
+    created = _one(world, entity, Description=_key(world, order_id))
     assert created["Journal"] == "70"
 
 
@@ -78,16 +82,15 @@ async def test_missing_sku_fails_naming_it(world: World, make_order: Callable[..
     with pytest.raises(RecordFailed, match="SKU-9999") as failed:
         await world.run(world.ctx(), order_id)
     assert failed.value.details["sku"] == ["SKU-9999"]
-    number = str(world.ea_sim.get("orders", order_id)["Number"])
-    assert not [r for r in _records(world, "SalesOrders") if r.get("YourRef") == number]
-    assert not [r for r in _records(world, "Accounts") if r.get("Email") == "osto@hkiroastery.fi"]
+    assert not [r for r in _records(world, "SalesOrders") if r.get("Description") == _key(world, order_id)]
+    assert not [r for r in _records(world, "Accounts") if r.get("Email") == "achats@lesablon.be"]
 
 
 async def test_missing_sku_created_when_configured(world: World, make_order: Callable[..., str]) -> None:
     order_id = make_order("1007", [("SKU-9999", 1)])
-    outcome = await world.run(world.ctx(missing_sku="create_item", created_item_vat_code="2"), order_id)
+    outcome = await world.run(world.ctx(missing_sku="create_item"), order_id)
     assert outcome.action == "created"
-    _one(world, "Items", Code="SKU-9999")
+    assert _one(world, "Items", Code="SKU-9999")["SalesVatCode"] == "2"  # the domestic code of its 21 % coding
 
 
 async def test_currency_and_shipping_line(world: World, make_order: Callable[..., str]) -> None:
@@ -115,22 +118,6 @@ async def test_concurrent_orders_create_the_missing_shipping_item_once(
     assert all(shipping["ID"] in [line["Item"] for line in o.target_payload["SalesOrderLines"]] for o in outcomes)
 
 
-async def test_vat_per_country_and_reverse_charge(world: World, make_order: Callable[..., str]) -> None:
-    customer = world.ea_sim.by_unique("customers", "1011")
-    assert customer is not None
-    world.ea_sim.put("customers", {**customer, "VatNumber": "DE123456789"})
-    options = {"vat_code_by_country": {"NL": "2", "DE": "DE19"}, "reverse_charge_vat_code": "3", "home_country": "NL"}
-    business = await world.run(world.ctx(**options), make_order("1011", [("SKU-0001", 1)]))
-    private = await world.run(world.ctx(**options), make_order("1012", [("SKU-0001", 1)]))
-    home = await world.run(world.ctx(**options), make_order("1009", [("SKU-0001", 1)]))
-    assert {line["VATCode"] for line in business.target_payload["SalesOrderLines"]} == {"3"}
-    assert {line["VATCode"] for line in private.target_payload["SalesOrderLines"]} == {"DE19"}
-    assert {line["VATCode"] for line in home.target_payload["SalesOrderLines"]} == {"2"}
-    # a returning business customer keeps reverse charge without reading the customer again
-    again = await world.run(world.ctx(**options), make_order("1011", [("SKU-0002", 1)]))
-    assert {line["VATCode"] for line in again.target_payload["SalesOrderLines"]} == {"3"}
-
-
 async def test_status_not_selected_is_skipped(world: World, make_order: Callable[..., str]) -> None:
     order_id = make_order("1001", [("SKU-0001", 1)], status=1)
     outcome = await world.run(world.ctx(), order_id)
@@ -146,8 +133,7 @@ async def test_rerun_creates_nothing_and_costs_no_exact_call(world: World, make_
     assert first.action == "created"
     assert second.action == "unchanged" and second.target_id == first.target_id
     assert exact_calls(world.exact_sim) == before
-    number = str(world.ea_sim.get("orders", order_id)["Number"])
-    _one(world, "SalesOrders", YourRef=number)
+    _one(world, "SalesOrders", Description=_key(world, order_id))
 
 
 async def test_crash_between_create_and_link_leaves_no_duplicate(world: World, make_order: Callable[..., str]) -> None:
@@ -160,9 +146,8 @@ async def test_crash_between_create_and_link_leaves_no_duplicate(world: World, m
     retry = await world.run(world.ctx(), order_id)
     assert retry.action == "skipped" and retry.target_id == first.target_id
     exact_number = _one(world, "SalesOrders", OrderID=first.target_id)["OrderNumber"]
-    assert retry.reason is not None and f"exists in Exact as sales order {exact_number} " in retry.reason
-    number = str(world.ea_sim.get("orders", order_id)["Number"])
-    _one(world, "SalesOrders", YourRef=number)
+    assert retry.reason == f"exists in Exact as sales order {exact_number} ({_key(world, order_id)})"
+    _one(world, "SalesOrders", Description=_key(world, order_id))
     assert await ctx.xref.target("ea:order>exact:salesorder", order_id) == first.target_id
 
 
@@ -229,7 +214,7 @@ async def test_customer_invoice_source_to_sales_invoice(world: World, make_order
     ctx = world.ctx(source="customer_invoices", document="sales_invoice")
     outcome = await world.run(ctx, str(stored["Id"]))
     assert outcome.action == "created"
-    created = _one(world, "SalesInvoices", YourRef=str(stored["InvoiceNumber"]))
+    created = _one(world, "SalesInvoices", Description=f"eAccounting invoice {stored['InvoiceNumber']}")
     assert await ctx.xref.target("ea:invoice>exact:salesinvoice", str(stored["Id"])) == created["InvoiceID"]
 
 
@@ -264,34 +249,49 @@ async def test_update_customers_writes_only_changes(world: World, make_order: Ca
     assert _one(world, "Accounts", Email="inkoop@demolen.nl")["Name"] == "Koffiehuis De Molen Utrecht B.V."
 
 
-async def test_row_and_order_discounts(world: World, make_order: Callable[..., str]) -> None:
+async def test_row_discounts_reach_exact_and_an_order_discount_option_is_refused(
+    world: World, make_order: Callable[..., str]
+) -> None:
     from decimal import Decimal
 
-    from flows.orders import ORDERS
+    from app.flowconfig import ConfigInvalid
 
-    ctx = world.ctx(discount_item_code="SKU-0040")
-    source = await ORDERS.fetch(ctx, make_order("1009", [("SKU-0001", 4), ("SKU-0002", 1)]))
-    assert source is not None
-    source["Rows"][0]["DiscountPercentage"] = "0.10"
-    source["DiscountAmount"] = "25.00"  # an order-level discount a web shop sets
-    outcome = await ORDERS.handle(ctx, source)
-    order = _one(world, "SalesOrders", YourRef=str(source["Number"]))
+    rows = [{"article_number": "SKU-0001", "quantity": 4, "discount_percentage": "0.10"}, ("SKU-0002", 1)]
+    outcome = await world.run(world.ctx(), make_order("1009", rows))
+    order = _one(world, "SalesOrders", OrderID=outcome.target_id)
     lines = [r for r in _records(world, "SalesOrderLines") if r.get("OrderID") == order["OrderID"]]
-    discount_item = _one(world, "Items", Code="SKU-0040")["ID"]
-    assert sorted(Decimal(str(r.get("Discount") or 0)) for r in lines) == [Decimal(0), Decimal(0), Decimal("0.1")]
-    assert [Decimal(str(r["UnitPrice"])) for r in lines if r["Item"] == discount_item] == [Decimal("-25.00")]
-    assert outcome.action == "created"
+    assert sorted(Decimal(str(r["Discount"])) for r in lines) == [Decimal(0), Decimal("0.1")]
+    assert outcome.mismatch is None  # 4 x 24.95 less 10 % = 89.82, as eAccounting computed
+    # An order-level discount amount is not a field of eAccounting's OrderApi: the option that read one is gone.
+    with pytest.raises(ConfigInvalid, match="discount_item_code"):
+        world.ctx(discount_item_code="SKU-0040")
 
 
-async def test_payment_terms_become_payment_condition(world: World, make_order: Callable[..., str]) -> None:
-    ctx = world.ctx(payment_condition_by_terms={"30": "30", "10": "14"})
-    company = await world.run(ctx, make_order("1009", [("SKU-0001", 1)]))  # company: 30 days
-    returning = await world.run(ctx, make_order("1009", [("SKU-0002", 1)]))  # from the stored profile
-    person = await world.run(ctx, make_order("1010", [("SKU-0001", 1)]))  # private: 10 days
+async def test_payment_method_of_the_terms_picks_the_condition(world: World, make_order: Callable[..., str]) -> None:
+    company = await world.run(world.ctx(), make_order("1009", [("SKU-0001", 1)]))  # 30 days, normal
+    returning = await world.run(world.ctx(), make_order("1009", [("SKU-0002", 1)]))  # from the stored profile
+    card = await world.run(world.ctx(), make_order("1010", [("SKU-0001", 1)]))  # pays by card
+    cash = await world.run(world.ctx(), make_order("1002", [("SKU-0001", 1)]))  # pays cash
     assert company.target_payload["PaymentCondition"] == "30"
     assert returning.target_payload["PaymentCondition"] == "30"
-    assert person.target_payload["PaymentCondition"] == "14"
-    assert _one(world, "SalesOrders", YourRef=company.target_payload["YourRef"])["PaymentCondition"] == "30"
+    assert card.target_payload["PaymentCondition"] == "CC"  # Exact's credit-card condition (method V)
+    assert cash.target_payload["PaymentCondition"] == "00"  # method K
+    assert _one(world, "SalesOrders", OrderID=card.target_id)["PaymentCondition"] == "CC"
+    override = await world.run(
+        world.ctx(payment_condition_by_terms={"30": "14"}), make_order("1009", [("SKU-0003", 1)])
+    )
+    assert override.target_payload["PaymentCondition"] == "14"
+
+
+async def test_a_card_customer_without_a_card_condition_in_exact_fails_naming_it(
+    world: World, make_order: Callable[..., str]
+) -> None:
+    conditions = world.exact_sim.division().store("PaymentConditions")
+    for record in conditions.records.values():
+        if record["PaymentMethod"] in ("V", "Q"):
+            record["PaymentMethod"] = "B"
+    with pytest.raises(RecordFailed, match=r"pays by card .* payment method V \(credit card\) or Q"):
+        await world.run(world.ctx(), make_order("1010", [("SKU-0001", 1)]))
 
 
 async def test_fetch_of_a_deleted_order_is_none(world: World) -> None:

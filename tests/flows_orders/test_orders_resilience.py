@@ -13,7 +13,7 @@ from tests.harness import drain
 
 def _sales_orders_by_ref(world: World) -> Counter[str]:
     orders = world.exact_sim.division().store("SalesOrders").records.values()
-    return Counter(str(order["YourRef"]) for order in orders)
+    return Counter(str(order["Description"]).removeprefix("eAccounting order ") for order in orders)
 
 
 async def test_5xx_and_429_from_both_systems_delay_but_lose_nothing(

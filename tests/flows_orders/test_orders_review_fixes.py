@@ -19,17 +19,8 @@ def _lines(world: World, order_id: str) -> list[dict[str, Any]]:
     return [line for line in _records(world, "SalesOrderLines") if line["OrderID"] == order_id]
 
 
-def _with_shipping_amount(world: World, order_id: str, amount: str) -> None:
-    """A web shop's order carrying its freight as `ShippingAmount` (not a field of the 2018 description)."""
-    order = world.ea_sim.get("orders", order_id)
-    world.ea_sim.put("orders", {**order, "ShippingAmount": Decimal(amount)})
-
-
-async def test_a_shipping_amount_becomes_exactly_one_shipping_line(
-    world: World, make_order: Callable[..., str]
-) -> None:
-    order_id = make_order("1001", [("SKU-0001", 1)])
-    _with_shipping_amount(world, order_id, "6.95")
+async def test_a_freight_row_becomes_exactly_one_shipping_line(world: World, make_order: Callable[..., str]) -> None:
+    order_id = make_order("1001", [("SKU-0001", 1)], shipping_amount=Decimal("6.95"))  # a row on article SHIPPING
     outcome = await world.run(world.ctx(), order_id)
     assert outcome.action == "created"
     shipping = next(i for i in _records(world, "Items") if i["Code"] == "SHIPPING")
@@ -37,14 +28,12 @@ async def test_a_shipping_amount_becomes_exactly_one_shipping_line(
     freight = [line for line in lines if line["Item"] == shipping["ID"]]
     assert len(freight) == 1 and freight[0]["UnitPrice"] == Decimal("6.95")
     assert len(lines) == 2  # the article and one shipping line, not two
+    assert freight[0]["VATCode"] == "2" and shipping["SalesVatCode"] == "2"  # the freight article's 21 %
 
 
-async def test_the_shipping_line_uses_the_configured_shipping_item(
-    world: World, make_order: Callable[..., str]
-) -> None:
+async def test_the_freight_row_uses_the_configured_shipping_item(world: World, make_order: Callable[..., str]) -> None:
     world.exact_sim.upsert_item("FREIGHT", {"Description": "Freight", "IsSalesItem": True, "SalesVatCode": "2"})
-    order_id = make_order("1001", [("SKU-0001", 1)])
-    _with_shipping_amount(world, order_id, "12.50")
+    order_id = make_order("1001", [("SKU-0001", 1)], shipping_amount=Decimal("12.50"))
     outcome = await world.run(world.ctx(shipping_item_code="FREIGHT"), order_id)
     freight = next(i for i in _records(world, "Items") if i["Code"] == "FREIGHT")
     lines = _lines(world, outcome.target_id or "")
@@ -85,15 +74,19 @@ async def test_invoice_prices_including_vat_are_sent_excluding_it(world: World, 
     for key in invoice:
         if key in order and key not in ("Id", "CreatedUtc", "ModifiedUtc", "Rows", "Status"):
             invoice[key] = order[key]
-    invoice["Rows"] = [
-        {**dict(row), "UnitPrice": Decimal("125.00"), "PercentVat": Decimal("0.25")} for row in order["Rows"]
-    ]
+    invoice["Rows"] = [{**dict(row), "UnitPrice": Decimal("109.00")} for row in order["Rows"]]
     _invoice_rules(world.ea_sim, invoice, None)
-    stored = world.ea_sim.put("customerinvoices", {**invoice, "IncludesVat": True})
+    # As eAccounting states an invoice whose prices include VAT: per row the rate and the amount without VAT.
+    invoice["Rows"] = [
+        {**row, "PercentVat": Decimal("0.09"), "AmountNoVat": Decimal("200.00")} for row in invoice["Rows"]
+    ]
+    totals = {"TotalAmountInvoiceCurrency": Decimal("218.00"), "TotalVatAmountInvoiceCurrency": Decimal("18.00")}
+    stored = world.ea_sim.put("customerinvoices", {**invoice, **totals, "IncludesVat": True})
     outcome = await world.run(world.ctx(source="customer_invoices", document="sales_invoice"), str(stored["Id"]))
     assert outcome.action == "created"
     lines = outcome.target_payload["SalesInvoiceLines"]
     assert [Decimal(str(line["UnitPrice"])) for line in lines] == [Decimal("100.0000")]
+    assert outcome.mismatch is None  # 2 x 100.00 net and 18.00 VAT, as eAccounting states
 
 
 async def test_a_customer_without_e_mail_created_by_a_lost_attempt_is_found_by_its_code(
@@ -121,4 +114,4 @@ async def test_changing_the_document_type_does_not_transfer_an_order_again(
     assert again.action == "unchanged" and again.target_id == first.target_id
     assert "salesorder" in (again.reason or "")
     number = str(world.ea_sim.get("orders", order_id)["Number"])
-    assert not [i for i in _records(world, "SalesInvoices") if i.get("YourRef") == number]
+    assert not [i for i in _records(world, "SalesInvoices") if i.get("Description") == f"eAccounting order {number}"]

@@ -71,7 +71,6 @@ def test_sales_order_from_realistic_order() -> None:
         "YourRef": "PO-77812",
         "OrderDate": "2026-11-20",
         "DeliveryDate": "2026-11-25",
-        "Description": "eAccounting order 10234",
         "Currency": "EUR",
         "Remarks": "Deliver to: Bakkerij De Gouden Korst, Industrieweg 4, 3542 CD, Utrecht, NL",
         "SalesOrderLines": [
@@ -79,8 +78,8 @@ def test_sales_order_from_realistic_order() -> None:
                 "Item": r.ITEM_IDS["FLOUR-25"],
                 "Description": "Wheat flour type 550, 25 kg",
                 "Quantity": Decimal("3"),
-                # 12.345 is 12.3449999... as a float: a float round() would give 12.34.
-                "UnitPrice": Decimal("12.35"),
+                # 12.345 is 12.3449999... as a float: a float round() would lose the 5; prices keep 4 decimals.
+                "UnitPrice": Decimal("12.3450"),
                 "Discount": Decimal("0.1"),
             },
             {
@@ -90,43 +89,42 @@ def test_sales_order_from_realistic_order() -> None:
                 "UnitPrice": Decimal("19.99"),
                 "Discount": Decimal("0.15"),
             },
-            {"Item": r.ITEM_IDS["SALT-5"], "Quantity": Decimal("1"), "UnitPrice": Decimal("0.01")},
+            # No DiscountPercentage: a discount of 0 is sent, so Exact applies none of its own.
+            {
+                "Item": r.ITEM_IDS["SALT-5"],
+                "Quantity": Decimal("1.0"),
+                "UnitPrice": Decimal("0.0050"),
+                "Discount": Decimal("0"),
+            },
         ],
     }
+    # The flow's reference key is not the mapping's business: the flow writes Description itself.
+    assert "Description" not in result.payload
 
 
-def test_sales_order_value_maps_and_shipping_line_when_configured() -> None:
+def test_sales_order_value_maps_and_the_vat_code_the_flow_chose() -> None:
     overrides = {
         "value_maps": {
-            "vat_code_by_country": {"table": {"NL": "2", "BE": "4"}},
             "shipping_method_by_delivery_method": {"table": {"POSTNL": "5a000000-0000-4000-8000-000000000001"}},
             "cost_center_by_cost_center_item": {"table": {"f0000000-0000-4000-8000-0000000000cc": "BAKERY"}},
         }
     }
-    payload = (
-        compiled("orders_to_exact_sales_order", overrides)
-        .map(r.order(ShippingAmount=6.95), lookups=r.order_lookups())
-        .payload
-    )
+    order = r.order(ShippingAmount=6.95)  # not a field of eAccounting's OrderApi: no line of its own
+    for row, code in zip(order["Rows"], ["1", "1", "1", "2"], strict=True):
+        row["ExactVatCode"] = code  # what the orders flow writes on each row before mapping
+    payload = compiled("orders_to_exact_sales_order", overrides).map(order, lookups=r.order_lookups()).payload
     assert payload is not None
     assert payload["ShippingMethod"] == "5a000000-0000-4000-8000-000000000001"
     lines = payload["SalesOrderLines"]
-    assert [line["VATCode"] for line in lines] == ["2", "2", "2", "2"]
+    assert [line["VATCode"] for line in lines] == ["1", "1", "2"]  # the text row (second) is no line
     assert lines[0]["CostCenter"] == "BAKERY"
     assert "CostCenter" not in lines[1]
-    assert lines[3] == {
-        "Item": r.ITEM_IDS["SHIPPING"],
-        "Description": "Shipping costs",
-        "Quantity": 1,
-        "UnitPrice": Decimal("6.95"),
-        "VATCode": "2",
-    }
+    assert len(lines) == 3
 
 
-def test_sales_order_skips_draft_orders_with_reason() -> None:
+def test_sales_order_maps_drafts_too_the_flow_selects_by_status() -> None:
     result = compiled("orders_to_exact_sales_order").map(r.order(Status=1), lookups=r.order_lookups())
-    assert result.payload is None
-    assert result.skipped is not None and "draft order" in result.skipped
+    assert result.payload is not None and result.skipped is None
 
 
 def test_sales_order_missing_sku_names_it() -> None:
@@ -146,7 +144,6 @@ def test_sales_order_update_mode_leaves_out_create_only_fields() -> None:
     assert payload == {
         "YourRef": "PO-77812",
         "DeliveryDate": "2026-11-25",
-        "Description": "eAccounting order 10234",
         "Remarks": "Deliver to: Bakkerij De Gouden Korst, Industrieweg 4, 3542 CD, Utrecht, NL",
     }
 
@@ -190,17 +187,15 @@ def test_direct_invoice_fails_without_warehouse_table() -> None:
 
 
 def test_journal_entry_amounts_are_right_to_the_cent() -> None:
-    payload = (
-        compiled("orders_to_exact_journal_entry").map(r.order(ShippingAmount="6.95"), lookups=r.order_lookups()).payload
-    )
+    payload = compiled("orders_to_exact_journal_entry").map(r.order(), lookups=r.order_lookups()).payload
     assert payload is not None
     assert payload["Type"] == 20
     assert payload["Customer"] == r.ACCOUNT_ID
     assert payload["EntryDate"] == "2026-11-20"
-    assert payload["YourRef"] == "10234"
+    assert payload["YourRef"] == "PO-77812"  # the customer's reference
     amounts = [line["AmountFC"] for line in payload["SalesEntryLines"]]
-    # 3 x 12.345 x 0.9 = 33.3315; 2 x 19.99 x 0.85 = 33.983; 1 x 0.005 = 0.005 (half-up: 0.01); shipping 6.95
-    assert amounts == [Decimal("33.33"), Decimal("33.98"), Decimal("0.01"), Decimal("6.95")]
+    # 3 x 12.345 x 0.9 = 33.3315; 2 x 19.99 x 0.85 = 33.983; 1 x 0.005 = 0.005 (half-up: 0.01)
+    assert amounts == [Decimal("33.33"), Decimal("33.98"), Decimal("0.01")]
     assert all(str(a) == f"{a:.2f}" for a in amounts)
     assert {line["GLAccount"] for line in payload["SalesEntryLines"]} == {r.GL_IDS["8000"]}
     assert payload["SalesEntryLines"][2]["Description"] == "SALT-5"
@@ -225,6 +220,7 @@ def test_customer_eaccounting_to_exact_account() -> None:
         "SalesCurrency": "EUR",
         "Blocked": False,
         "Remarks": "Prefers delivery before 7:00",
+        "DiscountSales": Decimal("0.0"),  # the customer's discount, a fraction on both sides
     }
 
 

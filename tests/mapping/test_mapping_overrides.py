@@ -47,30 +47,30 @@ def test_override_a_field_of_each_list_item() -> None:
     lines = mapping.compile_mapping(spec).map(r.order(), lookups=r.order_lookups()).payload["SalesOrderLines"]  # type: ignore[index]
     assert [line["Description"] for line in lines] == ["FLOUR-25", "YEAST-1", "SALT-5"]
     assert all("Discount" not in line and line["CostUnit"] == "CU1" for line in lines)
-    assert lines[0]["UnitPrice"] == Decimal("12.35")
+    assert lines[0]["UnitPrice"] == Decimal("12.3450")
 
 
 def test_value_map_entries_merge_remove_and_default() -> None:
+    name = "shipping_method_by_delivery_method"
     base = mapping.merge_overrides(
-        mapping.load_default(BASE), {"value_maps": {"vat_code_by_country": {"table": {"NL": "2", "BE": "4"}}}}
+        mapping.load_default(BASE), {"value_maps": {name: {"table": {"POSTNL": "a", "DHL": "b"}}}}
     )
-    spec = mapping.merge_overrides(
-        base, {"value_maps": {"vat_code_by_country": {"table": {"DE": "5", "BE": None}, "default": "9"}}}
-    )
-    vat = spec.value_maps["vat_code_by_country"]
-    assert vat.table == {"NL": "2", "DE": "5"}
-    assert vat.default == "9" and vat.has_default
+    spec = mapping.merge_overrides(base, {"value_maps": {name: {"table": {"UPS": "c", "DHL": None}, "default": "z"}}})
+    methods = spec.value_maps[name]
+    assert methods.table == {"POSTNL": "a", "UPS": "c"}
+    assert methods.default == "z" and methods.has_default
     compiled = mapping.compile_mapping(spec)
-    lines = compiled.map(r.order(InvoiceCountryCode="BE"), lookups=r.order_lookups()).payload["SalesOrderLines"]  # type: ignore[index]
-    assert {line["VATCode"] for line in lines} == {"9"}
+    payload = compiled.map(r.order(DeliveryMethodCode="DHL"), lookups=r.order_lookups()).payload
+    assert payload is not None and payload["ShippingMethod"] == "z"
 
 
 def test_filters_replace_and_base_is_not_modified() -> None:
     base = mapping.load_default(BASE)
-    spec = mapping.merge_overrides(base, {"filters": []})
-    assert mapping.compile_mapping(spec).map(r.order(Status=1), lookups=r.order_lookups()).skipped is None
-    assert len(base.filters) == 2
-    assert mapping.compile_mapping(base).map(r.order(Status=1), lookups=r.order_lookups()).skipped is not None
+    no_drafts = {"path": "Status", "op": "ne", "value": 1, "reason": "no drafts"}
+    spec = mapping.merge_overrides(base, {"filters": [no_drafts]})
+    assert mapping.compile_mapping(spec).map(r.order(Status=1), lookups=r.order_lookups()).skipped == "no drafts"
+    assert len(base.filters) == 1
+    assert mapping.compile_mapping(base).map(r.order(Status=1), lookups=r.order_lookups()).skipped is None
 
 
 def test_overrides_survive_a_json_round_trip_of_the_spec() -> None:
@@ -89,7 +89,10 @@ def test_overrides_survive_a_json_round_trip_of_the_spec() -> None:
         ({"fields": {"Nope[*].X": {"const": 1}}}, "overrides.fields.Nope[*].X: no field 'Nope[*]' to override inside"),
         ({"fields": {"Remarks[*].X": {"const": 1}}}, "overrides.fields.Remarks[*].X: field 'Remarks' is not a list"),
         ({"fields": {"YourRef": {"source": "x", "bogus": 1}}}, "fields.YourRef.bogus: Extra inputs are not permitted"),
-        ({"value_maps": {"vat_code_by_country": {"table": []}}}, "overrides.value_maps.vat_code_by_country.table"),
+        (
+            {"value_maps": {"cost_center_by_cost_center_item": {"table": []}}},
+            "overrides.value_maps.cost_center_by_cost_center_item.table",
+        ),
     ],
 )
 def test_bad_overrides_are_spec_errors_with_paths(overrides: dict[str, object], message: str) -> None:

@@ -138,7 +138,7 @@ async def test_reference_data_endpoints(client: httpx.AsyncClient, auth: dict[st
     centers = (await _get(client, auth, "/v2/costcenters")).json()["Data"]
     assert [len(c["Items"]) for c in centers] == [3, 3, 0]
     terms = (await _get(client, auth, "/v2/termsofpayments")).json()["Data"]
-    assert sorted((t["NumberOfDays"], t["TermsOfPaymentTypeId"]) for t in terms) == [(0, 2), (0, 3), (14, 0), (30, 0)]
+    assert sorted((t["NumberOfDays"], t["TermsOfPaymentTypeId"]) for t in terms) == [(0, 2), (0, 3), (8, 0), (30, 0)]
     settings = (await _get(client, auth, "/v2/companysettings")).json()
     assert (settings["CountryCode"], settings["CurrencyCode"]) == ("NL", "EUR")
     home = (await _get(client, auth, "/v2/countries/NL")).json()

@@ -156,7 +156,7 @@ async def test_invoice_draft_converts_to_invoice(client: httpx.AsyncClient, auth
     invoice = await client.post(f"/v2/customerinvoicedrafts/{draft.json()['Id']}/convert", headers=auth)
     assert invoice.status_code == 200, invoice.text
     assert invoice.json()["InvoiceNumber"] == 10001
-    assert invoice.json()["DueDate"] == "2026-03-16T00:00:00"  # the customer's 14 days
+    assert invoice.json()["DueDate"] == "2026-03-10T00:00:00"  # the customer's 8 days
     gone = await client.get(f"/v2/customerinvoicedrafts/{draft.json()['Id']}", headers=auth)
     assert gone.status_code == 404
     listed = await client.get("/v2/customerinvoices", params={"modifiedSinceUtc": "2026-03-02T09:00:00Z"}, headers=auth)

@@ -1,0 +1,105 @@
+"""Totals of a sales document on both sides, to compare them to the cent (docs/reconciliation.md).
+
+Source (eAccounting, in the document's currency): an order's net is `Amount`, its VAT `VatAmount`; a customer
+invoice's net is the sum of its rows' `AmountNoVat` (else `TotalAmountInvoiceCurrency`), its VAT
+`TotalVatAmountInvoiceCurrency`. The rounding (`RoundingsAmount` / `TotalRoundings`) travels to Exact as a line of
+its own without VAT, so it counts in the net on both sides. Gross = net + VAT.
+
+Exact (the document's currency, FC): a sales order's net is `AmountFCExclVat`, its gross `AmountFC` (the header
+has no VAT field: VAT = gross - net); a sales invoice has `AmountFCExclVat`, `VATAmountFC`, `AmountFC`; a sales
+entry `VATAmountFC` and `AmountFC` (net = gross - VAT). The orders flow reads them from the create answer (no extra
+call); the reconciliation report reads them through the bulk endpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["Totals", "exact_totals", "mismatch", "source_rounding", "source_totals"]
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    currency: str
+    net: Decimal
+    vat: Decimal
+
+    @property
+    def gross(self) -> Decimal:
+        return self.net + self.vat
+
+    def to_dict(self) -> dict[str, str]:
+        return {"currency": self.currency, "net": str(self.net), "vat": str(self.vat), "gross": str(self.gross)}
+
+
+def _dec(value: Any) -> Decimal:
+    return ZERO if value is None or value == "" else Decimal(str(value))
+
+
+def source_rounding(record: Mapping[str, Any]) -> Decimal:
+    return _dec(record.get("RoundingsAmount", record.get("TotalRoundings")))
+
+
+def source_totals(record: Mapping[str, Any], home_currency: str = "EUR") -> Totals:
+    """An eAccounting order's or customer invoice's totals, the rounding counted in the net."""
+    currency = str(record.get("CurrencyCode") or record.get("InvoiceCurrencyCode") or home_currency).upper()
+    if "VatAmount" in record or "Amount" in record:
+        net, vat = _dec(record.get("Amount")), _dec(record.get("VatAmount"))
+    else:
+        rows = [r for r in record.get("Rows") or [] if not r.get("IsTextRow")]
+        if rows and all(r.get("AmountNoVat") is not None for r in rows):
+            net = sum((_dec(r["AmountNoVat"]) for r in rows), ZERO)
+        else:
+            net = _dec(record.get("TotalAmountInvoiceCurrency", record.get("TotalAmount")))
+        vat = _dec(record.get("TotalVatAmountInvoiceCurrency", record.get("TotalVatAmount")))
+    return Totals(currency, net + source_rounding(record), vat)
+
+
+def exact_totals(header: Mapping[str, Any], home_currency: str = "EUR") -> Totals | None:
+    """An Exact document header's totals (wire names); None when the answer carries none to compare."""
+    gross = header.get("AmountFC")
+    if gross is None:
+        return None
+    currency = str(header.get("Currency") or home_currency).upper()
+    vat = header.get("VATAmountFC", header.get("VATAmount"))
+    net = header.get("AmountFCExclVat")
+    if vat is None and net is None:
+        return None
+    if vat is None:
+        return Totals(currency, _dec(net), _dec(gross) - _dec(net))
+    if net is None:
+        return Totals(currency, _dec(gross) - _dec(vat), _dec(vat))
+    return Totals(currency, _dec(net), _dec(vat))
+
+
+def mismatch(source: Totals, exact: Totals) -> dict[str, Any] | None:
+    """Both sets of figures when they differ in currency, net, VAT or gross (to the cent); None when equal."""
+    same = (
+        source.currency == exact.currency
+        and source.net.quantize(Decimal("0.01")) == exact.net.quantize(Decimal("0.01"))
+        and source.vat.quantize(Decimal("0.01")) == exact.vat.quantize(Decimal("0.01"))
+    )
+    if same:
+        return None
+    return {
+        "source": source.to_dict(),
+        "exact": exact.to_dict(),
+        "difference": {
+            "net": str(exact.net - source.net),
+            "vat": str(exact.vat - source.vat),
+            "gross": str(exact.gross - source.gross),
+        },
+    }
+
+
+def describe_mismatch(found: Mapping[str, Any]) -> str:
+    s, e = found["source"], found["exact"]
+    return (
+        f"totals differ: eAccounting {s['currency']} net {s['net']} VAT {s['vat']} gross {s['gross']}, "
+        f"Exact {e['currency']} net {e['net']} VAT {e['vat']} gross {e['gross']}"
+    )
