@@ -13,7 +13,7 @@ reads, changes and sends back the complete object, unknown newer fields included
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -279,12 +279,20 @@ class EAccountingClient:
 
     # -- orders --------------------------------------------------------------------------------------------------
 
-    def list_orders(self, status: int | None = None, modified_since: datetime | None = None) -> Paged[Order]:
-        """Orders, optionally with one `Status` (`OrderStatus`) and changed after `modified_since`
-        (`ModifiedUtc gt ...`), oldest created first so new orders append at the end while we page."""
+    def list_orders(
+        self,
+        status: int | None = None,
+        modified_since: datetime | None = None,
+        *,
+        dated: tuple[date, date] | None = None,
+    ) -> Paged[Order]:
+        """Orders, optionally with one `Status` (`OrderStatus`), changed after `modified_since` (`ModifiedUtc gt
+        ...`) and dated (`OrderDate`) within `dated` (both days included), oldest created first so new orders
+        append at the end while we page."""
         clause = _and(
             f"Status eq {int(status)}" if status is not None else None,
             f"ModifiedUtc gt {odata_datetime(modified_since)}" if modified_since else None,
+            _dated("OrderDate", dated),
         )
         return self._paged("orders", Order, filter=clause, orderby="CreatedUtc")
 
@@ -330,10 +338,13 @@ class EAccountingClient:
 
     # -- invoices ------------------------------------------------------------------------------------------------
 
-    def list_customer_invoices(self, modified_since: datetime | None = None) -> Paged[CustomerInvoice]:
-        """Booked customer invoices, optionally modified since a moment (the declared `modifiedSinceUtc`)."""
+    def list_customer_invoices(
+        self, modified_since: datetime | None = None, *, dated: tuple[date, date] | None = None
+    ) -> Paged[CustomerInvoice]:
+        """Booked customer invoices, optionally modified since a moment (the declared `modifiedSinceUtc`) and dated
+        (`InvoiceDate`) within `dated` (both days included)."""
         params = {"modifiedSinceUtc": odata_datetime(modified_since)} if modified_since else None
-        return self._paged("customerinvoices", CustomerInvoice, params=params)
+        return self._paged("customerinvoices", CustomerInvoice, params=params, filter=_dated("InvoiceDate", dated))
 
     async def get_customer_invoice(self, invoice_id: str) -> CustomerInvoice:
         return CustomerInvoice.model_validate(await self._get(f"customerinvoices/{invoice_id}"))
@@ -422,6 +433,16 @@ class EAccountingClient:
     async def article_account_codings(self) -> list[ArticleAccountCoding]:
         """Codings (VAT rate and sales accounts) an article's `CodingId` must name."""
         return await self._paged("articleaccountcodings", ArticleAccountCoding).all()
+
+
+def _dated(field: str, dated: tuple[date, date] | None) -> str | None:
+    """`field ge <first day> and field lt <the day after the last>` (a date-only field holds midnight)."""
+    if dated is None:
+        return None
+    first, last = dated
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    return f"{field} ge {odata_datetime(start)} and {field} lt {odata_datetime(end)}"
 
 
 def _or_chunks(field: str, values: list[str]) -> list[str]:

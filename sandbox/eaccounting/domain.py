@@ -262,10 +262,12 @@ def _price_rows(
 ) -> tuple[Decimal, Decimal]:
     """Check article references on rows, fill row defaults, and return (net amount, VAT).
 
-    The VAT is summed unrounded over the rows and rounded once for the document (?): eAccounting shows one VAT
-    amount per order and a VAT specification per rate on invoices, never a VAT amount per row.
+    The VAT is rounded per rate (?): eAccounting states no VAT amount per row, and a customer invoice's
+    `VatSpecification` (2020 description) gives one VAT amount per rate, so the document's VAT is the sum of the
+    rates' amounts, each rounded to the cent once.
     """
-    amount = vat = Decimal(0)
+    amount = Decimal(0)
+    by_rate: dict[Decimal, Decimal] = {}
     for index, row in enumerate(rows):
         row["Id"] = row.get("Id") or str(uuid.uuid4())
         if row.get("IsTextRow"):
@@ -288,8 +290,9 @@ def _price_rows(
         line = q2(_dec(row["Quantity"]) * _dec(row["UnitPrice"]) * (1 - _dec(row.get("DiscountPercentage"))))
         amount += line
         coding = sim.find("articleaccountcodings", article.get("CodingId"))
-        vat += line * _row_vat_rate(sim, customer, document, row, coding)
-    return q2(amount), q2(vat)
+        rate = _row_vat_rate(sim, customer, document, row, coding)
+        by_rate[rate] = by_rate.get(rate, Decimal(0)) + line * rate
+    return q2(amount), sum((q2(v) for v in by_rate.values()), Decimal(0)).quantize(CENT)
 
 
 def _move_stock(sim: EAccountingSim, rows: Iterable[Record], sign: int) -> None:

@@ -254,3 +254,17 @@ async def test_reference_data(ea: EAccountingClient) -> None:
     assert isinstance(await ea.projects(), list)
     company = await ea.company_settings()
     assert company.currency_code == "EUR"
+
+
+async def test_orders_and_invoices_dated_within_a_period(ea: EAccountingClient, harness: Harness) -> None:
+    every = [o async for o in ea.list_orders()]
+    first, last = date(2026, 2, 27), date(2026, 3, 1)
+    dated = [o async for o in ea.list_orders(dated=(first, last))]
+    expected = {o.number for o in every if o.order_date is not None and first <= o.order_date <= last}
+    assert expected and {o.number for o in dated} == expected
+    assert harness.recorder.api()[-1].url.params["$filter"] == (
+        "OrderDate ge 2026-02-27T00:00:00.000Z and OrderDate lt 2026-03-02T00:00:00.000Z"
+    )
+    ongoing = [o async for o in ea.list_orders(status=OrderStatus.ONGOING, dated=(first, last))]
+    assert {o.number for o in ongoing} == {o.number for o in dated if o.status == OrderStatus.ONGOING}
+    assert [i async for i in ea.list_customer_invoices(dated=(date(2020, 1, 1), date(2020, 1, 31)))] == []
