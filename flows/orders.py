@@ -29,7 +29,7 @@ from flows.orders_items import complete_items, known_items
 from flows.orders_options import OrdersOptions
 from flows.orders_payment import payment_condition
 from flows.orders_totals import describe_mismatch, exact_totals, mismatch, source_rounding, source_totals
-from flows.orders_vat import ArticleVat, DocumentVat, VatRules, document_vat, rounding_code
+from flows.orders_vat import EU, ArticleVat, DocumentVat, VatRules, document_vat, rounding_code
 
 PAGE = 50
 CURSOR_OVERLAP = timedelta(seconds=1)
@@ -166,26 +166,43 @@ def _excluding_vat(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "UnitPrice": str(net)}
 
 
-def vat_rules(opts: OrdersOptions) -> VatRules:
+def vat_rules(opts: OrdersOptions, *, oss_first: bool = False) -> VatRules:
     return VatRules(
         home_country=opts.home_country,
         by_situation={str(k): v for k, v in opts.vat_code_by_situation.items()},
         by_country={k.upper(): v for k, v in opts.vat_code_by_country.items()},
         reverse_charge_code=opts.reverse_charge_vat_code,
         shipping_article=opts.shipping_item_code,
+        oss_first=oss_first,
     )
+
+
+async def _oss_first(ctx: FlowContext, opts: OrdersOptions, record: dict[str, Any]) -> bool:
+    """Read an EU private person's VAT as One Stop Shop rates first? Asks eAccounting (once per cache TTL) only
+    for a taxed sale to another EU country under `eu_private_vat: auto`."""
+    country = str(record.get("InvoiceCountryCode") or opts.home_country).upper()
+    taxed = bool(record.get("VatAmount") or record.get("TotalVatAmountInvoiceCurrency"))
+    if opts.eu_private_vat != "auto" or not taxed or country == opts.home_country or country not in EU:
+        return opts.eu_private_vat == "oss"
+
+    async def load() -> bool:
+        return bool(await ctx.eaccounting.uses_one_stop_shop())
+
+    uses: bool = await ctx.cache.get("orders:ea_uses_oss", load)
+    return uses
 
 
 async def source_vat(ctx: FlowContext, opts: OrdersOptions, record: dict[str, Any]) -> DocumentVat:
     """The record's VAT as Exact codes (`RecordFailed` when it cannot be read back exactly)."""
     articles = await article_vat(ctx, source_rows(record), opts.items_refresh_seconds)
     codes = await vat_codes(ctx)
+    rules = vat_rules(opts, oss_first=await _oss_first(ctx, opts, record))
 
     def lookup(row: Mapping[str, Any]) -> ArticleVat | None:
         original = row.get("SourceArticleNumber") or row.get("ArticleNumber")
         return articles({**row, "ArticleNumber": original})
 
-    return document_vat(record, lookup, codes, vat_rules(opts), lambda sku: item_vat_code(ctx, sku))
+    return document_vat(record, lookup, codes, rules, lambda sku: item_vat_code(ctx, sku))
 
 
 def source_rows(record: dict[str, Any]) -> list[dict[str, Any]]:

@@ -76,6 +76,11 @@ class OrdersOptions(FlowOptions):
     reverse_charge_vat_code: str | None = Field(
         None, description="Exact VAT code for intra-community supplies to EU businesses (a 0 % code)"
     )
+    eu_private_vat: Literal["auto", "home", "oss"] = Field(
+        "auto",
+        description="How eAccounting taxes EU private persons, where both readings give the same VAT: 'oss' the "
+        "destination country's rates (One Stop Shop), 'home' the home rates; 'auto': eAccounting's UsesMoss setting",
+    )
     home_country: str = Field(
         "NL", min_length=2, max_length=2, description="The country both administrations keep their books in"
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["Totals", "exact_totals", "mismatch", "source_rounding", "source_totals"]
+__all__ = ["Totals", "describe_mismatch", "exact_totals", "mismatch", "source_rounding", "source_totals"]
 
 ZERO = Decimal(0)
 
@@ -34,7 +34,13 @@ class Totals:
         return self.net + self.vat
 
     def to_dict(self) -> dict[str, str]:
-        return {"currency": self.currency, "net": str(self.net), "vat": str(self.vat), "gross": str(self.gross)}
+        cents = Decimal("0.01")
+        return {
+            "currency": self.currency,
+            "net": str(self.net.quantize(cents)),
+            "vat": str(self.vat.quantize(cents)),
+            "gross": str(self.gross.quantize(cents)),
+        }
 
 
 def _dec(value: Any) -> Decimal:
@@ -90,14 +96,15 @@ def mismatch(source: Totals, exact: Totals) -> dict[str, Any] | None:
         "source": source.to_dict(),
         "exact": exact.to_dict(),
         "difference": {
-            "net": str(exact.net - source.net),
-            "vat": str(exact.vat - source.vat),
-            "gross": str(exact.gross - source.gross),
+            "net": str((exact.net - source.net).quantize(Decimal("0.01"))),
+            "vat": str((exact.vat - source.vat).quantize(Decimal("0.01"))),
+            "gross": str((exact.gross - source.gross).quantize(Decimal("0.01"))),
         },
     }
 
 
 def describe_mismatch(found: Mapping[str, Any]) -> str:
+    """The mismatch in words, for the activity log's reason and the alert."""
     s, e = found["source"], found["exact"]
     return (
         f"totals differ: eAccounting {s['currency']} net {s['net']} VAT {s['vat']} gross {s['gross']}, "

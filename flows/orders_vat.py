@@ -17,7 +17,7 @@ number), `EuThirdParty`, the reverse-charge flags and each article's coding, and
 3. **Exact code per row**: an override when one fits (`vat_code_by_situation`, `reverse_charge_vat_code`,
    `vat_code_by_country`), else the one sales code of Exact's `vat/VATCodes` whose percentage and kind fit the
    situation: Type E (excluding: our lines are net) at the rate for taxed rows; 0 %, Type B or N, off the EU
-   sales list for domestic zero rate and exports; EU sales list L (goods), S (services) or T (triangulation) for
+   sales list for domestic zero rate, Type B for exports; EU sales list L (goods), S (services) or T (triangulation) for
    intra-community supplies; `Charged` for domestic reverse charge; `OssCountry` for OSS. Several fitting codes:
    the Exact item's own sales VAT code if it is one of them, else the one whose description or legal text names
    the situation (export, ...); still several, or none: the record fails naming the situation and the code to
@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from itertools import permutations
+from itertools import product
 from typing import Any
 
 from connectors.exact import VATCode
@@ -73,6 +73,7 @@ class VatRules:
     by_country: Mapping[str, str] | None = None
     reverse_charge_code: str | None = None
     shipping_article: str | None = None
+    oss_first: bool = False  # an EU private person's VAT is read as OSS rates first (the company uses the OSS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +180,9 @@ def _oss_rates(
         {c.percentage for c in codes if _usable(c) and c.oss_country == country and c.percentage}, reverse=True
     )
     groups = sorted({h for h in homes if h}, reverse=True)
-    if not oss or len(groups) > len(oss):
+    if not oss:
         return None
-    candidates = list(permutations(oss, len(groups)))
+    candidates = list(product(oss, repeat=len(groups)))  # a country may have one rate for two of ours (DK: 25 %)
     candidates.sort(key=lambda combo: list(combo) != sorted(combo, reverse=True))  # order-preserving first
     for combo in candidates:
         table = dict(zip(groups, combo, strict=True))
@@ -210,8 +211,8 @@ def _fits(situation: str, rate: Decimal, code: VATCode, country: str) -> bool:
         return code.oss_country == country and code.type == "E"
     if situation in ("domestic", "eu_private"):
         return _plain(code) and (code.type == "E" if rate else code.type in ("B", "N"))
-    if situation == "export":
-        return _plain(code) and code.type in ("B", "N")
+    if situation == "export":  # a 0 % supply whose base is reported (Type B), not one outside VAT (N)
+        return _plain(code) and code.type == "B"
     if situation == "rounding":
         return _plain(code) and code.type == "N"
     if situation == "domestic_reverse_charge":
@@ -235,6 +236,7 @@ def _kind_of(situation: str, rate: Decimal) -> str:
         "eu_triangulation": "0 %, EU sales list T (triangulation)",
         "domestic_reverse_charge": "0 %, Charged (reverse charge)",
         "rounding": "0 %, Type N (no VAT)",
+        "export": "0 %, Type B, not on the EU sales list",
     }.get(situation, "0 %, Type B or N, not on the EU sales list")
 
 
@@ -334,18 +336,20 @@ def document_vat(
             facts, indexed, strict=True))  # fmt: skip
         main = "eu_triangulation" if record.get("EuThirdParty") else "eu_b2b_goods" if goods else "eu_b2b_services"
         situations, rates = [main] * len(indexed), [ZERO] * len(indexed)
-    elif _adds_up(list(zip(nets, homes, strict=True)), charged):
-        situations, rates, main = ["eu_private"] * len(indexed), list(homes), "eu_private"
     else:
-        table = _oss_rates(homes, nets, country, codes, charged)
-        if table is None:
+        home_fits = _adds_up(list(zip(nets, homes, strict=True)), charged)
+        table = _oss_rates(homes, nets, country, codes, charged) if rules.oss_first or not home_fits else None
+        if table is None and home_fits:
+            situations, rates, main = ["eu_private"] * len(indexed), list(homes), "eu_private"
+        elif table is None:
             raise RecordFailed(
                 f"VAT: eAccounting charged {charged} VAT on {sum(nets, ZERO)} net for a sale to a private person in "
                 f"{country}; neither the articles' rates nor Exact's One Stop Shop codes for {country} explain it",
                 situation="eu_private",
             )
-        rates, main = [table[h] for h in homes], "eu_oss"
-        situations = ["eu_oss" if rate else "eu_private" for rate in rates]
+        else:
+            rates, main = [table[h] for h in homes], "eu_oss"
+            situations = ["eu_oss" if rate else "eu_private" for rate in rates]
     if not _adds_up(list(zip(nets, rates, strict=True)), charged):
         raise RecordFailed(
             f"VAT: eAccounting charged {charged} VAT on {sum(nets, ZERO)} net for {describe(main, country, ZERO)}; "

@@ -63,7 +63,8 @@ class Finding:
     detail: str
 
     def row(self) -> dict[str, str]:
-        s, e = self.source, self.exact
+        s = self.source.to_dict() if self.source else {}
+        e = self.exact.to_dict() if self.exact else {}
         return {
             "finding": self.kind,
             "source_document": self.source_document,
@@ -71,13 +72,13 @@ class Finding:
             "source_date": self.source_date or "",
             "country": self.country or "",
             "currency": self.currency or "",
-            "source_net": str(s.net) if s else "",
-            "source_vat": str(s.vat) if s else "",
-            "source_gross": str(s.gross) if s else "",
+            "source_net": s.get("net", ""),
+            "source_vat": s.get("vat", ""),
+            "source_gross": s.get("gross", ""),
             "exact_documents": " ".join(self.exact_documents),
-            "exact_net": str(e.net) if e else "",
-            "exact_vat": str(e.vat) if e else "",
-            "exact_gross": str(e.gross) if e else "",
+            "exact_net": e.get("net", ""),
+            "exact_vat": e.get("vat", ""),
+            "exact_gross": e.get("gross", ""),
             "detail": self.detail,
         }
 
@@ -118,7 +119,7 @@ class Report:
             "transferred": self.transferred,
             "findings_by_kind": dict(sorted(by_kind.items())),
             "findings": [f.row() for f in self.findings],
-            "sums": [{**asdict(s), "net": str(s.net), "vat": str(s.vat)} for s in self.sums],
+            "sums": [{**asdict(s), "net": f"{s.net:.2f}", "vat": f"{s.vat:.2f}"} for s in self.sums],
             "api_calls": self.calls,
         }
 

@@ -189,6 +189,14 @@ class EAccountingClient:
         """`GET /v2/companysettings`: country, base currency, activated modules."""
         return CompanySettings.model_validate(await self._get("companysettings"))
 
+    async def uses_one_stop_shop(self) -> bool | None:
+        """The company's `UsesMoss` (`GET /v2/companysettings`, in the 2020 description only): whether EU private
+        persons pay their own country's VAT (the One Stop Shop; the API kept the name of its predecessor MOSS).
+        None when the answer does not say."""
+        raw = await self._get("companysettings")
+        value = raw.get("UsesMoss") if isinstance(raw, dict) else None
+        return None if value is None else bool(value)
+
     # -- customers -----------------------------------------------------------------------------------------------
 
     async def find_customer_by_email(self, email: str) -> Customer | None:
