@@ -1,4 +1,4 @@
-"""The `ledgerbridge` console script: api, worker, demo, doctor, check-worker, gen-key.
+"""The `ledgerbridge` console script: api, worker, demo, doctor, check-worker, gen-key, reconcile.
 
 Exit codes: 0 fine; 1 something needs action (`doctor`, `check-worker`) or a crash (with its traceback); 2 the
 configuration or the surroundings cannot start the command. Exit 2 always comes with one readable message that
@@ -12,6 +12,7 @@ import asyncio
 import os
 import sys
 import time
+from datetime import date
 
 from app.settings import Settings, SettingsError, load_settings
 
@@ -124,6 +125,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(api_port=args.port, host=args.host, log_file=log_file))
 
 
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    from app.reconcile_cli import run
+
+    return asyncio.run(run(load_settings(), args.start, args.end, args.format, sys.stdout, sys.stderr))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ledgerbridge", description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
         handler=_cmd_check_worker
     )
     sub.add_parser("gen-key", help="print a new Fernet key for TOKEN_ENCRYPTION_KEY").set_defaults(handler=_cmd_gen_key)
+    reconcile = sub.add_parser("reconcile", help="the orders flow's documents of a period against Exact (report)")
+    reconcile.add_argument("--from", dest="start", required=True, type=date.fromisoformat, help="first day, ISO")
+    reconcile.add_argument("--to", dest="end", required=True, type=date.fromisoformat, help="last day, included")
+    reconcile.add_argument("--format", choices=("csv", "json"), default="csv", help="csv: one line per finding")
+    reconcile.set_defaults(handler=_cmd_reconcile)
     return parser
 
 

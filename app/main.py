@@ -15,7 +15,7 @@ from redis.asyncio import ConnectionPool
 
 from app.keys import Keys
 from app.logging import configure_logging
-from app.routes import config, connections, dashboard, flows, health, logs, metrics, webhooks
+from app.routes import config, connections, dashboard, flows, health, logs, metrics, reconciliation, webhooks
 from app.services import open_services
 from app.settings import Settings, load_settings
 from app.state import AppState
@@ -104,6 +104,6 @@ def create_app(
         )
         return response
 
-    for module in (health, webhooks, flows, logs, metrics, connections, config, dashboard):
+    for module in (health, webhooks, flows, logs, metrics, connections, config, dashboard, reconciliation):
         app.include_router(module.router)
     return app

@@ -268,3 +268,9 @@ async def test_orders_and_invoices_dated_within_a_period(ea: EAccountingClient, 
     ongoing = [o async for o in ea.list_orders(status=OrderStatus.ONGOING, dated=(first, last))]
     assert {o.number for o in ongoing} == {o.number for o in dated if o.status == OrderStatus.ONGOING}
     assert [i async for i in ea.list_customer_invoices(dated=(date(2020, 1, 1), date(2020, 1, 31)))] == []
+
+
+async def test_uses_one_stop_shop_reads_the_2020_company_setting(ea: EAccountingClient, harness: Harness) -> None:
+    assert await ea.uses_one_stop_shop() is True  # the demo company reports EU private sales under the OSS
+    harness.sim.company["UsesMoss"] = None
+    assert await ea.uses_one_stop_shop() is None

@@ -202,6 +202,7 @@ SCENARIO: dict[str, Step] = {
     "exchange_code": _exchange_code,
     "auth_status": lambda ea, ctx: ea.auth_status(),
     "company_settings": lambda ea, ctx: ea.company_settings(),
+    "uses_one_stop_shop": lambda ea, ctx: ea.uses_one_stop_shop(),
     "vat_codes": lambda ea, ctx: ea.vat_codes(),
     "terms_of_payments": lambda ea, ctx: ea.terms_of_payments(),
     "delivery_methods": lambda ea, ctx: ea.delivery_methods(),
