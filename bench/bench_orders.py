@@ -1,7 +1,7 @@
 """Benchmark: API calls per order of the orders flow (eAccounting -> Exact sales order), from the simulators' counters.
 
 Both simulators run in-process (httpx ASGITransport); 1,000 eAccounting orders with 1-8 rows over a 500-item
-catalogue, 70% from returning customers (new customers: 80% private persons, 20% companies with a contact person),
+catalogue, 70% from returning (Dutch) customers (new ones: 80% private persons, 20% companies with a contact person),
 go through the real flow: `poll` (orders arrive with their rows), then `handle` per order with a FlowContext.
 Rate limits are raised in the simulators' configs (Exact 60/min and 5,000/day, eAccounting 600/min) so the run
 measures calls, not waiting; "orders/minute" is computed from calls per order under Exact's 60 calls/minute.
@@ -61,15 +61,15 @@ def _new_customer(ea_sim: Any, n: int, rng: random.Random) -> str:
     company = rng.random() < 0.2
     body: dict[str, Any] = {
         "CustomerNumber": number,
-        "Name": f"Bench Company {n} AB" if company else f"Bench Person {n}",
+        "Name": f"Bench Company {n} B.V." if company else f"Bench Person {n}",
         "IsPrivatePerson": not company,
         "IsActive": True,
-        "InvoiceAddress1": f"Street {n}",
-        "InvoiceCity": "Stockholm",
-        "InvoicePostalCode": "111 22",
-        "InvoiceCountryCode": "SE",
-        "CurrencyCode": "SEK",
-        "EmailAddress": f"bench{n}@example.se",
+        "InvoiceAddress1": f"Straat {n}",
+        "InvoiceCity": "Utrecht",
+        "InvoicePostalCode": "3511 AB",
+        "InvoiceCountryCode": "NL",
+        "CurrencyCode": "EUR",
+        "EmailAddress": f"bench{n}@example.nl",
         "TermsOfPaymentId": next(iter(ea_sim.table("termsofpayments").values()))["Id"],
     }
     if company:
@@ -134,8 +134,10 @@ async def main() -> None:
     print(f"  by endpoint: {exact_sim.counters()['by_endpoint']}")
     # The run takes seconds, so the time-based refreshes never fire; at the real pace they would add one accounts
     # sync per `accounts_refresh_seconds` and one items sync per `items_refresh_seconds` (when nothing changed).
+    # VAT codes and payment conditions are re-read once per reference-cache TTL (900 s).
     minutes = exact_calls / 60
     refreshes = minutes * 60 / options.accounts_refresh_seconds + minutes * 60 / options.items_refresh_seconds
+    refreshes += 2 * minutes * 60 / 900
     paced = (exact_calls + refreshes) / ORDERS_N
     print(f"  at the 60/min pace ({minutes:.0f} min) with periodic refreshes: {paced:.3f} per order")
     print(f"eAccounting calls: {ea_calls} = {ea_calls / ORDERS_N:.3f} per order")

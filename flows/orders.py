@@ -260,8 +260,10 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
     condition = payment_condition(opts, customer, await payment_conditions(ctx))
     tables = await _lookups(ctx, opts, record, account, items)
     record["Rows"] = [dict(row) for row in record["Rows"]]
+    amounts = vat.line_vats()
     for row_vat in vat.rows:
         record["Rows"][row_vat.index]["ExactVatCode"] = row_vat.code
+        record["Rows"][row_vat.index]["ExactVatAmount"] = amounts[row_vat.index]
     mapping = ctx.mappings(f"orders_to_exact_{opts.document}")
     result = mapping.map(record, mode="create", lookups=tables)
     if result.payload is None:

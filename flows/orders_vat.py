@@ -104,6 +104,26 @@ class DocumentVat:
             out[row.code] = (net + row.net, vat + line_vat(row.net, row.rate))
         return out
 
+    def line_vats(self) -> dict[int, Decimal]:
+        """Per row index a VAT amount such that the rows add up to the document's charged VAT exactly: each code's
+        share rounded once, the rounding cent on the code (and within it the row) with the largest amount. For
+        documents whose lines accept a VAT amount (sales entries), so Exact books eAccounting's VAT to the cent."""
+        exact: dict[str, Decimal] = {}
+        for row in self.rows:
+            exact[row.code] = exact.get(row.code, ZERO) + row.net * row.rate
+        shares = {code: value.quantize(CENT, rounding=ROUND_HALF_UP) for code, value in exact.items()}
+        if shares:
+            top = max(shares, key=lambda code: abs(exact[code]))
+            shares[top] += self.charged - sum(shares.values(), ZERO)
+        out: dict[int, Decimal] = {}
+        for code, share in shares.items():
+            rows = [r for r in self.rows if r.code == code]
+            amounts = {r.index: line_vat(r.net, r.rate) for r in rows}
+            largest = max(rows, key=lambda r: abs(r.net)).index
+            amounts[largest] += share - sum(amounts.values(), ZERO)
+            out.update(amounts)
+        return out
+
     @property
     def account_code(self) -> str | None:
         """The code for an account created for this customer: the one of the highest-rate row."""

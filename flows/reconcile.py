@@ -157,9 +157,16 @@ def _exact_lines_by_code(doc: LedgerDocument) -> dict[str, tuple[Decimal, Decima
 
 
 def _expected_by_code(
-    vat: DocumentVat, rounding: Decimal, no_vat_code: str | None
+    vat: DocumentVat, rounding: Decimal, no_vat_code: str | None, *, own_vat: bool = False
 ) -> dict[str, tuple[Decimal, Decimal]]:
+    """What the Exact lines should add up to per code: Exact's own per-line VAT, or (`own_vat`: documents whose
+    lines carry the VAT the flow sends, sales entries) the source's VAT shared over the lines."""
     expected = vat.by_code()
+    if own_vat:
+        shares = vat.line_vats()
+        for code in expected:
+            net = expected[code][0]
+            expected[code] = (net, sum((shares[r.index] for r in vat.rows if r.code == code), ZERO))
     if rounding and no_vat_code:
         net, tax = expected.get(no_vat_code, (ZERO, ZERO))
         expected[no_vat_code] = (net + rounding, tax)
@@ -264,7 +271,8 @@ async def _fill(ctx: FlowContext, opts: OrdersOptions, report: Report, progress:
         elif vat is None:
             finding("vat_unreadable", exact, name, vat_problem)
         else:
-            expected = _expected_by_code(vat, rounding, no_vat_code)
+            own = opts.document == "journal_entry"
+            expected = _expected_by_code(vat, rounding, no_vat_code, own_vat=own)
             actual = _exact_lines_by_code(doc)
             if {c: (n, t) for c, (n, t) in expected.items() if n or t} != {
                 c: (n, t) for c, (n, t) in actual.items() if n or t

@@ -36,6 +36,24 @@ async def test_a_cent_of_vat_rounding_between_the_systems_is_flagged_not_hidden(
     assert outcome.reason is not None and outcome.reason.startswith("totals differ: eAccounting EUR net 1.50 VAT 0.32")
 
 
+async def test_a_journal_entry_carries_eaccountings_own_vat_to_the_cent(
+    world: World, make_order: Callable[..., str]
+) -> None:
+    """A sales entry line takes a VAT amount: the flow sends each row's share of eAccounting's VAT, so the same
+    three rows book 0.32, not 0.33."""
+    rows = [{"article_number": "SKU-0020", "quantity": 1, "unit_price": "0.50"}] * 3
+    outcome = await world.run(world.ctx(document="journal_entry"), make_order("1001", rows))
+    assert (outcome.action, outcome.mismatch) == ("created", None)
+    lines = outcome.target_payload["SalesEntryLines"]
+    assert sorted(Decimal(str(line["VATAmountFC"])) for line in lines) == [
+        Decimal("0.10"),
+        Decimal("0.11"),
+        Decimal("0.11"),
+    ]
+    entry = next(e for e in _records(world, "SalesEntries") if e["EntryID"] == outcome.target_id)
+    assert entry["VATAmountFC"] == Decimal("0.32")
+
+
 async def test_a_mismatch_shows_in_the_activity_log_the_metrics_and_an_alert(
     world: World, make_order: Callable[..., str]
 ) -> None:
