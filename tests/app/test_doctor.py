@@ -176,7 +176,9 @@ async def test_the_world_as_set_up_is_all_green(doctor_settings: Settings) -> No
     assert report.status == "ok"
     assert [c.scope for c in report.checks].count("installation") == 3
     assert line(report, "Exact division").message == f"division {DIVISION} “Demo BV” (EXACT__DIVISION)"
-    assert line(report, "eAccounting company").message.startswith("“Nordic Roast AB” (SE, SEK): API access works")
+    assert line(report, "eAccounting company").message.startswith(
+        "“Koffiebranderij De Gouden Boon B.V.” (NL, EUR): API access works"
+    )
     assert line(report, "Redis persistence").message.startswith("AOF is on")
     assert "calls left today" in line(report, "Exact rate budget").message
     assert "Demo User" in line(report, "Exact connection").message

@@ -145,7 +145,7 @@ def test_doctor_is_green_on_the_demo_and_names_injected_faults(demo: Demo) -> No
     green = doctor_cli(env)
     assert green.returncode == 0, green.stdout + green.stderr
     assert "16 checks: all good" in green.stdout
-    assert "“Demo BV”" in green.stdout and "“Nordic Roast AB”" in green.stdout
+    assert "“Demo BV”" in green.stdout and "“Koffiebranderij De Gouden Boon B.V.”" in green.stdout
 
     # Redis without AOF: its line turns red with the fix, and the command exits 1.
     client = sync_redis.Redis.from_url(redis_url)
