@@ -4,7 +4,9 @@ ConnectorError                      base: system, message, status, endpoint (pat
 ├── TransientError                  worth retrying later: 5xx, timeouts, dropped connections
 │   └── RateLimited                 429 or budget exhausted; `retry_after` seconds until the window resets
 ├── AuthError                       401/403 the connector could not fix by refreshing
-│   └── ReauthorizationRequired     no usable refresh token: a human must connect the system again
+│   ├── ReauthorizationRequired     no usable refresh token: a human must connect the system again
+│   └── AccessNotSetUp              the connected account or company is not set up for the API yet; the message
+│                                   says what the operator must do (it shows in the log, the alert, /connections)
 └── PermanentError                  retrying the same request cannot succeed
     ├── NotFound                    404, or a lookup that found nothing where something was required
     └── Rejected                    400/409/422: the API refused the data; `details` holds its message(s)
@@ -15,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AccessNotSetUp",
     "AuthError",
     "ConnectorError",
     "NotFound",
@@ -81,6 +84,11 @@ class AuthError(ConnectorError):
 
 class ReauthorizationRequired(AuthError):
     pass
+
+
+class AccessNotSetUp(AuthError):
+    """A first-connection failure a human fixes in the other system (not by reconnecting alone): the API module not
+    enabled for the company, a setup wizard not completed. `message` ends with what to do."""
 
 
 class PermanentError(ConnectorError):

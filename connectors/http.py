@@ -13,11 +13,12 @@ import httpx
 import structlog
 
 from connectors.calls import WAIT, ApiCall, record
-from connectors.errors import ConnectorError, RateLimited, TransientError
+from connectors.errors import AccessNotSetUp, ConnectorError, RateLimited, TransientError
 from connectors.ratelimit import RateBudget
 
 log = structlog.get_logger("connectors.http")
 
+USER_AGENT = "ledgerbridge/0.1"  # on every API call: the APIs' logs (and our wire contract tests) can tell us apart
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _GUID_KEY = re.compile(r"\(guid'[0-9a-fA-F-]+'\)")
 _GUID_SEGMENT = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -67,17 +68,21 @@ class ApiClient:
         max_wait: float = 90.0,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.time,
+        on_problem: Callable[[str | None], Awaitable[None]] | None = None,
     ) -> None:
         self._http = http
         self.base_url = base_url.rstrip("/") + "/"
         self.policy = policy
         self._auth = auth
         self.budget = budget
-        self._headers = dict(default_headers or {})
+        self._headers = {"User-Agent": USER_AGENT, **dict(default_headers or {})}
         self._max_retries = max_retries
         self._max_wait = max_wait
         self._sleep = sleep
         self._clock = clock
+        # Told about an `AccessNotSetUp` (its operator message), and with None once a call succeeds again.
+        self._on_problem = on_problem
+        self._problem_noted = False
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + path.lstrip("/")
@@ -148,6 +153,9 @@ class ApiClient:
             if self.budget is not None:
                 await self.budget.observe(dict(response.headers), self._clock())
             if response.is_success:
+                if self._problem_noted and self._on_problem is not None:
+                    self._problem_noted = False
+                    await self._on_problem(None)
                 return response
             if response.status_code == 429:
                 wait = self.policy.retry_after(response, self._clock())
@@ -163,4 +171,9 @@ class ApiClient:
             if response.status_code >= 500 and idempotent and attempt <= self._max_retries:
                 await self._sleep(self._backoff(attempt))
                 continue
-            raise self.policy.error(response, endpoint)
+            error = self.policy.error(response, endpoint)
+            if isinstance(error, AccessNotSetUp) and self._on_problem is not None:
+                self._problem_noted = True
+                await self._on_problem(error.message)
+                log.warning("connection.not_set_up", system=self.policy.system, problem=error.message)
+            raise error

@@ -66,6 +66,8 @@ class TokenStore(Protocol):
     async def put(self, tokens: TokenSet) -> None: ...
     async def needs_reauthorization(self) -> str | None: ...
     async def set_needs_reauthorization(self, reason: str | None) -> None: ...
+    async def problem(self) -> str | None: ...
+    async def set_problem(self, message: str | None) -> None: ...
     def lock(self) -> Any: ...
 
 
@@ -91,7 +93,7 @@ class RedisTokenStore:
 
     async def put(self, tokens: TokenSet) -> None:
         blob = self._fernet.encrypt(json.dumps(asdict(tokens)).encode())
-        await self._redis.hset(self._key, mapping={"tokens": blob, "reauth": ""})  # type: ignore[misc]
+        await self._redis.hset(self._key, mapping={"tokens": blob, "reauth": "", "problem": ""})  # type: ignore[misc]
 
     async def needs_reauthorization(self) -> str | None:
         raw = await self._redis.hget(self._key, "reauth")  # type: ignore[misc]
@@ -100,6 +102,14 @@ class RedisTokenStore:
 
     async def set_needs_reauthorization(self, reason: str | None) -> None:
         await self._redis.hset(self._key, "reauth", reason or "")  # type: ignore[misc]
+
+    async def problem(self) -> str | None:
+        raw = await self._redis.hget(self._key, "problem")  # type: ignore[misc]
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        return text or None
+
+    async def set_problem(self, message: str | None) -> None:
+        await self._redis.hset(self._key, "problem", message or "")  # type: ignore[misc]
 
     def lock(self) -> Any:
         return self._redis.lock(f"{self._key}:lock", timeout=self._lock_timeout, blocking_timeout=self._lock_timeout)
@@ -177,9 +187,15 @@ class TokenManager:
             "system": self.config.system,
             "connected": tokens is not None and reason is None,
             "needs_reauthorization": reason,
+            "problem": await self._store.problem(),
             "access_token_expires_at": tokens.expires_at if tokens else None,
             "refresh_token_issued_at": tokens.refresh_issued_at if tokens else None,
         }
+
+    async def note_problem(self, message: str | None) -> None:
+        """Remember (or, with None, forget) why the system refuses the connection although its tokens are fine
+        (`AccessNotSetUp`): `/connections` shows it until a call succeeds or the system is connected again."""
+        await self._store.set_problem(message)
 
     def _due(self, tokens: TokenSet) -> bool:
         now = self._clock()

@@ -13,19 +13,49 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-__all__ = ["json_number", "odata_string", "parse_json", "to_json"]
+from connectors.errors import PermanentError, TransientError
+
+__all__ = ["json_number", "odata_string", "parse_json", "to_json", "validated"]
+
+M = TypeVar("M", bound=BaseModel)
 
 
-def parse_json(response: httpx.Response) -> Any:
-    """The body with exact decimals (no amount passes through a binary float); an empty body is None."""
+def parse_json(response: httpx.Response, *, system: str = "") -> Any:
+    """The body with exact decimals (no amount passes through a binary float); an empty body is None. A body that is
+    not JSON (a proxy's error page answering 200) is a `TransientError`: nothing was understood, a retry may help."""
     if not response.content.strip():
         return None
-    return json.loads(response.content, parse_float=Decimal)
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except ValueError:
+        try:
+            endpoint: str | None = response.request.url.path
+        except RuntimeError:  # a response built without its request
+            endpoint = None
+        raise TransientError(
+            "the API answered something that is not JSON", system=system, status=response.status_code, endpoint=endpoint
+        ) from None
+
+
+def validated(model: type[M], data: Any, *, system: str, endpoint: str) -> M:
+    """`model` from an answer; an answer the model cannot hold is a `PermanentError` naming the field, never a
+    pydantic error (callers see only the connector error tree, connectors/errors.py)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        where = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+        message = errors[0]["msg"] if errors else "invalid"
+        raise PermanentError(
+            f"unexpected answer for {model.__name__}: {where or '<answer>'}: {message}",
+            system=system,
+            endpoint=endpoint,
+        ) from None
 
 
 def json_number(value: Decimal) -> int | float:

@@ -12,6 +12,7 @@ reads, changes and sends back the complete object, unknown newer fields included
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -49,6 +50,7 @@ from connectors.eaccounting.wire import Payload, body_of, odata_datetime, odata_
 from connectors.errors import NotFound, PermanentError
 from connectors.http import ApiClient
 from connectors.oauth import TokenManager
+from connectors.wire import validated
 
 __all__ = ["MAX_PAGE_SIZE", "EAccountingClient", "Paged"]
 
@@ -60,6 +62,9 @@ MAX_PAGE_SIZE = 1000  # documented maximum of `$pagesize` (default 50)
 # A `$filter` with many `or`ed numbers goes into the query string; stay well below common URL limits (2 KB+).
 _FILTER_BUDGET = 1500
 _PAGE_GUARD = 100_000  # no real company has this many pages; a server that never ends paging is a bug
+# What an order answer must carry to be taken for the order: the description types `PUT /v2/orders/{id}`'s answer
+# only as `object`, so anything less is read back with a GET (the write is never repeated).
+_ORDER_MEMBERS = frozenset({"Id", "CustomerId", "Status", "OrderDate", "CurrencyCode", "Rows"})
 
 
 class Paged(Generic[M], AsyncIterator[M]):
@@ -150,10 +155,16 @@ class EAccountingClient:
     # -- plumbing ------------------------------------------------------------------------------------------------
 
     async def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        return parse_json(await self.api.request("GET", path, params=params))
+        return parse_json(await self.api.request("GET", path, params=params), system=self.system)
 
     async def _send(self, method: str, path: str, payload: Payload, params: Mapping[str, Any] | None = None) -> Any:
-        return parse_json(await self.api.request(method, path, json=body_of(payload), params=params))
+        return parse_json(
+            await self.api.request(method, path, json=body_of(payload), params=params), system=self.system
+        )
+
+    def _valid(self, model: type[M], data: Any, path: str) -> M:
+        """`model` from an answer; one the model cannot hold is a `PermanentError`, never a pydantic error."""
+        return validated(model, data, system=self.system, endpoint=path)
 
     def _paged(
         self,
@@ -174,7 +185,7 @@ class EAccountingClient:
                 query["$filter"] = filter
             if orderby:
                 query["$orderby"] = orderby
-            found: Page[M] = page_model.model_validate(await self._get(path, query))
+            found: Page[M] = self._valid(page_model, await self._get(path, query), path)
             return found
 
         return Paged(fetch)
@@ -187,7 +198,7 @@ class EAccountingClient:
 
     async def company_settings(self) -> CompanySettings:
         """`GET /v2/companysettings`: country, base currency, activated modules."""
-        return CompanySettings.model_validate(await self._get("companysettings"))
+        return self._valid(CompanySettings, await self._get("companysettings"), "companysettings")
 
     async def uses_one_stop_shop(self) -> bool | None:
         """The company's `UsesMoss` (`GET /v2/companysettings`, in the 2020 description only): whether EU private
@@ -223,17 +234,31 @@ class EAccountingClient:
         return found[0] if found else None
 
     async def get_customer(self, customer_id: str) -> Customer:
-        return Customer.model_validate(await self._get(f"customers/{customer_id}"))
+        """One customer. `GET /v2/customers/{id}` is typed only `object` in the description (an answer may be partial
+        or `{}`), so the customer is read through the typed list instead: `$filter=Id eq …` (one call)."""
+        try:
+            wanted = str(uuid.UUID(customer_id))
+        except ValueError:
+            raise NotFound(
+                f"customer {customer_id!r} is not a customer id", system=self.system, endpoint="customers"
+            ) from None
+        found = await self._first("customers", Customer, f"Id eq {wanted}")
+        if not found:
+            raise NotFound(f"customer {customer_id} does not exist", system=self.system, endpoint="customers/{id}")
+        return found[0]
 
     async def create_customer(self, payload: Payload) -> Customer:
         """`POST /v2/customers`. Required: Name, InvoiceCity, InvoicePostalCode, TermsOfPaymentId, IsPrivatePerson,
         IsActive. A company sets `IsPrivatePerson=false` and may carry `CorporateIdentityNumber`/`VatNumber`."""
-        return Customer.model_validate(await self._send("POST", "customers", payload))
+        return self._valid(Customer, await self._send("POST", "customers", payload), "customers")
 
     async def update_customer(self, customer_id: str, payload: Payload) -> Customer:
-        """`PUT /v2/customers/{id}`: replaces the customer; send the complete object (e.g. `customer.to_payload()`)."""
+        """`PUT /v2/customers/{id}`: replaces the customer; send the complete object (e.g. `customer.to_payload()`).
+        An answer that is not the customer is read back (never written again)."""
         answer = await self._send("PUT", f"customers/{customer_id}", payload)
-        return Customer.model_validate(answer) if isinstance(answer, dict) else await self.get_customer(customer_id)
+        if isinstance(answer, dict) and answer.get("Id") and answer.get("Name"):
+            return self._valid(Customer, answer, "customers/{id}")
+        return await self.get_customer(customer_id)
 
     def iter_customers(self, modified_since: datetime | None = None) -> Paged[Customer]:
         """All customers, or those changed after `modified_since` (`ChangedUtc gt ...`)."""
@@ -259,22 +284,26 @@ class EAccountingClient:
         return found
 
     async def get_article(self, article_id: str) -> Article:
-        return Article.model_validate(await self._get(f"articles/{article_id}"))
+        return self._valid(Article, await self._get(f"articles/{article_id}"), "articles/{id}")
 
     async def create_article(self, payload: Payload) -> Article:
         """`POST /v2/articles`. Required: IsActive, Number, Name, CodingId, UnitId. `StockBalance` sets the
-        opening stock."""
-        return Article.model_validate(await self._send("POST", "articles", payload))
+        opening stock (ignored when the company's stock module is active)."""
+        return self._valid(Article, await self._send("POST", "articles", payload), "articles")
 
     async def update_article(self, article_id: str, payload: Payload) -> Article:
-        """`PUT /v2/articles/{id}`: replaces the article; send the complete object (e.g. `article.to_payload()`)."""
+        """`PUT /v2/articles/{id}`: replaces the article; send the complete object (e.g. `article.to_payload()`).
+        An answer that is not the article is read back (never written again)."""
         answer = await self._send("PUT", f"articles/{article_id}", payload)
-        return Article.model_validate(answer) if isinstance(answer, dict) else await self.get_article(article_id)
+        if isinstance(answer, dict) and answer.get("Id") and answer.get("Number"):
+            return self._valid(Article, answer, "articles/{id}")
+        return await self.get_article(article_id)
 
     async def set_article_stock(self, article_id: str, stock_balance: Decimal) -> Article:
-        """Set an article's stock: read it, change `StockBalance` (writable: "Sets the stock balance for this
-        article"), PUT it back whole. `StockBalanceReserved`/`StockBalanceAvailable` are read-only and derived
-        from open orders, so the balance to write is the physical stock."""
+        """Set an article's stock: read it, change `StockBalance`, PUT it back whole. `StockBalanceReserved`/
+        `StockBalanceAvailable` are read-only and derived from open orders, so the balance to write is the physical
+        stock. "When stock module is active, this is read only" (2020): the answer then keeps the old balance, which
+        the caller must check (the stock flow does, flows/stock_target.py)."""
         article = await self.get_article(article_id)
         payload = article.to_payload()
         payload["StockBalance"] = stock_balance
@@ -306,19 +335,23 @@ class EAccountingClient:
 
     async def get_order(self, order_id: str) -> Order:
         """One order with its `Rows`."""
-        return Order.model_validate(await self._get(f"orders/{order_id}"))
+        return self._valid(Order, await self._get(f"orders/{order_id}"), "orders/{id}")
 
     async def create_order(self, payload: Payload) -> Order:
         """`POST /v2/orders` (a new order must be Draft or Ongoing)."""
-        return Order.model_validate(await self._send("POST", "orders", payload))
+        return self._valid(Order, await self._send("POST", "orders", payload), "orders")
 
     async def update_order(self, order_id: str, payload: Payload) -> Order:
         """`PUT /v2/orders/{id}`: replaces the order, rows included; send the complete object.
 
         Shipment fields the description knows: `Status` (3 = Shipped), `ShippedDateTime` (a date), and per row
-        `DeliveredQuantity`; there is no tracking-number field. An Invoiced order (4) cannot be changed."""
+        `DeliveredQuantity`; there is no tracking-number field. An Invoiced order (4) cannot be changed. The answer is
+        typed only `object`: unless it carries the order, the order is read back with a GET (the PUT is not sent
+        again)."""
         answer = await self._send("PUT", f"orders/{order_id}", payload)
-        return Order.model_validate(answer) if isinstance(answer, dict) else await self.get_order(order_id)
+        if isinstance(answer, dict) and answer.keys() >= _ORDER_MEMBERS:
+            return self._valid(Order, answer, "orders/{id}")
+        return await self.get_order(order_id)
 
     async def mark_order_shipped(
         self,
@@ -355,18 +388,20 @@ class EAccountingClient:
         return self._paged("customerinvoices", CustomerInvoice, params=params, filter=_dated("InvoiceDate", dated))
 
     async def get_customer_invoice(self, invoice_id: str) -> CustomerInvoice:
-        return CustomerInvoice.model_validate(await self._get(f"customerinvoices/{invoice_id}"))
+        return self._valid(CustomerInvoice, await self._get(f"customerinvoices/{invoice_id}"), "customerinvoices/{id}")
 
     async def create_customer_invoice(self, payload: Payload) -> InvoiceUrl:
         """`POST /v2/customerinvoices` books an invoice at once; the description's answer is only its URL."""
-        return InvoiceUrl.model_validate(await self._send("POST", "customerinvoices", payload))
+        return self._valid(InvoiceUrl, await self._send("POST", "customerinvoices", payload), "customerinvoices")
 
     async def create_customer_invoice_draft(self, payload: Payload) -> CustomerInvoiceDraft:
         """`POST /v2/customerinvoicedrafts`: a draft a human can review before it is booked."""
-        return CustomerInvoiceDraft.model_validate(await self._send("POST", "customerinvoicedrafts", payload))
+        answer = await self._send("POST", "customerinvoicedrafts", payload)
+        return self._valid(CustomerInvoiceDraft, answer, "customerinvoicedrafts")
 
     async def get_customer_invoice_draft(self, draft_id: str) -> CustomerInvoiceDraft:
-        return CustomerInvoiceDraft.model_validate(await self._get(f"customerinvoicedrafts/{draft_id}"))
+        answer = await self._get(f"customerinvoicedrafts/{draft_id}")
+        return self._valid(CustomerInvoiceDraft, answer, "customerinvoicedrafts/{id}")
 
     async def convert_customer_invoice_draft(self, draft_id: str, validation: Payload | None = None) -> CustomerInvoice:
         """`POST /v2/customerinvoicedrafts/{id}/convert`: book the draft as an invoice.
@@ -375,7 +410,7 @@ class EAccountingClient:
         row totals, the caller expects; the API refuses the conversion when the draft disagrees. Every member is
         optional, so without `validation` an empty object is sent (no checks)."""
         answer = await self._send("POST", f"customerinvoicedrafts/{draft_id}/convert", validation or {})
-        return CustomerInvoice.model_validate(answer)
+        return self._valid(CustomerInvoice, answer, "customerinvoicedrafts/{id}/convert")
 
     # -- accounting ----------------------------------------------------------------------------------------------
 
@@ -395,7 +430,7 @@ class EAccountingClient:
             "useDefaultVoucherSeries": use_default_voucher_series,
         }
         params = {k: str(v).lower() for k, v in flags.items() if v is not None}
-        return Voucher.model_validate(await self._send("POST", "vouchers", payload, params=params or None))
+        return self._valid(Voucher, await self._send("POST", "vouchers", payload, params=params or None), "vouchers")
 
     async def accounts(self, fiscal_year_id: str | None = None) -> list[Account]:
         """The chart of accounts: of one fiscal year, or (without an id) as the API's default answers it."""
@@ -408,13 +443,21 @@ class EAccountingClient:
     # -- reference data ------------------------------------------------------------------------------------------
 
     async def vat_codes(self) -> list[VatCode]:
-        """`GET /v2/vatcodes`: a plain array in the description (not paged)."""
+        """`GET /v2/vatcodes`, every page. A plain array in the 2018 and 2020 descriptions, a paged envelope in the
+        2024 one (eaccounting-facts.md): the first request carries no paging options; when the answer is paged, the
+        following pages are read with the page size the server chose."""
         data = await self._get("vatcodes")
-        if isinstance(data, dict) and "Data" in data:  # tolerate a paged answer from a newer API version
-            data = data["Data"]
-        if not isinstance(data, list):
-            raise NotFound("unexpected answer from vatcodes", system=self.system, endpoint="vatcodes")
-        return [VatCode.model_validate(item) for item in data]
+        if isinstance(data, list):
+            return [self._valid(VatCode, item, "vatcodes") for item in data]
+        first = self._valid(Page[VatCode], data, "vatcodes")
+        codes = list(first.data)
+        for number in range(2, min(first.meta.total_number_of_pages, _PAGE_GUARD) + 1):
+            params = {"$page": number, "$pagesize": first.meta.page_size}
+            page = self._valid(Page[VatCode], await self._get("vatcodes", params), "vatcodes")
+            if not page.data:
+                break
+            codes += page.data
+        return codes
 
     async def terms_of_payments(self) -> list[TermsOfPayment]:
         return await self._paged("termsofpayments", TermsOfPayment).all()

@@ -10,7 +10,7 @@ the definition named in its `__definition__`.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -182,6 +182,7 @@ class CustomerInvoiceDraftRow(InvoiceRowBase):
     reversed_construction_services_vat_free: bool | None = Field(None, alias="ReversedConstructionServicesVatFree")
     vat_rate_id: str | None = Field(None, alias="VatRateId")
     unit_name: str | None = Field(None, alias="UnitName")
+    id: str | None = Field(None, alias="Id")
 
 
 class CustomerInvoiceDraft(InvoiceDocument):
@@ -193,6 +194,7 @@ class CustomerInvoiceDraft(InvoiceDocument):
     invoice_currency_code: str | None = Field(None, alias="InvoiceCurrencyCode")
     total_amount_base_currency: Decimal | None = Field(None, alias="TotalAmountBaseCurrency")
     total_vat_amount_base_currency: Decimal | None = Field(None, alias="TotalVatAmountBaseCurrency")
+    buyers_order_reference: str | None = Field(None, alias="BuyersOrderReference")
 
 
 class CustomerInvoiceRow(InvoiceRowBase):
@@ -237,6 +239,13 @@ class CustomerInvoice(InvoiceDocument):
     modified_utc: UtcDatetime | None = Field(None, alias="ModifiedUtc")
     reversed_construction_vat_invoicing: bool | None = Field(None, alias="ReversedConstructionVatInvoicing")
     send_type: int | None = Field(None, alias="SendType")
+    # Since 2020.
+    buyers_order_reference: str | None = Field(None, alias="BuyersOrderReference")
+    created_from_draft_id: str | None = Field(None, alias="CreatedFromDraftId")
+    created_from_order_id: str | None = Field(None, alias="CreatedFromOrderId")
+    payment_reminder_issued: bool | None = Field(None, alias="PaymentReminderIssued")
+    set_off_amount_invoice_currency: Decimal | None = Field(None, alias="SetOffAmountInvoiceCurrency")
+    vat_specification: list[dict[str, Any]] | None = Field(None, alias="VatSpecification")
 
 
 class InvoiceUrl(ReadModel):
@@ -294,3 +303,4 @@ class Voucher(ReadModel):
     modified_utc: UtcDatetime | None = Field(None, alias="ModifiedUtc")
     voucher_type: int | None = Field(None, alias="VoucherType")
     source_id: str | None = Field(None, alias="SourceId")
+    created_utc: UtcDatetime | None = Field(None, alias="CreatedUtc")

@@ -167,6 +167,7 @@ class Customer(ReadModel):
     )
     email_addresses: list[str] | None = Field(None, alias="EmailAddresses")
     customer_labels: list[CustomerLabel] | None = Field(None, alias="CustomerLabels")
+    is_future_invoice_date_allowed: bool | None = Field(None, alias="IsFutureInvoiceDateAllowed")
 
 
 class ArticleLabel(ReadModel):
@@ -212,6 +213,16 @@ class Article(ReadModel):
     purchase_price_manually_changed_utc: UtcDatetime | None = Field(None, alias="PurchasePriceManuallyChangedUtc")
     send_to_webshop: bool | None = Field(None, alias="SendToWebshop")
     article_labels: list[ArticleLabel] | None = Field(None, alias="ArticleLabels")
+    # Since 2020 (docs/eaccounting-api.md §6): kept so a read-modify-write PUT sends them back unchanged.
+    created_utc: UtcDatetime | None = Field(None, alias="CreatedUtc")
+    is_stock: bool | None = Field(None, alias="IsStock")
+    stock_value: Decimal | None = Field(None, alias="StockValue")
+    stock_location_reference: str | None = Field(None, alias="StockLocationReference")
+    update_stock_prices: bool | None = Field(None, alias="UpdateStockPrices")
+    freight_costs: Decimal | None = Field(None, alias="FreightCosts")
+    freight_costs_manually_changed_utc: UtcDatetime | None = Field(None, alias="FreightCostsManuallyChangedUtc")
+    uses_moss: bool | None = Field(None, alias="UsesMoss")
+    barcodes: list[dict[str, Any]] | None = Field(None, alias="Barcodes")
 
 
 class RelatedAccounts(ReadModel):
@@ -266,6 +277,7 @@ class CostCenterItem(ReadModel):
     name: str | None = Field(None, alias="Name")
     short_name: str | None = Field(None, alias="ShortName")
     is_active: bool | None = Field(None, alias="IsActive")
+    created_utc: UtcDatetime | None = Field(None, alias="CreatedUtc")
 
 
 class CostCenter(ReadModel):
@@ -428,3 +440,19 @@ class CompanySettings(ReadModel):
     next_customer_invoice_number: int | None = Field(None, alias="NextCustomerInvoiceNumber")
     next_quote_number: int | None = Field(None, alias="NextQuoteNumber")
     show_prices_excl_vat_pc: bool | None = Field(None, alias="ShowPricesExclVatPC")
+    # Since 2020.
+    accounting_lock_interval: int | None = Field(None, alias="AccountingLockInterval")
+    approval_settings: dict[str, Any] | None = Field(None, alias="ApprovalSettings")
+    auto_invoice: dict[str, Any] | None = Field(None, alias="AutoInvoice")
+    bankgiro_number_print: str | None = Field(None, alias="BankgiroNumberPrint")
+    company_identifier: str | None = Field(None, alias="CompanyIdentifier")
+    company_rot_rut_settings: dict[str, Any] | None = Field(None, alias="CompanyRotRutSettings")
+    company_status: int | None = Field(None, alias="CompanyStatus")
+    domestic_currency_rounding: int | None = Field(None, alias="DomesticCurrencyRounding")
+    is_payslip_activated: bool | None = Field(None, alias="IsPayslipActivated")
+    keep_original_draft_date: bool | None = Field(None, alias="KeepOriginalDraftDate")
+    tax_declaration_date: dict[str, Any] | None = Field(None, alias="TaxDeclarationDate")
+    uses_moss: bool | None = Field(None, alias="UsesMoss")
+    uses_payment_reference_number: bool | None = Field(None, alias="UsesPaymentReferenceNumber")
+    uses_reverse_construction_vat: bool | None = Field(None, alias="UsesReverseConstructionVat")
+    uses_rot_reduced_invoicing: bool | None = Field(None, alias="UsesRotReducedInvoicing")

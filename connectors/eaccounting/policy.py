@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from connectors.errors import (
+    AccessNotSetUp,
     AuthError,
     ConnectorError,
     NotFound,
@@ -27,7 +28,14 @@ from connectors.errors import (
     TransientError,
 )
 
-__all__ = ["SYSTEM", "EAccountingErrorPolicy", "ErrorCode"]
+__all__ = [
+    "API_MODULE_ACTION",
+    "STARTUP_GUIDE_ACTION",
+    "SYSTEM",
+    "EAccountingErrorPolicy",
+    "ErrorCode",
+    "access_problem",
+]
 
 SYSTEM = "eaccounting"
 _TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?) second", re.IGNORECASE)
@@ -45,8 +53,33 @@ class ErrorCode:
     CANNOT_BE_DELETED = 4001
     CANNOT_BE_CREATED_OR_UPDATED = 4002
     NOT_AUTHORIZED = 4005
+    STARTUP_GUIDE_NOT_COMPLETED = 4003
     NO_ACCESS_TO_SCOPES = 4006
     RATE_LIMITED = 4010
+
+
+# What the operator must do about the usual first-connection failures (community.visma.com, "Knowledge base in
+# Visma eAccounting API": "No access to module: api_standard" and "the startup guide has not been completed").
+API_MODULE_ACTION = (
+    "eAccounting does not give this company API access: in eAccounting, open Settings > Apps and extensions and "
+    "activate the API (integration) for the company. If you use several companies, check that the login is not "
+    "fixed to a default company without an eAccounting licence (remove the default company, the star in the company "
+    "list), then connect eAccounting again and pick the right company."
+)
+STARTUP_GUIDE_ACTION = (
+    "This eAccounting company has not been set up yet: log in to eAccounting with it and complete the startup guide "
+    "(the first-time setup), then let the flows run again; no reconnection is needed."
+)
+
+
+def access_problem(message: str, code: Any) -> str | None:
+    """The operator message for a first-connection failure, or None when the error is not one."""
+    text = message.lower()
+    if "no access to module" in text:
+        return f"{message.rstrip('.')}. {API_MODULE_ACTION}"
+    if code == ErrorCode.STARTUP_GUIDE_NOT_COMPLETED or "startup guide" in text:
+        return f"{message.rstrip('.')}. {STARTUP_GUIDE_ACTION}"
+    return None
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:
@@ -116,6 +149,9 @@ class EAccountingErrorPolicy:
         common: dict[str, Any] = {"system": SYSTEM, "status": status, "endpoint": endpoint, "details": details}
         if status == 429 or code == ErrorCode.RATE_LIMITED:
             return RateLimited(message, retry_after=self.retry_after(response, time.time()), **common)
+        operator = access_problem(message, code)
+        if operator is not None:
+            return AccessNotSetUp(operator, **common)
         if status in (401, 403) or code in (ErrorCode.NOT_AUTHORIZED, ErrorCode.NO_ACCESS_TO_SCOPES):
             return AuthError(message, **common)
         if status == 404:

@@ -4,7 +4,10 @@
   varying number of fractional digits and sometimes without an offset; they are UTC either way, so a naive value is
   read as UTC and every `UtcDatetime` is timezone-aware.
 - Date fields ("Format: YYYY-MM-DD": `OrderDate`, `ShippedDateTime`, `VoucherDate`, ...) come back as
-  `2026-03-02T00:00:00` and are sent as `2026-03-02`; they are plain `datetime.date`s here.
+  `2026-03-02T00:00:00`; they are plain `datetime.date`s here. Every description types them `format: date-time`,
+  which a bare `2026-03-02` does not satisfy, so they are sent as `2026-03-02T00:00:00` (both readings accept it,
+  eaccounting-facts.md). `body_of` also completes a bare date a mapping produced as text, for the properties the
+  2020 description types date-time (`DATE_TIME_FIELDS`).
 - Amounts are JSON numbers. Responses are parsed with `parse_float=Decimal`, so no amount ever passes through a
   binary float on the way in. On the way out the body goes through `httpx`'s `json=`, which cannot encode a
   `Decimal`; `to_wire` turns each one into the float whose shortest representation is exactly the decimal (true for
@@ -13,6 +16,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -22,6 +26,7 @@ from pydantic import BaseModel, BeforeValidator, PlainSerializer
 from connectors.wire import odata_string, parse_json, to_json
 
 __all__ = [
+    "DATE_TIME_FIELDS",
     "ApiDate",
     "Payload",
     "UtcDatetime",
@@ -75,10 +80,38 @@ Payload = Mapping[str, Any] | BaseModel
 """A request body: wire-named mapping (what the mapping engine produces) or one of our models."""
 
 
+# Every property the 2020 description types `format: date-time` (tests/connectors_eaccounting/test_models.py
+# checks this list against the description).
+DATE_TIME_FIELDS = frozenset(
+    {
+        "AccountingLockedTo", "ApprovedDate", "AutoInvoiceActivationEmailSentDate",
+        "AutoInvoiceRegistrationRequestSentDate", "BookkeepingDate", "BookkeepingStartDate", "ChangedUtc",
+        "CreatedUtc", "DeliveryDate", "DueDate", "EndDate", "FreightCostsManuallyChangedUtc", "ImageDate",
+        "InvoiceDate", "LastInvoiceDate", "ModifiedUtc", "OrderDate", "PaymentDate",
+        "PurchasePriceManuallyChangedUtc", "QuoteDate", "RegrettedDate", "ServerTimeUtc", "ShippedDateTime",
+        "StartDate", "StockBalanceManuallyChangedUtc", "TransactionDate", "VoucherDate",
+    }
+)  # fmt: skip
+_BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _encode_date(value: datetime | date) -> str:
     if isinstance(value, datetime):
         return _iso_utc(value) if value.tzinfo is not None else value.isoformat()
-    return value.isoformat()
+    return f"{value.isoformat()}T00:00:00"
+
+
+def _complete_dates(value: Any) -> Any:
+    """`2026-03-02` -> `2026-03-02T00:00:00` for date-time properties, at any depth (order rows, voucher rows)."""
+    if isinstance(value, dict):
+        return {
+            k: f"{v}T00:00:00" if k in DATE_TIME_FIELDS and isinstance(v, str) and _BARE_DATE.match(v)
+            else _complete_dates(v)
+            for k, v in value.items()
+        }  # fmt: skip
+    if isinstance(value, list):
+        return [_complete_dates(v) for v in value]
+    return value
 
 
 def to_wire(value: Any) -> Any:
@@ -93,7 +126,7 @@ def to_wire(value: Any) -> Any:
 
 def body_of(payload: Payload) -> dict[str, Any]:
     """The JSON object to send for `payload` (models by wire alias, nulls left out: PUT nulls them anyway)."""
-    wire = to_wire(payload)
+    wire = _complete_dates(to_wire(payload))
     if not isinstance(wire, dict):
         raise TypeError("an eAccounting request body is a JSON object")
     return {k: v for k, v in wire.items() if v is not None}

@@ -18,18 +18,39 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import domain
-from .errors import ApiError, not_found, validation_error
+from .errors import NO_ACCESS_TO_MODULE, STARTUP_GUIDE_NOT_COMPLETED, ApiError, not_found, validation_error
 from .http import error_response, fault_response, json_response, read_json_body
 from .odata import parse_datetime
 from .resources import RESOURCES
 from .sim import EAccountingSim, ListQuery, Record
-from .spec import DATETIME_RE, GUID_RE
+from .spec import GUID_RE, QUERY_DATETIME_RE
 from .state import check_scopes
 
 __all__ = ["add_api_routes"]
 
 Handler = Callable[[Request, Any], Any]
 EMPTY = object()
+# What an answer typed only as `object` carries when it is not the whole record (`object_answers: partial`).
+_PARTIAL = {"customers": ("Id", "CustomerNumber", "Name"), "orders": ("Id", "Number", "Status")}
+
+
+def check_access(sim: EAccountingSim) -> None:
+    """The usual first-connection failures (community.visma.com knowledge base; docs/eaccounting-api.md §3): the
+    company has no API module, or was never set up. The HTTP status is not documented (?): 403, as the exception's
+    name (`ForbiddenRequestException`) says."""
+    if sim.access_problem == "api_module":
+        raise ApiError(403, NO_ACCESS_TO_MODULE, "ForbiddenRequestException - No access to module: api_standard")
+    if sim.access_problem == "startup_guide":
+        raise ApiError(403, STARTUP_GUIDE_NOT_COMPLETED, "Error: the startup guide has not been completed")
+
+
+def thin(sim: EAccountingSim, name: str, record: Record) -> Any:
+    """An answer the description types only as `object` (GET /v2/customers/{id}, PUT /v2/orders/{id})."""
+    if sim.object_answers == "empty":
+        return {}
+    if sim.object_answers == "partial":
+        return {key: record.get(key) for key in _PARTIAL[name]}
+    return record
 
 
 def _guid(value: str, name: str) -> str:
@@ -60,6 +81,7 @@ class _Routes:
                 else:
                     grant = sim.oauth.authenticate(request.headers.get("authorization"))
                     check_scopes(grant, op.scopes)
+                    check_access(sim)
                     sim.rate.check(grant.client_id, path)
                     body = None
                     if body_definition is not None:
@@ -152,12 +174,18 @@ def add_api_routes(app: FastAPI, sim: EAccountingSim) -> None:
         ("projects", "id", True, False),
         ("articlelabels", "articleLabelId", True, True),
     ]
+
+    def object_typed(name: str, handler: Handler) -> Handler:
+        return lambda request, body: thin(sim, name, handler(request, body))
+
     for name, param, writable, deletable in crud:
         routes.add("GET", f"/v2/{name}", lister(name))
-        routes.add("GET", f"/v2/{name}/{{{param}}}", getter(name, param))
+        get_one = getter(name, param)
+        routes.add("GET", f"/v2/{name}/{{{param}}}", object_typed(name, get_one) if name == "customers" else get_one)
         if writable:
             routes.add("POST", f"/v2/{name}", creator(name))
-            routes.add("PUT", f"/v2/{name}/{{{param}}}", updater(name, param))
+            put_one = updater(name, param)
+            routes.add("PUT", f"/v2/{name}/{{{param}}}", object_typed(name, put_one) if name == "orders" else put_one)
         if deletable:
             routes.add("DELETE", f"/v2/{name}/{{{param}}}", deleter(name, param, echo=name == "articlelabels"))
 
@@ -175,8 +203,9 @@ def add_api_routes(app: FastAPI, sim: EAccountingSim) -> None:
         routes.add("GET", f"/v2/{name}/{{{param}}}", getter(name, param))
     routes.add("GET", "/v2/currencies", lister("currencies"))
 
-    # VAT codes: the description types both answers as a plain array (no paging envelope).
-    routes.add("GET", "/v2/vatcodes", lister("vatcodes", paginated=False))
+    # VAT codes: a plain array in the 2018 and 2020 descriptions, paged in the 2024 one (eaccounting-facts.md).
+    plain_vatcodes, paged_vatcodes = lister("vatcodes", paginated=False), lister("vatcodes")
+    routes.add("GET", "/v2/vatcodes", lambda r, b: (paged_vatcodes if sim.vatcodes_paged else plain_vatcodes)(r, b))
     routes.add("GET", "/v2/vatcodes/{id}", lambda r, _b: [getter("vatcodes", "id")(r, None)])
 
     # Cost centers and their items.
@@ -207,7 +236,7 @@ def add_api_routes(app: FastAPI, sim: EAccountingSim) -> None:
         since = request.query_params.get("modifiedSinceUtc")
         rows: list[Record] = list(sim.table("customerinvoices").values())
         if since is not None:
-            if not DATETIME_RE.match(since):
+            if not QUERY_DATETIME_RE.match(since):
                 raise validation_error(f"The value '{since}' is not valid for modifiedSinceUtc.")
             cutoff = parse_datetime(since if "T" in since else f"{since}T00:00:00Z").astimezone(UTC)
             rows = [r for r in rows if parse_datetime(r["ModifiedUtc"]) >= cutoff]

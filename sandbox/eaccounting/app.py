@@ -28,6 +28,7 @@ def create_eaccounting_app(config: EAccountingSimConfig | None = None) -> FastAP
     sim = EAccountingSim(config)
     if sim.config.seed:
         seed_demo(sim)
+    sim.set_stock_module(sim.config.stock_module)
     app = FastAPI(
         title="Visma eAccounting API v2 simulator",
         description="Strict stand-in for eaccountingapi.vismaonline.com/v2 and identity.vismaonline.com",

@@ -8,10 +8,14 @@ and endpoint template.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["EAccountingSimConfig"]
+__all__ = ["AccessProblem", "EAccountingSimConfig", "ObjectAnswers"]
+
+ObjectAnswers = Literal["full", "partial", "empty"]
+AccessProblem = Literal["api_module", "startup_guide"]
 
 
 class EAccountingSimConfig(BaseModel):
@@ -30,5 +34,23 @@ class EAccountingSimConfig(BaseModel):
     send_retry_after: bool = Field(default=False, description="The documented 429 has no Retry-After header")
     default_page_size: int = Field(default=50, ge=1)
     max_page_size: int = Field(default=1000, ge=1)
+    stock_module: bool = Field(
+        default=False,
+        description="The company's stock module is active: StockBalance is read-only (2020 description); a PUT or "
+        "POST is accepted and the value ignored (whether the real API refuses or ignores it is not documented)",
+    )
+    object_answers: ObjectAnswers = Field(
+        default="partial",
+        description="What GET /v2/customers/{id} and PUT /v2/orders/{id} answer; the description types both only as "
+        "`object`: the whole record (full), a few members (partial) or {} (empty)",
+    )
+    vatcodes_paged: bool = Field(
+        default=True, description="GET /v2/vatcodes pages as the 2024 description has it (2018/2020: a plain array)"
+    )
+    access_problem: AccessProblem | None = Field(
+        default=None,
+        description="A first-connection failure every /v2 call answers: the API module not enabled for the company "
+        "(api_module) or its startup guide not completed (startup_guide)",
+    )
     seed: bool = True
     start_time: datetime | None = Field(default=None, description="Freeze the clock here (tests); None = wall clock")

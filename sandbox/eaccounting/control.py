@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from .config import AccessProblem, ObjectAnswers
 from .domain import present
 from .errors import ApiError
 from .http import error_response, json_response
@@ -53,8 +54,27 @@ class OrderIn(BaseModel):
     order_date: str | None = None
 
 
+class SettingsIn(BaseModel):
+    """The company's set-up, as a test or the demo switches it (only the members given change)."""
+
+    stock_module: bool | None = None
+    object_answers: ObjectAnswers | None = None
+    vatcodes_paged: bool | None = None
+    access_problem: AccessProblem | None = None
+    clear_access_problem: bool = False
+
+
 class ExpireIn(BaseModel):
     refresh_token: str | None = None
+
+
+def _settings(sim: EAccountingSim) -> dict[str, Any]:
+    return {
+        "stock_module": sim.stock_module,
+        "object_answers": sim.object_answers,
+        "vatcodes_paged": sim.vatcodes_paged,
+        "access_problem": sim.access_problem,
+    }
 
 
 def add_control_routes(app: FastAPI, sim: EAccountingSim) -> None:
@@ -105,6 +125,22 @@ def add_control_routes(app: FastAPI, sim: EAccountingSim) -> None:
         except ApiError as exc:
             return error_response(exc)
         return json_response(present(sim, "orders", order), 201)
+
+    @router.get("/settings")
+    def get_settings() -> dict[str, Any]:
+        return _settings(sim)
+
+    @router.post("/settings")
+    def set_settings(body: SettingsIn) -> dict[str, Any]:
+        if body.stock_module is not None:
+            sim.set_stock_module(body.stock_module)
+        if body.object_answers is not None:
+            sim.object_answers = body.object_answers
+        if body.vatcodes_paged is not None:
+            sim.vatcodes_paged = body.vatcodes_paged
+        if body.access_problem is not None or body.clear_access_problem:
+            sim.access_problem = body.access_problem
+        return _settings(sim)
 
     @router.post("/expire-refresh-token")
     def expire(body: ExpireIn | None = None) -> dict[str, int]:

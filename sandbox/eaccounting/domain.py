@@ -211,6 +211,9 @@ def _article_rules(sim: EAccountingSim, record: Record, existing: Record | None)
     elif record.get("GrossPrice") is not None and record.get("NetPrice") is None:
         record["NetPrice"] = q2(_dec(record["GrossPrice"]) / (1 + rate))
     record["StockBalance"] = _dec(record.get("StockBalance"))
+    if sim.stock_module:
+        # "When stock module is active, this is read only" (2020): accepted and ignored, nothing says so (?).
+        record["StockBalance"] = _dec(existing.get("StockBalance")) if existing is not None else Decimal(0)
     if existing is None or _dec(existing.get("StockBalance")) != record["StockBalance"]:
         record["StockBalanceManuallyChangedUtc"] = iso_utc(sim.now())
     if existing is not None and existing.get("PurchasePrice") != record.get("PurchasePrice"):

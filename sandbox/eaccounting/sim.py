@@ -21,10 +21,11 @@ from .resources import RESOURCES, Resource
 from .spec import Spec, load_spec
 from .state import Counters, Fault, OAuthState, RateLimiter, SimClock
 
-__all__ = ["EAccountingSim", "ListQuery", "iso_utc"]
+__all__ = ["STOCK_MODULE", "EAccountingSim", "ListQuery", "iso_utc"]
 
 Record = dict[str, Any]
 
+STOCK_MODULE = "stock"  # the module's name in `ActivatedModules` (?: undocumented)
 # Fields the API keeps unique per company; indexed so a 10,000-article company stays O(1) per write.
 UNIQUE_FIELDS = {"articles": "Number", "customers": "CustomerNumber", "projects": "Number", "articlelabels": "Name"}
 
@@ -72,6 +73,17 @@ class EAccountingSim:
         self.sequences: dict[str, int] = {"order": 1000, "customer": 1000, "invoice": 10000, "voucher": 0}
         self.id_factory: Callable[[str], str] | None = None
         self._unique: dict[str, dict[Any, str]] = {name: {} for name in UNIQUE_FIELDS}
+        # Company set-up the control surface may change at run time (`/_sim/settings`).
+        self.stock_module = self.config.stock_module
+        self.object_answers = self.config.object_answers
+        self.vatcodes_paged = self.config.vatcodes_paged
+        self.access_problem = self.config.access_problem
+
+    def set_stock_module(self, active: bool) -> None:
+        """Switch the company's stock module; `ActivatedModules` lists it (as `stock`, the name is undocumented)."""
+        self.stock_module = active
+        modules = [m for m in self.company.get("ActivatedModules") or [] if m != STOCK_MODULE]
+        self.company["ActivatedModules"] = [*modules, STOCK_MODULE] if active else modules
 
     # -- clock, faults, counters, tokens -------------------------------------------------------------
 

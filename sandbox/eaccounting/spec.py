@@ -29,13 +29,15 @@ from typing import Any
 from jsonschema import Draft4Validator, FormatChecker, ValidationError, validators
 from jsonschema.protocols import Validator
 
-__all__ = ["FieldError", "Operation", "Spec", "load_spec"]
+__all__ = ["DATETIME_RE", "GUID_RE", "QUERY_DATETIME_RE", "FieldError", "Operation", "Spec", "load_spec"]
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-# .NET's DateTime binder takes a date alone or a date and time, with or without an offset.
-DATETIME_RE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?)?$",
-)
+# `format: date-time` needs a date AND a time (RFC 3339, JSON Schema); the offset stays optional, as .NET binds one
+# without. The description types the date-only fields ("Format: YYYY-MM-DD") date-time, so a bare `2026-03-02` is
+# refused here: the stricter of the two readings (docs/eaccounting-api.md §3).
+DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?$")
+# A query parameter typed date-time (`modifiedSinceUtc`): .NET's binder takes a date alone there too.
+QUERY_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?)?$")
 _SCOPES_RE = re.compile(r"scopes: <br><b>([^<]*)</b>")
 
 

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from connectors.eaccounting import EAccountingClient
+from tests.contract.eaccounting import Contract
 
 from .conftest import Harness
-from .contract import Contract
 
 SINCE = datetime(2026, 2, 27, tzinfo=UTC)
 
@@ -307,7 +307,8 @@ def test_the_checker_catches_what_the_description_forbids(contract: Contract) ->
     assert contract.problems(_request("PATCH", "/v2/orders/" + guid))
     assert contract.problems(_request("GET", "/v2/order"))
     assert contract.problems(_request("GET", "/v2/orders", {"status": "2"}))  # not declared
-    assert contract.problems(_request("GET", "/v2/vatcodes", {"$page": "1"}))  # not a paginated answer
+    assert contract.problems(_request("GET", "/v2/vatcodes", {"$page": "1"})) == []  # paged since (2024)
+    assert contract.problems(_request("GET", "/v2/units/" + guid, {"$page": "1"}))  # not a paginated answer
     assert contract.problems(_request("GET", "/v2/customerinvoices", {"modifiedSinceUtc": "2026-01-01"})) == []
     assert contract.problems(_request("POST", "/v2/articles"))  # body required
     assert contract.problems(_request("GET", "/v2/articles", json={"Number": "x"}))  # body not taken
@@ -320,6 +321,6 @@ def test_the_checker_catches_what_the_description_forbids(contract: Contract) ->
     assert any(
         "decimals" in p for p in contract.problems(_request("POST", "/v2/articles", json={**good, "NetPrice": 1.005}))
     )
-    bad_row = {"VoucherDate": "2026-03-02", "VoucherText": "x", "Rows": [{"DebitAmount": 1}]}
+    bad_row = {"VoucherDate": "2026-03-02T00:00:00", "VoucherText": "x", "Rows": [{"DebitAmount": 1}]}
     assert any("AccountNumber" in p for p in contract.problems(_request("POST", "/v2/vouchers", json=bad_row)))
     assert contract.problems(_request("POST", "/v2/vouchers", {"useDefaultVoucherSeries": "true"}, json={}))

@@ -13,8 +13,7 @@ from connectors.eaccounting import documents, models
 from connectors.eaccounting.documents import Order
 from connectors.eaccounting.models import Article, Customer, Page, ReadModel
 from connectors.eaccounting.wire import body_of, odata_datetime, odata_string, to_wire
-
-from .contract import load_swagger
+from tests.contract.eaccounting import load_swagger
 
 DEFINITIONS: dict[str, Any] = load_swagger()["definitions"]
 # Every resource model of both modules; the shared bases (no `__definition__` of their own) are checked through
@@ -123,8 +122,9 @@ def test_decimals_go_out_as_exact_numbers_or_not_at_all() -> None:
         to_wire(Decimal("0.12345678901234567890"))
     with pytest.raises(ValueError):
         to_wire(Decimal("NaN"))
+    # A date goes out with a midnight time: the description types date fields `format: date-time`.
     assert to_wire({"d": date(2026, 3, 2), "t": datetime(2026, 3, 2, 11, 0, tzinfo=UTC)}) == {
-        "d": "2026-03-02",
+        "d": "2026-03-02T00:00:00",
         "t": "2026-03-02T11:00:00.000Z",
     }
 
@@ -134,3 +134,26 @@ def test_odata_literals() -> None:
     assert odata_datetime(datetime(2026, 3, 2, 10, 0, 0, 987654, tzinfo=UTC)) == "2026-03-02T10:00:00.987Z"
     with pytest.raises(ValueError):
         odata_datetime(datetime(2026, 3, 2))  # noqa: DTZ001 - the point: naive is refused
+
+
+def test_date_time_fields_are_the_descriptions() -> None:
+    from connectors.eaccounting.wire import DATE_TIME_FIELDS
+
+    described = {
+        name
+        for definition in DEFINITIONS.values()
+        for name, prop in (definition.get("properties") or {}).items()
+        if prop.get("format") == "date-time"
+    }
+    assert described == DATE_TIME_FIELDS
+
+
+def test_a_bare_date_a_mapping_produced_goes_out_with_a_time() -> None:
+    body = body_of(
+        {"ShippedDateTime": "2026-03-02", "YourReference": "2026-03-02", "Rows": [{"DeliveryDate": "2026-03-03"}]}
+    )
+    assert body == {
+        "ShippedDateTime": "2026-03-02T00:00:00",
+        "YourReference": "2026-03-02",  # text, not a date-time property: left alone
+        "Rows": [{"DeliveryDate": "2026-03-03T00:00:00"}],
+    }

@@ -31,9 +31,11 @@ async def test_server_errors_on_reads_are_retried(harness: Harness, ea: EAccount
 
 
 async def test_a_failed_create_is_not_resent_blindly(harness: Harness, ea: EAccountingClient) -> None:
+    terms = (await ea.terms_of_payments())[0].id
     harness.sim.add_fault(Fault(status=503, path="/v2/customers", method="POST", times=1))
+    body = {"Name": "Maybe Created AB", "IsPrivatePerson": False, "IsActive": True, "TermsOfPaymentId": terms}
     with pytest.raises(TransientError) as caught:
-        await ea.create_customer({"Name": "Maybe Created AB", "IsPrivatePerson": False, "IsActive": True})
+        await ea.create_customer({**body, "InvoiceCity": "Lund", "InvoicePostalCode": "222 22"})
     assert caught.value.retryable and caught.value.status == 503
     # The outcome is unknown, so the POST is not repeated: the caller re-checks by natural key first.
     assert harness.recorder.count("POST", "/v2/customers") == 1

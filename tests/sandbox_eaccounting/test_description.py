@@ -11,7 +11,7 @@ import httpx
 from sandbox.eaccounting import EAccountingSim
 
 # sha256 of `swagger.json` in pwitab/visma, commit ffa6698738fcc1be9de727e7fe77cce30310f830 (docs/eaccounting-api.md S1)
-VENDOR_SHA256 = "2a896939178c6b182dc66e8977ad22e98b550f316fdc2618ef69c2ad1d6a0982"
+VENDOR_SHA256 = "ce1191e76405a724ec1ce3a3b02f983dcdad3e3cf068ae7e45e9e0808a9ecbea"
 
 
 def test_packaged_description_is_the_vendor_file_unchanged() -> None:

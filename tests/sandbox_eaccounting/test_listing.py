@@ -106,12 +106,21 @@ async def test_orderby_and_select(client: httpx.AsyncClient, auth: dict[str, str
     assert bad.status_code == 400
 
 
-async def test_vat_codes_are_a_plain_array(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
-    body = (await _get(client, auth, "/v2/vatcodes")).json()
-    assert isinstance(body, list)
-    assert {v["Code"] for v in body} >= {"1A", "1B", "1E", "3A", "3B"}
-    rates = {v["Code"]: v["VatRate"] for v in body}
+async def test_vat_codes_are_paged_as_the_newest_description_has_it(
+    client: httpx.AsyncClient, auth: dict[str, str], sim: EAccountingSim
+) -> None:
+    """2018 and 2020 answer a plain array; the 2024 description pages `GET /v2/vatcodes` (eaccounting-facts.md)."""
+    paged = (await _get(client, auth, "/v2/vatcodes")).json()
+    assert paged["Meta"]["CurrentPage"] == 1 and paged["Meta"]["PageSize"] == 50
+    codes = {v["Code"] for v in paged["Data"]}
+    assert codes >= {"1A", "1B", "1E", "3A", "3B"}
+    rates = {v["Code"]: v["VatRate"] for v in paged["Data"]}
     assert (rates["1A"], rates["1B"], rates["1E"]) == (0.21, 0.09, 0)
+    second = (await _get(client, auth, "/v2/vatcodes", **{"$page": "2", "$pagesize": "2"})).json()
+    assert second["Meta"]["CurrentPage"] == 2 and len(second["Data"]) == 2
+    sim.vatcodes_paged = False
+    plain = (await _get(client, auth, "/v2/vatcodes")).json()
+    assert isinstance(plain, list) and {v["Code"] for v in plain} == codes
 
 
 async def test_reference_data_endpoints(client: httpx.AsyncClient, auth: dict[str, str]) -> None:

@@ -73,8 +73,11 @@ async def test_shop_order_then_ship_moves_stock(
     body = _writable(order) | {"Status": 3}
     shipped = await client.put(f"/v2/orders/{order['Id']}", json=body, headers=auth)
     assert shipped.status_code == 200, shipped.text
-    assert shipped.json()["ShippedDateTime"] == "2026-03-02T00:00:00"
-    assert shipped.json()["ModifiedUtc"] == "2026-03-02T10:01:00.000Z"
+    # The answer is typed only `object` in the description: by default a few members, not the order.
+    assert shipped.json() == {"Id": order["Id"], "Number": order["Number"], "Status": 3}
+    stored = (await client.get(f"/v2/orders/{order['Id']}", headers=auth)).json()
+    assert stored["ShippedDateTime"] == "2026-03-02T00:00:00"
+    assert stored["ModifiedUtc"] == "2026-03-02T10:01:00.000Z"
     after = await _article(client, auth, "SKU-0012")
     assert after["StockBalance"] == before["StockBalance"] - 2
     assert after["StockBalanceReserved"] == before["StockBalanceReserved"]
@@ -167,7 +170,7 @@ async def test_voucher_must_balance_and_use_known_accounts(
     client: httpx.AsyncClient, auth: dict[str, str], sim: EAccountingSim
 ) -> None:
     rows = [{"AccountNumber": 1100, "DebitAmount": 100.0}, {"AccountNumber": 8000, "CreditAmount": 80.0}]
-    body = {"VoucherDate": "2026-03-02", "VoucherText": "Cash sale", "Rows": rows}
+    body = {"VoucherDate": "2026-03-02T00:00:00", "VoucherText": "Cash sale", "Rows": rows}
     assert (await client.post("/v2/vouchers", json=body, headers=auth)).status_code == 400
     rows[1]["CreditAmount"] = 100.0
     created = await client.post("/v2/vouchers", json=body, headers=auth)
@@ -179,5 +182,18 @@ async def test_voucher_must_balance_and_use_known_accounts(
     rows[0]["AccountNumber"] = 9999
     missing = await client.post("/v2/vouchers", json=body, headers=auth)
     assert missing.json()["ErrorCode"] == 3002
-    body["VoucherDate"] = "2019-01-01"
+    body["VoucherDate"] = "2019-01-01T00:00:00"
     assert (await client.post("/v2/vouchers", json=body, headers=auth)).json()["ErrorCode"] == 3001
+
+
+async def test_a_bare_date_for_a_date_time_field_is_refused(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    """The description types VoucherDate `format: date-time` (its text says "Format: YYYY-MM-DD"): a bare date does
+    not satisfy the format, a date with a midnight time satisfies both."""
+    rows = [{"AccountNumber": 1100, "DebitAmount": 10}, {"AccountNumber": 8000, "CreditAmount": 10}]
+    bare = await client.post(
+        "/v2/vouchers", json={"VoucherDate": "2026-03-02", "VoucherText": "x", "Rows": rows}, headers=auth
+    )
+    assert bare.status_code == 400
+    assert "VoucherDate" in bare.json()["DeveloperErrorMessage"]
+    timed = {"VoucherDate": "2026-03-02T00:00:00", "VoucherText": "x", "Rows": rows}
+    assert (await client.post("/v2/vouchers", json=timed, headers=auth)).status_code == 200

@@ -1,19 +1,23 @@
-"""Checks one HTTP request against the vendor's Swagger 2.0 description of the eAccounting API v2.
+"""Checks one HTTP request against the vendor's Swagger 2.0 description of the eAccounting API v2, and nothing else.
 
-Source of the description: `sandbox/eaccounting/swagger.json`, the project's one copy, shipped as package data
-because the simulator validates bodies against it too (Swagger served by the eAccounting sandbox host, kept in the
-public repository pwitab/visma, commit ffa6698738fcc1be9de727e7fe77cce30310f830, 2018-10-28; see
-docs/eaccounting-api.md, source S1). A request passes when:
+The description: `sandbox/eaccounting/swagger.json`, the project's one copy, shipped as package data because the
+simulator validates bodies against it too: the production host's description of 2020-06 kept in the public repository
+simenandre/eaccounting (`openapi/v2.json`, commit 8cacecaa; a byte-for-byte copy of
+`../shared/reference/eaccounting-v2-2020-swagger.json`, pinned by sha256 in tests/sandbox_eaccounting/
+test_description.py; docs/eaccounting-api.md, source S1). A request passes when:
 
 - its path matches a path template of the description (literal segments beat parameters, as in routing) and the
   method is declared for it;
 - every query parameter is declared for the operation, except the OData options `$page`, `$pagesize`, `$filter`,
-  `$orderby`, `$select`, which the description does not list per operation but Visma documents for every
-  paginated list (docs/eaccounting-api.md §4); they are accepted only on GETs whose answer is `PaginatedResponse`;
+  `$orderby`, `$select`, which no description lists per operation but Visma documents for every paginated list
+  (docs/eaccounting-api.md §4); they are accepted only on GETs whose answer is `PaginatedResponse`, or that
+  `eaccounting-facts.md` reports paged since (`GET /v2/vatcodes`, paged in the 2024 description);
+- every property `$filter`, `$orderby` and `$select` name is a property of the answer's item definition;
 - a body is sent exactly when the operation declares one, as JSON, and it validates (Draft 4) against the
-  definition with every `$ref` resolved into `#/definitions`, with two rules the description states in prose:
-  no member the definition does not declare (`additionalProperties: false`), and amounts with no more decimals
-  than "Format: 2 decimals" / "4 decimals" allow.
+  definition with every `$ref` resolved into `#/definitions`, with the rules the description states in prose:
+  no member the definition does not declare (`additionalProperties: false`), amounts with no more decimals than
+  "Format: 2 decimals" / "4 decimals" allow, and `format: date-time` with a time (`2026-03-02T00:00:00`): the
+  description types the date-only fields date-time, so a bare `2026-03-02` does not satisfy it.
 """
 
 from __future__ import annotations
@@ -31,9 +35,25 @@ import httpx
 from jsonschema import Draft4Validator, FormatChecker
 
 ODATA_OPTIONS = frozenset({"$page", "$pagesize", "$filter", "$orderby", "$select"})
+FIELD_OPTIONS = ("$filter", "$orderby", "$select")
+# Lists the description types as a plain array that a newer description pages (eaccounting-facts.md): answer item.
+PAGED_SINCE = {"/v2/vatcodes": "VatCode"}
 _DECIMALS = re.compile(r"(\d+) decimals")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?)?$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?$")
+_FILTER_TOKEN = re.compile(
+    r"""\s+
+    | (?P<literal>'(?:[^']|'')*')
+    | (?P<datetime>\d{4}-\d{2}-\d{2}(?:T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?)
+    | (?P<guid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})
+    | (?P<number>-?\d+(?:\.\d+)?)
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z_][A-Za-z0-9_]*)*)
+    | (?P<punct>[(),:])
+    """,
+    re.VERBOSE,
+)
+_WORDS = frozenset({"eq", "ne", "gt", "ge", "lt", "le", "and", "or", "not", "has", "true", "false", "null"})
+_WORDS |= {"asc", "desc", "add", "sub", "mul", "div", "mod"}
 
 
 def load_swagger() -> dict[str, Any]:
@@ -84,8 +104,41 @@ class Operation:
 
     @property
     def paginated(self) -> bool:
-        ref = self.spec.get("responses", {}).get("200", {}).get("schema", {}).get("$ref", "")
-        return str(ref).rsplit("/", 1)[-1].startswith("PaginatedResponse[")
+        return self._answer.startswith("PaginatedResponse[") or self.template in PAGED_SINCE
+
+    @property
+    def _answer(self) -> str:
+        schema = self.spec.get("responses", {}).get("200", {}).get("schema", {})
+        ref = schema.get("$ref") or schema.get("items", {}).get("$ref", "")
+        return str(ref).rsplit("/", 1)[-1]
+
+    @property
+    def item_definition(self) -> str | None:
+        """The definition of one item of the answer (`PaginatedResponse[X]`, an array of X, or X)."""
+        name = self._answer
+        if name.startswith("PaginatedResponse["):
+            return name[len("PaginatedResponse[") : -1]
+        return name or PAGED_SINCE.get(self.template)
+
+
+def filter_properties(expression: str) -> list[str]:
+    """The property paths an OData v4 `$filter`/`$orderby`/`$select` names (Visma's syntax: datetimes and GUIDs
+    unquoted, strings in single quotes): identifiers that are not operators, literals or function names."""
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    while position < len(expression):
+        match = _FILTER_TOKEN.match(expression, position)
+        if match is None:
+            raise ValueError(f"cannot read {expression[position : position + 20]!r} in {expression!r}")
+        position = match.end()
+        if match.lastgroup is not None:
+            tokens.append((match.lastgroup, match.group(match.lastgroup)))
+    found: list[str] = []
+    for index, (kind, text) in enumerate(tokens):
+        following = tokens[index + 1][1] if index + 1 < len(tokens) else ""
+        if kind == "name" and text.lower() not in _WORDS and following != "(":
+            found.append(text)
+    return found
 
 
 class Contract:
@@ -126,7 +179,25 @@ class Contract:
             if name in ODATA_OPTIONS and op.method == "GET" and op.paginated:
                 continue
             found.append(f"{where}: query parameter {name!r} not declared for {op.method} {op.template}")
+        found.extend(self._field_problems(request, op, where))
         found.extend(self._body_problems(request, op, where))
+        return found
+
+    def _field_problems(self, request: httpx.Request, op: Operation, where: str) -> list[str]:
+        """Every property an OData option names must be a property of the answer's items."""
+        definition = op.item_definition
+        props = self.definitions.get(definition or "", {}).get("properties", {})
+        found: list[str] = []
+        for option in FIELD_OPTIONS:
+            for text in request.url.params.get_list(option):
+                try:
+                    names = filter_properties(text.replace(",", " , "))
+                except ValueError as exc:
+                    found.append(f"{where}: {option}: {exc}")
+                    continue
+                for name in names:
+                    if name.split("/", 1)[0] not in props:
+                        found.append(f"{where}: {option} names {name!r}, not a property of {definition}")
         return found
 
     def _body_problems(self, request: httpx.Request, op: Operation, where: str) -> list[str]:
