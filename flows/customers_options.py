@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from flows.base import FlowOptions
 
@@ -75,9 +75,21 @@ class ToExactOptions(FlowOptions):
     )
     cost_center_by_country: dict[str, str] = Field(
         default_factory=dict,
-        description="ISO country -> Exact cost center code on the account (Costcenter); '*' default",
-        examples=[{"*": "100"}],
+        description="Not supported: an Exact account has no cost center (the reference lists none on crm/Accounts); "
+        "cost centers go on document lines (the orders flow's CostCenter). Must stay empty",
     )
+
+    @field_validator("cost_center_by_country")
+    @classmethod
+    def _no_account_cost_center(cls, value: dict[str, str]) -> dict[str, str]:
+        if value:
+            raise ValueError(
+                "Exact accounts have no cost center (crm/Accounts has no Costcenter field); cost centers are set on "
+                "the lines of the documents the orders flow creates (SalesOrderLines/SalesInvoiceLines CostCenter, "
+                "mapping value map cost_center_by_cost_center_item); see docs/flows/customers.md"
+            )
+        return value
+
     payment_condition_by_terms: dict[str, str] = Field(
         default_factory=dict,
         description="eAccounting TermsOfPaymentId, or its number of days ('30'), -> Exact payment condition code",

@@ -66,8 +66,8 @@ def _by_country(table: dict[str, str], country: str | None) -> str | None:
 async def _account_settings(
     ctx: FlowContext, opts: ToExactOptions, source: dict[str, Any], payload: dict[str, Any]
 ) -> dict[str, Any]:
-    """VAT code, revenue account, cost center and payment condition from the options (they win over the
-    mapping's value maps when they have an entry for the customer)."""
+    """VAT code, revenue account and payment condition from the options (they win over the mapping's value maps when
+    they have an entry for the customer). No cost center: an Exact account has none (the lines of documents do)."""
     country = payload.get("Country")
     settings: dict[str, Any] = {}
     if vat := _by_country(opts.vat_code_by_country, country):
@@ -77,8 +77,6 @@ async def _account_settings(
         if gl_id is None:
             raise RecordFailed(f"revenue_account_by_country: GL account {gl_code} does not exist in Exact")
         settings["GLAccountSales"] = gl_id
-    if cost_center := _by_country(opts.cost_center_by_country, country):
-        settings["Costcenter"] = cost_center
     condition = await payment_condition_for(
         ctx, opts.payment_condition_by_terms, source, by_days=opts.match_terms_by_days
     )

@@ -23,7 +23,7 @@ from app.xref import content_hash
 from connectors.eaccounting.wire import to_wire
 from connectors.errors import NotFound
 from flows.base import ARTICLE_LOCK, FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed
-from flows.products_refs import Refs, load_refs
+from flows.products_refs import Refs, company_currency, load_refs
 from mapping import MappingError, MapResult
 
 KIND = "exact:item>ea:article"
@@ -109,15 +109,31 @@ def _cursor(cursor: str | None) -> dict[str, int]:
     return {"items": int(state.get("items", 1)), "deleted": int(state.get("deleted", 1))}
 
 
+async def _with_prices(ctx: FlowContext, opts: ProductsOptions, payloads: dict[str, dict[str, Any]]) -> None:
+    """`sync/Logistics/Items` has no `StandardSalesPrice` (the reference lists it on `logistics/Items` only): read the
+    page's prices there (60 items a call), unless prices are not sent anyway (the currencies differ, no rate)."""
+    if not payloads:
+        return
+    theirs = await company_currency(ctx, opts.refs_refresh_seconds)
+    if theirs is not None and theirs != opts.exact_currency.upper() and opts.exchange_rate is None:
+        return
+    prices = await ctx.exact.item_prices(payloads)
+    for item_id, payload in payloads.items():
+        price = prices.get(item_id)
+        payload["StandardSalesPrice"] = None if price is None else str(price)
+
+
 async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
     """Items changed since the cursor through `sync/Logistics/Items` (1,000 a call; from Timestamp 1 the whole
-    catalogue), the items travelling with the page; then deletions of linked items from `sync/Deleted`."""
+    catalogue), the items travelling with the page with their prices (`_with_prices`); then deletions of linked items
+    from `sync/Deleted`."""
     opts: ProductsOptions = ctx.options
     state = _cursor(cursor)
     initial = state["items"] <= 1
     pages = total = 0
     async for page in ctx.exact.sync_items(state["items"]):
         payloads = {row["ID"]: row for row in map(_dump, page.rows)}
+        await _with_prices(ctx, opts, payloads)
         state["items"] = page.timestamp
         pages += 1
         total += len(payloads)

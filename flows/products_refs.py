@@ -167,10 +167,6 @@ async def load_refs(ctx: FlowContext, opts: ProductsOptions) -> Refs:
     async def item_groups() -> dict[str, str]:
         return {str(g.code): g.description or "" for g in await ctx.exact.item_groups() if g.code}
 
-    async def currency() -> str | None:
-        code = (await ctx.eaccounting.company_settings()).currency_code
-        return str(code).upper() if code else None
-
     return Refs(
         codings=await ctx.cache.get("products:ea:codings", codings, ttl=ttl),
         units=await ctx.cache.get("products:ea:units", units, ttl=ttl),
@@ -179,5 +175,16 @@ async def load_refs(ctx: FlowContext, opts: ProductsOptions) -> Refs:
         item_groups=await ctx.cache.get("products:exact:item_groups", item_groups, ttl=ttl)
         if opts.item_group_labels
         else {},
-        company_currency=await ctx.cache.get("products:ea:currency", currency, ttl=ttl),
+        company_currency=await company_currency(ctx, ttl),
     )
+
+
+async def company_currency(ctx: FlowContext, ttl: float) -> str | None:
+    """eAccounting's company currency (cached like the other reference data)."""
+
+    async def currency() -> str | None:
+        code = (await ctx.eaccounting.company_settings()).currency_code
+        return str(code).upper() if code else None
+
+    found: str | None = await ctx.cache.get("products:ea:currency", currency, ttl=ttl)
+    return found

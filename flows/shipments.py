@@ -110,7 +110,7 @@ class ShipmentsOptions(FlowOptions):
 async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
     """Deliveries changed since the cursor (sync `Timestamp`). Sync rows have no lines, so jobs fetch the delivery."""
     async for page in ctx.exact.sync_goods_deliveries(int(cursor) if cursor else 1):
-        ids = [str(d.entry_id or d.id).lower() for d in page.rows if d.entry_id or d.id]
+        ids = [str(d.entry_id).lower() for d in page.rows if d.entry_id]
         yield PollPage(ids, str(page.timestamp))
 
 

@@ -1,15 +1,21 @@
-"""Stock flow: Exact Online stock (ItemWarehouses) -> eAccounting article `StockBalance`, written only on change.
+"""Stock flow: Exact Online stock -> eAccounting article `StockBalance`, written only on change.
 
-Record ids: a `StockPositions` webhook's Key names an ItemWarehouse in the simulator (an item ID is accepted too),
-polls name the item. 50 changes to an item's stock in one warehouse are 50 events with one Key, which the engine
-coalesces into at most two runs; every run computes the item's value over its selected warehouses and writes only
-when it differs from the last value written (kept with the `Modified` it was read at, so an older reading never
-replaces a newer one). The write holds the article's lock (`flows.base.ARTICLE_LOCK`, shared with the products
-flow) from the GET to the PUT. The poll is the reconciliation: incremental through `sync/Inventory/ItemWarehouses`
-with the flow's stock index (`flows/stock_index.py`), comparing with the last value written; in full every
-`full_reconcile_hours` (and on the first poll, and from a manual `since`), comparing with the `StockBalance` the
-articles have in eAccounting, so a balance eAccounting changed itself is corrected. It enqueues only items whose
-value differs, with their rows, so those runs make no Exact call. See docs/flows/stock.md.
+Exact's figures come from the endpoints that carry them: the poll reads `sync/Inventory/StockPositions` (per item and
+warehouse: CurrentStock, PlanningIn, PlanningOut, ReservedStock; `sync/Inventory/ItemWarehouses` has no quantities),
+a webhook run reads the item's `inventory/ItemWarehouses` rows (CurrentStock, PlannedStockIn/Out, ReservedStock).
+Record ids: polls name the item; a `StockPositions` webhook's Key is resolved to its item (an ItemWarehouse, a stock
+row the index knows, or the item itself: which one Exact sends is not documented, all are handled). Every run
+computes the item's value over its selected warehouses (default: on hand, `CurrentStock`; docs/flows/stock.md says
+why) and writes only when it differs from the last value written (kept with the time it was read, so an older
+reading never replaces a newer one). The write holds the article's lock (`flows.base.ARTICLE_LOCK`, shared with the
+products flow) from the GET to the PUT, and fails loudly when eAccounting's stock module makes `StockBalance`
+read-only or the PUT's answer does not carry the value (`flows/stock_target.py`).
+
+The poll is the reconciliation: incremental through the stock index (`flows/stock_index.py`), comparing with the last
+value written, plus the articles eAccounting changed itself since the last poll (it lowers a balance when one of its
+orders ships); in full every `full_reconcile_hours` (and on the first poll, and from a manual `since`), comparing
+with every article's `StockBalance`. It enqueues only items whose value differs, with their rows, so those runs make
+no Exact call.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -28,20 +35,24 @@ from connectors.errors import NotFound
 from flows.base import ARTICLE_LOCK, FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed
 from flows.products import KIND as ARTICLE_KIND
 from flows.products import link_article
-from flows.stock_index import StockState, compact, summed, version
+from flows.stock_index import StockState, from_item_warehouse, from_position, now_ms, row_key, summed
+from flows.stock_target import changed_articles, check_written, require_writable_stock
 
 STOCK_KIND = "exact:stock>ea:article"
 MAPPING = "stock_exact_to_eaccounting"
 PAGE = 500
 BULK_ARTICLE_LOOKUP = 200  # more items than this: list all articles (1,000 a call) instead of finding them by number
-# In a poll page's payload: compare with the article's StockBalance in eAccounting, not with the last value written
-# (the reconcile found them different).
+# In a poll page's payload: compare with the article's StockBalance in eAccounting, not with the last value written.
 COMPARE_WITH_ARTICLE = "CompareWithArticle"
 
-Calculation = Literal["available", "on_hand", "on_hand_minus_reserved_plus_planned_in"]
-# The calculation modes as the StockBalance rule of the mapping ("available" is the shipped default's own rule).
+Calculation = Literal["on_hand", "available", "on_hand_minus_reserved_plus_planned_in"]
+# The calculation modes as the StockBalance rule of the mapping ("on_hand" is the shipped default's own rule).
 _FORMULAS: dict[str, dict[str, Any]] = {
-    "on_hand": {"source": "CurrentStock", "transforms": ["to_decimal", {"round": 2}], "if_missing": "error"},
+    "available": {
+        "source": "CurrentStock",
+        "transforms": ["to_decimal", {"subtract": {"path": "PlannedStockOut", "default": 0}}, {"round": 2}],
+        "if_missing": "error",
+    },
     "on_hand_minus_reserved_plus_planned_in": {
         "source": "CurrentStock",
         "transforms": [
@@ -60,13 +71,12 @@ class StockOptions(FlowOptions):
     """Which stock number goes to eAccounting, from which warehouses, and how often everything is compared."""
 
     manage_stock: bool = Field(
-        True,
-        description="eAccounting keeps the stock of these articles; off: their StockBalance is never written "
-        "(the 2018 API has no per-article stock switch)",
+        True, description="eAccounting's StockBalance follows Exact; off: it is never written (the flow is idle)"
     )
     calculation: Calculation = Field(
-        "available",
-        description="available = on hand - planned out for sales orders; on_hand; "
+        "on_hand",
+        description="on_hand = Exact's CurrentStock (eAccounting subtracts its own open orders and shipments); "
+        "available = on hand - planned out for sales orders (only when eAccounting takes no orders); "
         "on_hand_minus_reserved_plus_planned_in",
     )
     warehouses: list[str] = Field(
@@ -88,7 +98,7 @@ def _state(ctx: FlowContext) -> StockState:
 
 def _mapping(ctx: FlowContext, opts: StockOptions) -> mapping.CompiledMapping:
     """The stock mapping with the calculation mode's rule, under the user's overrides (which win)."""
-    if opts.calculation == "available":
+    if opts.calculation == "on_hand":
         compiled: mapping.CompiledMapping = ctx.mapping
         return compiled
     overrides = ctx.config.mapping_overrides.get(MAPPING, {})
@@ -126,35 +136,47 @@ async def _last(ctx: FlowContext, item_id: str) -> tuple[Decimal, int] | None:
     return Decimal(data["v"]), int(data["m"])
 
 
-async def _remember(ctx: FlowContext, item_id: str, value: Decimal, read_version: int) -> None:
-    await ctx.xref.set_last_value(STOCK_KIND, item_id, json.dumps({"v": _text(value), "m": read_version}))
+async def _remember(ctx: FlowContext, item_id: str, value: Decimal, read_at: int) -> None:
+    await ctx.xref.set_last_value(STOCK_KIND, item_id, json.dumps({"v": _text(value), "m": read_at}))
 
 
 # -- one record -------------------------------------------------------------------------------------------------
 
 
-async def fetch(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
-    """The item's stock rows from Exact. A webhook's record id is an ItemWarehouse (known from the index, or read
-    once), or else an item; any other id is the item. Lookups are filtered reads: a deleted record costs an empty
-    answer, not a 404 on Exact's error budget. None: neither exists (any more)."""
-    rid = record_id.lower()
+async def _item_of_key(ctx: FlowContext, key: str) -> str | None:
+    """The item a webhook Key names: a stock row the index knows, an ItemWarehouse, or the item itself (filtered
+    reads: a deleted record answers empty, not a 404 on Exact's error budget). None: nothing has that id."""
     state = _state(ctx)
-    item_id = await state.item_of(rid)
-    if item_id is None and ctx.trigger == "webhook":
-        row = await ctx.exact.find_item_warehouse(rid)
-        if row is not None and row.item is not None:
-            item_id = str(row.item).lower()
-        elif await ctx.exact.find_item(rid) is not None:
-            # The reference does not say what a StockPositions Key names (docs/exact-online-api.md §8.2, §9.5): the
-            # simulator sends the ItemWarehouse; an item ID is accepted as well.
-            item_id = rid
-        else:
-            return None
-        await state.remember_owner(rid, item_id)
-    item_id = item_id or rid
+    item_id = await state.item_of(key)
+    if item_id is not None:
+        return item_id
+    row = await ctx.exact.find_item_warehouse(key)
+    if row is not None and row.item is not None:
+        item_id = str(row.item).lower()
+    elif await ctx.exact.find_item(key) is not None:
+        item_id = key
+    else:
+        return None
+    await state.remember_owner(key, item_id)
+    return item_id
+
+
+async def fetch(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
+    """The item's stock rows from `inventory/ItemWarehouses`, dated by when they were read. A webhook's record id is
+    resolved to its item first (`_item_of_key`); any other id is the item. None: neither exists (any more)."""
+    rid = record_id.lower()
+    item_id = await _item_of_key(ctx, rid) if ctx.trigger == "webhook" else rid
+    if item_id is None:
+        return None
+    read_at = now_ms()
     rows = await ctx.exact.item_warehouses(item_id)
     code = next((r.item_code for r in rows if r.item_code), None)
-    return {"Item": item_id, "ItemCode": code, "ItemWarehouses": [compact(r) for r in rows]}
+    return {
+        "Item": item_id,
+        "ItemCode": code,
+        "ItemWarehouses": [from_item_warehouse(r) for r in rows],
+        "ReadAt": read_at,
+    }
 
 
 async def _article_id(ctx: FlowContext, item_id: str, code: str) -> str | None:
@@ -178,8 +200,7 @@ async def _write(
     if last is not None and read < last[1]:
         return Outcome("unchanged", reason=f"a newer stock reading of {code} ({_text(last[0])}) was written")
     if not compare and last is not None and last[0] == value:
-        if read > last[1]:
-            await _remember(ctx, item_id, value, read)
+        await _remember(ctx, item_id, value, read)
         return Outcome("unchanged", reason=f"stock of {code} is still {_text(value)}")
     try:
         article = await ctx.eaccounting.get_article(article_id)
@@ -191,10 +212,12 @@ async def _write(
     if before is not None and Decimal(str(before)) == value:
         await _remember(ctx, item_id, value, read)
         return Outcome("unchanged", target_id=article.id, reason=f"eAccounting already has {_text(value)}")
+    await require_writable_stock(ctx)
     payload = article.to_payload()
     payload["StockBalance"] = value
     ctx.target_payload = sent
-    await ctx.eaccounting.update_article(article.id, payload)
+    answer = await ctx.eaccounting.update_article(article.id, payload)
+    check_written(ctx, value, answer, code)
     await _remember(ctx, item_id, value, read)
     opts: StockOptions = ctx.options
     where = ", ".join(opts.warehouses) if opts.warehouses else "all warehouses"
@@ -212,7 +235,7 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
     if not rows or not code:
         return Outcome.skipped("no stock positions in Exact for this item (not a stock item, or deleted)")
     value = stock_value(ctx, opts, item_id, code, rows)
-    read = version(rows)
+    read = int(source.get("ReadAt") or 0)
     compare = bool(source.get(COMPARE_WITH_ARTICLE))
     for _ in range(2):  # a linked article deleted in eAccounting: unlinked, then looked up by number once more
         article_id = await _article_id(ctx, item_id, code)
@@ -236,13 +259,19 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
 
 def _cursor(cursor: str | None) -> dict[str, Any]:
     """`{"ts": Timestamp, "full_at": epoch seconds of the last full read, "calc": what the values were computed
-    with}`; a bare number (a manual `since`) continues after that Timestamp, 0 or 1 reads everything."""
+    with, "ea": eAccounting's time of its last article listing}`; a bare number (a manual `since`) continues after
+    that Timestamp, 0 or 1 reads everything."""
     if not cursor:
-        return {"ts": 0, "full_at": 0.0, "calc": None}
+        return {"ts": 0, "full_at": 0.0, "calc": None, "ea": None}
     if cursor.strip().isdigit():
-        return {"ts": int(cursor), "full_at": 0.0 if int(cursor) <= 1 else time.time(), "calc": None}
+        return {"ts": int(cursor), "full_at": 0.0 if int(cursor) <= 1 else time.time(), "calc": None, "ea": None}
     state: dict[str, Any] = json.loads(cursor)
-    return {"ts": int(state.get("ts", 0)), "full_at": float(state.get("full_at", 0.0)), "calc": state.get("calc")}
+    return {
+        "ts": int(state.get("ts", 0)),
+        "full_at": float(state.get("full_at", 0.0)),
+        "calc": state.get("calc"),
+        "ea": state.get("ea"),
+    }
 
 
 def _calculation(ctx: FlowContext, opts: StockOptions) -> str:
@@ -253,16 +282,17 @@ def _calculation(ctx: FlowContext, opts: StockOptions) -> str:
 
 
 async def _read(ctx: FlowContext, since: int) -> tuple[dict[str, dict[str, Any]], int]:
-    """Every ItemWarehouse row changed after `since`, grouped per item (an item's rows may span pages)."""
+    """Every stock position changed after `since`, grouped per item (an item's rows may span pages)."""
     entries: dict[str, dict[str, Any]] = {}
     newest = since
     pages = rows = 0
-    async for page in ctx.exact.sync_item_warehouses(max(since, 1)):
-        for iw in page.rows:
-            if iw.item is None:
+    async for page in ctx.exact.sync_stock_positions(max(since, 1)):
+        for sp in page.rows:
+            if sp.item_id is None:
                 continue
-            entry = entries.setdefault(str(iw.item).lower(), {"code": iw.item_code, "rows": {}})
-            entry["rows"][str(iw.id).lower()] = compact(iw)
+            entry = entries.setdefault(str(sp.item_id).lower(), {"code": sp.item_code, "rows": {}})
+            row = from_position(sp)
+            entry["rows"][row_key(row)] = row
         newest = page.timestamp
         pages += 1
         rows += len(page.rows)
@@ -285,13 +315,18 @@ async def _link_missing(ctx: FlowContext, codes: Mapping[str, str]) -> None:
             await link_article(ctx, item, code, numbers[code])
 
 
-async def _listed(ctx: FlowContext, codes: Mapping[str, str], *, everything: bool) -> dict[str, Any]:
+async def _listed(
+    ctx: FlowContext, codes: Mapping[str, str], *, everything: bool
+) -> tuple[dict[str, Any], datetime | None]:
     """The article of each item (item -> code) as eAccounting has it now: every article listed (1,000 a call), or,
-    for a few items, those with their numbers. Unlinked items found by number are linked. Items missing from the
-    answer have no article, or a linked one that is gone (or renumbered, when not everything was listed)."""
+    for a few items, those with their numbers; and the server's time of a full listing. Unlinked items found by
+    number are linked. Items missing from the answer have no article, or a linked one that is gone."""
     linked = await ctx.xref.targets(ARTICLE_KIND, list(codes))
+    listed_at = None
     if everything or len(codes) > BULK_ARTICLE_LOOKUP:
-        articles = [a async for a in ctx.eaccounting.iter_articles()]
+        pages = ctx.eaccounting.iter_articles()
+        articles = [a async for a in pages]
+        listed_at = pages.server_time_utc
     else:
         articles = list((await ctx.eaccounting.articles_by_numbers(codes.values())).values())
     by_id = {a.id.lower(): a for a in articles}
@@ -305,7 +340,7 @@ async def _listed(ctx: FlowContext, codes: Mapping[str, str], *, everything: boo
         if target is None:
             await link_article(ctx, item, code, article.id)
         found[item] = article
-    return found
+    return found, listed_at
 
 
 async def _adopt(ctx: FlowContext, item_id: str, article_id: str, value: Decimal, read: int) -> None:
@@ -317,11 +352,22 @@ async def _adopt(ctx: FlowContext, item_id: str, article_id: str, value: Decimal
             await _remember(ctx, item_id, value, read)
 
 
+async def _changed_in_eaccounting(ctx: FlowContext, since: str | None) -> tuple[dict[str, Any], str | None]:
+    """Items whose article eAccounting changed since the last poll (item -> article), and the next `ea` cursor."""
+    articles, server_time = await changed_articles(ctx, datetime.fromisoformat(since) if since else None)
+    found: dict[str, Any] = {}
+    for article_id, article in articles.items():
+        item = await ctx.xref.source(ARTICLE_KIND, article_id)
+        if item is not None:
+            found[item.lower()] = article
+    return found, server_time.isoformat() if server_time else since
+
+
 async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
-    """Reconcile: read the changed stock rows (all of them when a full read is due), update the index, and enqueue
-    the items whose value differs, their rows travelling with them. Differs from what: a full read, and a manual
-    `since`, compare with the StockBalance the article has in eAccounting (so a balance eAccounting changed itself
-    is corrected); an incremental poll compares with the last value written (no eAccounting call)."""
+    """Reconcile: read the changed stock positions (all of them when a full read is due), update the index, and
+    enqueue the items whose value differs, their rows travelling with them. Differs from what: a full read, a manual
+    `since`, and the articles eAccounting changed itself compare with the article's StockBalance; the other items of
+    an incremental poll with the last value written (no eAccounting call)."""
     opts: StockOptions = ctx.options
     state = _cursor(cursor)
     store = _state(ctx)
@@ -334,35 +380,43 @@ async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
         or not await store.has_index()
     )
     compare = full or bool(cursor and cursor.strip().isdigit())
+    read_at = now_ms()
     read, newest = await _read(ctx, 1 if full else state["ts"])
+    touched: dict[str, Any] = {}
+    ea_cursor = state["ea"]
     if full:
         entries = read
     else:
-        entries = await store.entries(list(read))
+        if opts.manage_stock:
+            touched, ea_cursor = await _changed_in_eaccounting(ctx, state["ea"])
+        entries = await store.entries(list({*read, *touched}))
         for item, fresh in read.items():
             entry = entries.setdefault(item, {"code": fresh["code"], "rows": {}})
             entry["code"] = fresh["code"] or entry.get("code")
             entry["rows"].update(fresh["rows"])
-    await store.store(entries, replace=full)
-    cursor_out = json.dumps({"ts": newest, "full_at": now if full else state["full_at"], "calc": calc})
-    if not opts.manage_stock:
-        yield PollPage([], cursor_out)
-        return
+    await store.store({item: entries[item] for item in read if item in entries} if not full else entries, replace=full)
     written = await ctx.xref.last_values(STOCK_KIND, list(entries))
     lasts = {item: Decimal(json.loads(raw)["v"]) for item, raw in written.items()}
     codes = {item: str(entry["code"]) for item, entry in entries.items() if entry["rows"] and entry.get("code")}
-    articles = await _listed(ctx, codes, everything=full) if compare else {}
+    articles: dict[str, Any] = dict(touched)
+    if compare and opts.manage_stock:
+        articles, listed_at = await _listed(ctx, codes, everything=full)
+        ea_cursor = listed_at.isoformat() if listed_at else ea_cursor
+    cursor_out = json.dumps({"ts": newest, "full_at": now if full else state["full_at"], "calc": calc, "ea": ea_cursor})
+    if not opts.manage_stock:
+        yield PollPage([], cursor_out)
+        return
     changed: dict[str, dict[str, Any]] = {}
     adopted = 0
     for item, code in codes.items():
         rows = list(entries[item]["rows"].values())
-        payload = {"Item": item, "ItemCode": code, "ItemWarehouses": rows}
+        payload = {"Item": item, "ItemCode": code, "ItemWarehouses": rows, "ReadAt": read_at}
         try:
             value = stock_value(ctx, opts, item, code, rows)
         except RecordFailed:
             changed[item] = payload  # the run reports it
             continue
-        if not compare:
+        if not compare and item not in touched:
             if lasts.get(item) != value:
                 changed[item] = payload
             continue
@@ -371,7 +425,7 @@ async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
         if article is None or balance is None or Decimal(str(balance)) != value:
             changed[item] = {**payload, COMPARE_WITH_ARTICLE: True}
         elif lasts.get(item) != value:
-            await _adopt(ctx, item, article.id, value, version(rows))
+            await _adopt(ctx, item, article.id, value, read_at)
             adopted += 1
     ctx.log.info(
         "stock.reconcile",
@@ -379,7 +433,8 @@ async def poll(ctx: FlowContext, cursor: str | None) -> AsyncIterator[PollPage]:
         compared_with="eaccounting" if compare else "last_written",
         items=len(entries),
         changed=len(changed),
-        rows_read=len(read),
+        rows_read=sum(len(e["rows"]) for e in read.values()),
+        changed_in_eaccounting=len(touched),
         articles_found=len(articles),
         adopted=adopted,
     )

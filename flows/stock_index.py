@@ -1,24 +1,30 @@
 # mypy: disable-error-code="misc"
 # (redis-py types every command as `Awaitable[T] | T`; awaiting them on the asyncio client is correct.)
 """The stock flow's Redis state: the stock index (Exact's stock per item and warehouse, as last polled) and which
-ItemWarehouse belongs to which item (the last value written per item is kept in the cross-reference store,
-`CrossRefs.last_value`).
+webhook Key or stock row belongs to which item (the last value written per item is kept in the cross-reference
+store, `CrossRefs.last_value`).
 
-Why an index: Exact's sync API returns only the ItemWarehouse rows that changed, while an article's stock is the sum
-over the item's selected warehouses. The poll keeps every row it read here (it is the only writer, under the engine's
-poll lock), so an incremental poll can compute each changed item's total with no further Exact call. Webhook runs
-read the item's rows from Exact itself and never write the index.
+Why an index: Exact's sync API (`sync/Inventory/StockPositions`) returns only the rows that changed, while an
+article's stock is the sum over the item's selected warehouses. The poll keeps every row it read here (it is the
+only writer, under the engine's poll lock), so an incremental poll can compute each changed item's total with no
+further Exact call. Webhook runs read the item's rows from `inventory/ItemWarehouses` and never write the index.
 
-No lock here: a webhook names an ItemWarehouse while polls and manual runs name the item, so two runs of one item
-can overlap under different record ids (the engine serialises per record id only). The write (compare with the last
-value, read the article, PUT it) holds the article's cross-process lock, `CrossRefs.lock` of kind
-`flows.base.ARTICLE_LOCK`, which the products flow holds around its writes of the article too; and a value read
-from Exact earlier than the one last written (by `Modified`) never replaces it.
+Rows from both endpoints are kept in one shape (`Row`), keyed by warehouse: `CurrentStock`, `PlannedStockOut`,
+`PlannedStockIn`, `ReservedStock` (ItemWarehouse's names; a stock position's `PlanningOut`/`PlanningIn` are the same
+figures) as text. Neither endpoint has a version both share (stock positions have a `Timestamp`, ItemWarehouses a
+`Modified` that need not move with the stock), so a reading is dated by when it was read (`read_at`, epoch ms).
+
+No lock here: a webhook names a Key while polls and manual runs name the item, so two runs of one item can overlap
+under different record ids (the engine serialises per record id only). The write (compare with the last value, read
+the article, PUT it) holds the article's cross-process lock, `CrossRefs.lock` of kind `flows.base.ARTICLE_LOCK`,
+which the products flow holds around its writes of the article too; and a value read earlier than the one last
+written never replaces it.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -33,24 +39,44 @@ _CHUNK = 1000
 Row = dict[str, Any]
 
 
-def compact(iw: Any) -> Row:
-    """One ItemWarehouse as the flow keeps it: id, warehouse, the quantities (as text) and `Modified` (epoch ms)."""
-    modified = iw.modified
+def _text(value: Any) -> str:
+    return str(value if value is not None else 0)
+
+
+def from_position(sp: Any) -> Row:
+    """A `sync/Inventory/StockPositions` row (per item and warehouse) as the flow keeps it."""
     return {
-        "ID": str(iw.id).lower(),
-        "WarehouseCode": iw.warehouse_code,
-        **{name: str(getattr(iw, _attr(name)) or 0) for name in QUANTITIES},
-        "Modified": int(modified.timestamp() * 1000) if modified is not None else 0,
+        "ID": str(sp.id).lower() if sp.id else None,
+        "Warehouse": str(sp.warehouse).lower() if sp.warehouse else None,
+        "WarehouseCode": sp.warehouse_code,
+        "CurrentStock": _text(sp.current_stock),
+        "PlannedStockOut": _text(sp.planning_out),
+        "PlannedStockIn": _text(sp.planning_in),
+        "ReservedStock": _text(sp.reserved_stock),
     }
 
 
-def _attr(name: str) -> str:
+def from_item_warehouse(iw: Any) -> Row:
+    """An `inventory/ItemWarehouses` row as the flow keeps it."""
     return {
-        "CurrentStock": "current_stock",
-        "PlannedStockOut": "planned_stock_out",
-        "PlannedStockIn": "planned_stock_in",
-        "ReservedStock": "reserved_stock",
-    }[name]
+        "ID": str(iw.id).lower(),
+        "Warehouse": str(iw.warehouse).lower() if iw.warehouse else None,
+        "WarehouseCode": iw.warehouse_code,
+        "CurrentStock": _text(iw.current_stock),
+        "PlannedStockOut": _text(iw.planned_stock_out),
+        "PlannedStockIn": _text(iw.planned_stock_in),
+        "ReservedStock": _text(iw.reserved_stock),
+    }
+
+
+def row_key(row: Row) -> str:
+    """Rows of one item are told apart by warehouse (both endpoints have one row per item and warehouse)."""
+    return str(row.get("Warehouse") or row.get("WarehouseCode") or row.get("ID"))
+
+
+def now_ms() -> int:
+    """When a reading was taken: the version that decides which of two readings of an item is newer."""
+    return time.time_ns() // 1_000_000
 
 
 def summed(item_id: str, code: str | None, rows: Iterable[Row], warehouses: list[str]) -> dict[str, Any]:
@@ -64,18 +90,13 @@ def summed(item_id: str, code: str | None, rows: Iterable[Row], warehouses: list
     return record
 
 
-def version(rows: Iterable[Row]) -> int:
-    """How recent a reading of an item's stock is: the newest `Modified` of its rows (Exact's clock, epoch ms)."""
-    return max((int(r.get("Modified") or 0) for r in rows), default=0)
-
-
 class StockState:
     """Redis keys of the stock flow, under the installation's key prefix."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self._rows = f"{prefix}:stock:rows"  # item id -> {"code", "rows": {ItemWarehouse id: Row}}
-        self._owner = f"{prefix}:stock:iw"  # ItemWarehouse id (or an item id a webhook named) -> item id
+        self._rows = f"{prefix}:stock:rows"  # item id -> {"code", "rows": {warehouse: Row}}
+        self._owner = f"{prefix}:stock:iw"  # stock row id or webhook Key -> item id
 
     # -- the index ------------------------------------------------------------------------------------------------
 
@@ -92,13 +113,13 @@ class StockState:
         return found
 
     async def store(self, entries: Mapping[str, dict[str, Any]], *, replace: bool = False) -> None:
-        """Write entries (and which item each ItemWarehouse belongs to); `replace` drops every other item."""
+        """Write entries (and which item each stock row id belongs to); `replace` drops every other item."""
         items = list(entries)
         for start in range(0, len(items), _CHUNK):
             chunk = items[start : start + _CHUNK]
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.hset(self._rows, mapping={i: json.dumps(entries[i], separators=(",", ":")) for i in chunk})
-                owners = {iw: item for item in chunk for iw in entries[item]["rows"]}
+                owners = {r["ID"]: item for item in chunk for r in entries[item]["rows"].values() if r.get("ID")}
                 if owners:
                     pipe.hset(self._owner, mapping=owners)
                 await pipe.execute()
@@ -107,8 +128,8 @@ class StockState:
             for start in range(0, len(stale), _CHUNK):
                 await self.redis.hdel(self._rows, *stale[start : start + _CHUNK])
 
-    async def item_of(self, item_warehouse_id: str) -> str | None:
-        return text_of(await self.redis.hget(self._owner, item_warehouse_id))
+    async def item_of(self, key: str) -> str | None:
+        return text_of(await self.redis.hget(self._owner, key))
 
-    async def remember_owner(self, item_warehouse_id: str, item_id: str) -> None:
-        await self.redis.hset(self._owner, item_warehouse_id, item_id)
+    async def remember_owner(self, key: str, item_id: str) -> None:
+        await self.redis.hset(self._owner, key, item_id)

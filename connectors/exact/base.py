@@ -28,14 +28,16 @@ from connectors.exact.policy import SYSTEM
 from connectors.exact.wire import body_of, odata_guid, odata_int64, parse_json, unwrap_list, unwrap_one
 from connectors.http import ApiClient
 from connectors.oauth import TokenManager
+from connectors.wire import validated
 
-__all__ = ["URL_LIMIT", "ExactBase", "select_of"]
+__all__ = ["PAGE_SIZE", "URL_LIMIT", "ExactBase", "select_of"]
 
 log = structlog.get_logger("connectors.exact")
 
 M = TypeVar("M", bound=ExactModel)
 
 URL_LIMIT = 6000  # characters, after URL-encoding (KB "Restrictions", §4.4)
+PAGE_SIZE = 60  # rows a page on regular endpoints (§4.3); sync endpoints page by 1,000
 _PREFER = {"Prefer": "return=representation"}
 
 
@@ -100,10 +102,10 @@ class ExactBase:
 
     async def me(self) -> Me:
         """`current/Me`: the connected user (a call without a division does not count toward the limits)."""
-        row = unwrap_one(parse_json(await self.api.request("GET", "current/Me")))
+        row = unwrap_one(parse_json(await self.api.request("GET", "current/Me"), system=SYSTEM))
         if row is None:
             raise NotFound("current/Me answered no user", system=SYSTEM, endpoint="current/Me")
-        return Me.model_validate(row)
+        return validated(Me, row, system=SYSTEM, endpoint="current/Me")
 
     async def division(self) -> int:
         """The division every URL of this client names (configured, else `CurrentDivision`, read once)."""
@@ -129,7 +131,12 @@ class ExactBase:
             "$filter": f"Code eq {int(division)}",
         }
         rows = [row async for page in self._pages("system/Divisions", params) for row in page]
-        return Division.model_validate(rows[0]) if rows else None
+        return self._valid(Division, rows[0], "system/Divisions") if rows else None
+
+    @staticmethod
+    def _valid(model: type[M], row: Any, resource: str) -> M:
+        """`model` from a row of an answer; one the model cannot hold is a `PermanentError`, never a pydantic one."""
+        return validated(model, row, system=SYSTEM, endpoint=resource)
 
     # -- requests ------------------------------------------------------------------------------------------------
 
@@ -137,7 +144,7 @@ class ExactBase:
         return f"{await self.division()}/{resource}"
 
     async def _get(self, resource: str, params: Mapping[str, Any] | None = None) -> Any:
-        return parse_json(await self.api.request("GET", await self._path(resource), params=params))
+        return parse_json(await self.api.request("GET", await self._path(resource), params=params), system=SYSTEM)
 
     async def _pages(self, resource: str, params: Mapping[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
         """Rows page by page, following `__next` exactly as Exact wrote it."""
@@ -145,7 +152,7 @@ class ExactBase:
         url: str | None = await self._path(resource)
         query: Mapping[str, Any] | None = params
         while url is not None:
-            rows, link = unwrap_list(parse_json(await self.api.request("GET", url, params=query)))
+            rows, link = unwrap_list(parse_json(await self.api.request("GET", url, params=query), system=SYSTEM))
             yield rows
             url, query = paginator.advance(link, resource), None
 
@@ -165,7 +172,7 @@ class ExactBase:
             params["$top"] = top
         if lines is not None and model.__lines__:
             params["$expand"] = model.__lines__
-        return [model.model_validate(row) async for page in self._pages(resource, params) for row in page]
+        return [self._valid(model, row, resource) async for page in self._pages(resource, params) for row in page]
 
     async def _first(self, resource: str, model: type[M], filter: str, what: str) -> M | None:
         """The record matching `filter`, or None; two matches are logged (the first one wins)."""
@@ -187,15 +194,15 @@ class ExactBase:
         row = unwrap_one(await self._get(f"{resource}({odata_guid(key)})", params))
         if row is None:
             raise NotFound(f"{resource} {key} does not exist", system=SYSTEM, endpoint=resource)
-        return model.model_validate(row)
+        return self._valid(model, row, resource)
 
     async def _create(self, resource: str, model: type[M], body: Mapping[str, Any]) -> M:
         """POST header (and lines) in one request; the answer is the stored record (`Prefer`)."""
         response = await self.api.request("POST", await self._path(resource), json=body_of(body), headers=_PREFER)
-        row = unwrap_one(parse_json(response))
+        row = unwrap_one(parse_json(response, system=SYSTEM))
         if row is None:
             raise PermanentError(f"POST {resource} answered no entity", system=SYSTEM, endpoint=resource)
-        return model.model_validate(row)
+        return self._valid(model, row, resource)
 
     async def _update(self, resource: str, key: str, body: Mapping[str, Any]) -> None:
         """PUT only the properties to change (Exact updates those and keeps the rest); 204, no body."""
@@ -209,21 +216,16 @@ class ExactBase:
         cursor = int(timestamp)
         params = {"$select": select_of(model, sync=True), "$filter": f"Timestamp gt {odata_int64(cursor)}"}
         async for page in self._pages(resource, params):
-            rows = [model.model_validate(row) for row in page]
+            rows = [self._valid(model, row, resource) for row in page]
             stamps = [int(stamp) for row in rows if (stamp := getattr(row, "timestamp", None)) is not None]
             cursor = max([cursor, *stamps])
             yield SyncPage(rows=rows, timestamp=cursor)
 
-    async def _bulk(self, resource: str, model: type[M], filter: str) -> AsyncIterator[SyncPage[M]]:
-        """A bulk read: `$select` and a `$filter` are mandatory, 1,000 rows a page; bulk rows carry no Timestamp."""
-        if not filter.strip():
-            raise ValueError("bulk endpoints need a $filter (Exact's mandatory-filter rule)")
-        params = {"$select": select_of(model), "$filter": filter}
-        async for page in self._pages(resource, params):
-            yield SyncPage(rows=[model.model_validate(row) for row in page], timestamp=0)
-
-    async def _or_chunks(self, resource: str, params: Mapping[str, Any], clauses: Iterable[str]) -> list[str]:
-        """`a or b or …` filters, each keeping the request URL (with `params`) within Exact's 6,000 characters."""
+    async def _or_chunks(
+        self, resource: str, params: Mapping[str, Any], clauses: Iterable[str], *, per_chunk: int | None = None
+    ) -> list[str]:
+        """`a or b or …` filters, each keeping the request URL (with `params`) within Exact's 6,000 characters and,
+        with `per_chunk`, to at most that many clauses (one page of answers for clauses matching one row each)."""
         fixed = len(str(httpx.URL(self.api.url(await self._path(resource)), params=dict(params))))
         budget = URL_LIMIT - fixed - len("&%24filter=")
         joiner = _encoded_length(" or ")
@@ -234,7 +236,7 @@ class ExactBase:
             length = _encoded_length(clause)
             if length > budget:
                 raise ValueError(f"a single filter clause is longer than the URL allows: {clause[:40]}…")
-            if current and size + joiner + length > budget:
+            if current and (size + joiner + length > budget or (per_chunk is not None and len(current) >= per_chunk)):
                 chunks.append(" or ".join(current))
                 current, size = [], 0
             size += length + (joiner if current else 0)

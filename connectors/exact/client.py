@@ -15,12 +15,13 @@ division or scope the connection may not use, `ReauthorizationRequired` a connec
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from decimal import Decimal
 from typing import Any
 
 import structlog
 
 from connectors.errors import NotFound, Rejected, TransientError
-from connectors.exact.base import ExactBase, select_of
+from connectors.exact.base import PAGE_SIZE, ExactBase, select_of
 from connectors.exact.documents import (
     GeneralJournalEntry,
     GoodsDelivery,
@@ -139,9 +140,10 @@ class ExactClient(ExactBase):
         return await self._first("logistics/Items", Item, f"Code eq {odata_string(code)}", "code")
 
     async def items_by_codes(self, codes: Iterable[str]) -> dict[str, Item]:
-        """Items by `Code` for many SKUs in few calls: `or`ed `Code eq` clauses, as many per request as the
-        6,000-character URL allows, read from `bulk/Logistics/Items` (1,000 a page). Codes that do not exist are
-        absent from the answer; codes are matched case-insensitively, as Exact's collation compares them."""
+        """Items by `Code` for many SKUs in few calls: `or`ed `Code eq` clauses on `logistics/Items`, as many per
+        request as one page holds (60) and the 6,000-character URL allows. Codes that do not exist are absent from
+        the answer; codes are matched case-insensitively, as Exact's collation compares them. (Exact's bulk API has
+        a `bulk/Logistics/Items`, but the reference does not list it, so it is not used.)"""
         wanted = sorted({c for c in codes if c})
         if not wanted:
             return {}
@@ -151,13 +153,27 @@ class ExactClient(ExactBase):
         select = select_of(Item)
         found: dict[str, Item] = {}
         clauses = [f"Code eq {odata_string(code)}" for code in wanted]
-        for chunk in await self._or_chunks("bulk/Logistics/Items", {"$select": select}, clauses):
-            async for page in self._pages("bulk/Logistics/Items", {"$select": select, "$filter": chunk}):
+        for chunk in await self._or_chunks("logistics/Items", {"$select": select}, clauses, per_chunk=PAGE_SIZE):
+            async for page in self._pages("logistics/Items", {"$select": select, "$filter": chunk}):
                 for row in page:
-                    item = Item.model_validate(row)
+                    item = self._valid(Item, row, "logistics/Items")
                     for code in by_lower.get((item.code or "").lower(), []):
                         found[code] = item
         return found
+
+    async def item_prices(self, item_ids: Iterable[str]) -> dict[str, Decimal | None]:
+        """`StandardSalesPrice` by item ID, read from `logistics/Items` (the sync endpoint does not carry it), 60
+        items a call. Items that no longer exist are absent."""
+        ids = sorted({i.lower() for i in item_ids if i})
+        fixed = {"$select": "ID,StandardSalesPrice"}
+        prices: dict[str, Decimal | None] = {}
+        clauses = [f"ID eq {odata_guid(i)}" for i in ids]
+        for chunk in await self._or_chunks("logistics/Items", fixed, clauses, per_chunk=PAGE_SIZE):
+            async for page in self._pages("logistics/Items", {**fixed, "$filter": chunk}):
+                for row in page:
+                    item = self._valid(Item, row, "logistics/Items")
+                    prices[item.id.lower()] = item.standard_sales_price
+        return prices
 
     async def create_item(self, payload: Payload) -> Item:
         """`POST logistics/Items`: `Code` (unique) and `Description` (at most 60 characters) are mandatory."""
@@ -170,31 +186,21 @@ class ExactClient(ExactBase):
         """Items changed after `timestamp` (`sync/Logistics/Items`); start at 1 for everything."""
         return self._sync("sync/Logistics/Items", Item, timestamp)
 
-    def bulk_items(self, filter: str) -> AsyncIterator[SyncPage[Item]]:
-        """An initial load from `bulk/Logistics/Items` (1,000 a page; the `$filter` is mandatory, e.g.
-        `Modified ge datetime'…'` built with `odata_datetime`). Bulk rows have no Timestamp: to continue
-        incrementally afterwards, `sync_items(1)` is the better full load."""
-        return self._bulk("bulk/Logistics/Items", Item, filter)
-
     # -- stock ---------------------------------------------------------------------------------------------------
 
     async def item_warehouses(self, item_id: str) -> list[ItemWarehouse]:
-        """The item's stock per warehouse (only warehouses that ever had a movement have a row)."""
+        """The item's stock per warehouse from `inventory/ItemWarehouses` (CurrentStock, PlannedStockIn/Out,
+        ReservedStock; only warehouses that ever had a movement have a row)."""
         return await self._list("inventory/ItemWarehouses", ItemWarehouse, filter=f"Item eq {odata_guid(item_id)}")
 
-    async def get_item_warehouse(self, item_warehouse_id: str) -> ItemWarehouse:
-        """One row by ID: the `Key` of a `StockPositions` webhook event."""
-        return await self._by_key("inventory/ItemWarehouses", item_warehouse_id, ItemWarehouse)
-
     async def find_item_warehouse(self, item_warehouse_id: str) -> ItemWarehouse | None:
-        """One stock row by ID (a `StockPositions` event's Key), or None; never a 404 (see `_find`)."""
+        """One stock row by ID (what a `StockPositions` event's Key may name), or None; never a 404 (see `_find`)."""
         return await self._find("inventory/ItemWarehouses", ItemWarehouse, "ID", item_warehouse_id)
 
-    def sync_item_warehouses(self, timestamp: int) -> AsyncIterator[SyncPage[ItemWarehouse]]:
-        return self._sync("sync/Inventory/ItemWarehouses", ItemWarehouse, timestamp)
-
     def sync_stock_positions(self, timestamp: int) -> AsyncIterator[SyncPage[StockPosition]]:
-        """Stock per item and warehouse changed after `timestamp` (`sync/Inventory/StockPositions`)."""
+        """Stock per item and warehouse changed after `timestamp` (`sync/Inventory/StockPositions`: CurrentStock,
+        PlanningIn, PlanningOut, ReservedStock, FreeStock; 1,000 a page). `sync/Inventory/ItemWarehouses` carries no
+        quantities, so this is the incremental read of stock."""
         return self._sync("sync/Inventory/StockPositions", StockPosition, timestamp)
 
     async def stock_position(self, item_id: str) -> StockPosition:
@@ -205,7 +211,7 @@ class ExactClient(ExactBase):
             raise NotFound(
                 f"no stock position for item {item_id}", system=SYSTEM, endpoint="read/logistics/StockPosition"
             )
-        return StockPosition.model_validate(row)
+        return self._valid(StockPosition, row, "read/logistics/StockPosition")
 
     # -- sales orders --------------------------------------------------------------------------------------------
 
@@ -331,7 +337,7 @@ class ExactClient(ExactBase):
         clauses = [f"EntryID eq {odata_guid(e)}" for e in entries]
         for chunk in await self._or_chunks("salesorder/GoodsDeliveries", fixed, clauses):
             async for page in self._pages("salesorder/GoodsDeliveries", {**fixed, "$filter": chunk}):
-                deliveries += [GoodsDelivery.model_validate(row) for row in page]
+                deliveries += [self._valid(GoodsDelivery, row, "salesorder/GoodsDeliveries") for row in page]
         return sorted(deliveries, key=lambda d: (d.delivery_number or 0, d.entry_id or ""))
 
     # -- reference data (one call each unless a table outgrows a page) -------------------------------------------

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field
 
-from connectors.exact.models import Audited
+from connectors.exact.models import Audited, InDivision
 from connectors.exact.wire import AccountCode, ExactDateTime
 
 __all__ = [
@@ -43,7 +43,7 @@ def _expanded(value: Any) -> Any:
     return value
 
 
-class SalesOrderLine(Audited):
+class SalesOrderLine(InDivision):
     """`salesorder/SalesOrderLines`: `Quantity` in the item's unit; `Discount` a fraction; amounts excl. VAT."""
 
     __entity__: ClassVar[str] = "salesorder/SalesOrderLines"
@@ -131,7 +131,7 @@ class SalesOrder(Audited):
     )
 
 
-class SalesInvoiceLine(Audited):
+class SalesInvoiceLine(InDivision):
     """`salesinvoice/SalesInvoiceLines`: `GLAccount` defaults from the item or its item group."""
 
     __entity__: ClassVar[str] = "salesinvoice/SalesInvoiceLines"
@@ -203,7 +203,7 @@ class SalesInvoice(Audited):
     )
 
 
-class SalesEntryLine(Audited):
+class SalesEntryLine(InDivision):
     """`salesentry/SalesEntryLines`: a GL account and an amount excl. VAT; the VAT code defaults from the account."""
 
     __entity__: ClassVar[str] = "salesentry/SalesEntryLines"
@@ -277,12 +277,16 @@ class GeneralJournalEntryLine(Audited):
     our_ref: int | None = Field(None, alias="OurRef")
 
 
-class GeneralJournalEntry(Audited):
+class GeneralJournalEntry(InDivision):
     """`generaljournalentry/GeneralJournalEntries` (a "financial mutation"): `JournalCode` and lines; reads need
-    `$select`. `Type` 10 opening balance, 90 other; `Status` 20 open, 50 processed."""
+    `$select`. `Type` 10 opening balance, 90 other; `Status` 20 open, 50 processed. The reference lists `Created`
+    and `Modified` here, not `Creator`/`Modifier`."""
 
     __entity__: ClassVar[str] = "generaljournalentry/GeneralJournalEntries"
     __lines__: ClassVar[str | None] = "GeneralJournalEntryLines"
+
+    created: ExactDateTime | None = Field(None, alias="Created")
+    modified: ExactDateTime | None = Field(None, alias="Modified")
 
     entry_id: str | None = Field(None, alias="EntryID")
     entry_number: int | None = Field(None, alias="EntryNumber")
@@ -328,11 +332,9 @@ class GoodsDelivery(Audited):
     the order) are on the header; reads need `$select`."""
 
     __entity__: ClassVar[str] = "salesorder/GoodsDeliveries"
-    __lines__: ClassVar[str | None] = "GoodsDeliveryLines"
-    __sync_only__: ClassVar[frozenset[str]] = _KEYED_BY_OTHER
+    __lines__: ClassVar[str | None] = "GoodsDeliveryLines"  # sync rows: keyed by EntryID, no ID
 
     entry_id: str | None = Field(None, alias="EntryID")
-    id: str | None = Field(None, alias="ID")
     timestamp: int | None = Field(None, alias="Timestamp")
     delivery_number: int | None = Field(None, alias="DeliveryNumber")
     entry_number: int | None = Field(None, alias="EntryNumber")

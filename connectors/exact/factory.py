@@ -124,6 +124,7 @@ def build_exact_client(
         auth=BearerAuth(tokens),
         budget=budget,
         default_headers={"Accept": "application/json"},
+        on_problem=tokens.note_problem,
         sleep=sleep,
         clock=clock,
         max_wait=max_wait,

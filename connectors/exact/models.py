@@ -26,6 +26,7 @@ __all__ = [
     "Deleted",
     "Division",
     "ExactModel",
+    "InDivision",
     "Item",
     "ItemGroup",
     "ItemWarehouse",
@@ -67,14 +68,19 @@ class ExactModel(BaseModel):
         return body_of(self)
 
 
-class Audited(ExactModel):
-    """The audit properties every Exact entity carries."""
+class InDivision(ExactModel):
+    """Every entity names its division; lines and some reference tables carry nothing more (no audit fields)."""
+
+    division: int | None = Field(None, alias="Division")
+
+
+class Audited(InDivision):
+    """The audit properties most Exact entities carry (the reference lists them per endpoint)."""
 
     created: ExactDateTime | None = Field(None, alias="Created")
     creator: str | None = Field(None, alias="Creator")
     modified: ExactDateTime | None = Field(None, alias="Modified")
     modifier: str | None = Field(None, alias="Modifier")
-    division: int | None = Field(None, alias="Division")
 
 
 class Me(ExactModel):
@@ -122,7 +128,8 @@ class Account(Audited):
     """`crm/Accounts`: a customer or supplier. `Status` is the customer stage (C = customer), `Blocked` inactive.
 
     `Code` is stored right-aligned in 18 characters; it reads here without the padding, and the client pads it in
-    filters and bodies. Codes, not GUIDs: `SalesVATCode`, `PaymentConditionSales`, `Costcenter`.
+    filters and bodies. Codes, not GUIDs: `SalesVATCode`, `PaymentConditionSales`. An account has no cost center in
+    the reference (only document lines do: `SalesOrderLines`/`SalesInvoiceLines` `CostCenter`).
     """
 
     __entity__: ClassVar[str] = "crm/Accounts"
@@ -147,7 +154,6 @@ class Account(Audited):
     language: str | None = Field(None, alias="Language")
     is_sales: bool | None = Field(None, alias="IsSales")
     is_supplier: bool | None = Field(None, alias="IsSupplier")
-    is_purchase: bool | None = Field(None, alias="IsPurchase")
     blocked: bool | None = Field(None, alias="Blocked")
     start_date: ExactDateTime | None = Field(None, alias="StartDate")
     end_date: ExactDateTime | None = Field(None, alias="EndDate")
@@ -161,7 +167,6 @@ class Account(Audited):
     shipping_method: str | None = Field(None, alias="ShippingMethod")
     invoicing_method: int | None = Field(None, alias="InvoicingMethod")
     invoice_account: str | None = Field(None, alias="InvoiceAccount")
-    costcenter: str | None = Field(None, alias="Costcenter")
     discount_sales: Decimal | None = Field(None, alias="DiscountSales")
     credit_line_sales: Decimal | None = Field(None, alias="CreditLineSales")
     gl_account_sales: str | None = Field(None, alias="GLAccountSales")
@@ -194,7 +199,7 @@ class Contact(Audited):
     is_main_contact: bool | None = Field(None, alias="IsMainContact")
     job_title_description: str | None = Field(None, alias="JobTitleDescription")
     language: str | None = Field(None, alias="Language")
-    address_line1: str | None = Field(None, alias="AddressLine1")
+    address_line2: str | None = Field(None, alias="AddressLine2")
     postcode: str | None = Field(None, alias="Postcode")
     city: str | None = Field(None, alias="City")
     country: str | None = Field(None, alias="Country")
@@ -202,9 +207,13 @@ class Contact(Audited):
 
 
 class Item(Audited):
-    """`logistics/Items`: an article; `Code` (our SKU) is unique. `Stock` is the total over warehouses."""
+    """`logistics/Items`: an article; `Code` (our SKU) is unique. `Stock` is the total over warehouses.
+
+    `StandardSalesPrice` exists on the regular endpoint only (`sync/Logistics/Items` lacks it): sync rows have None.
+    """
 
     __entity__: ClassVar[str] = "logistics/Items"
+    __regular_only__: ClassVar[frozenset[str]] = frozenset({"StandardSalesPrice"})
 
     id: str = Field(alias="ID")
     timestamp: int | None = Field(None, alias="Timestamp")
@@ -285,8 +294,8 @@ class ItemGroup(Audited):
     is_default: bool | None = Field(None, alias="IsDefault")
 
 
-class Unit(Audited):
-    """`logistics/Units`: a unit of measure; items name it by `Code`."""
+class Unit(InDivision):
+    """`logistics/Units`: a unit of measure; items name it by `Code`. No audit fields (the reference lists none)."""
 
     __entity__: ClassVar[str] = "logistics/Units"
 
@@ -295,6 +304,7 @@ class Unit(Audited):
     description: str | None = Field(None, alias="Description")
     main: bool | None = Field(None, alias="Main")
     type: str | None = Field(None, alias="Type")
+    active: bool | None = Field(None, alias="Active")
 
 
 class Warehouse(Audited):

@@ -76,7 +76,6 @@ class Costcenter(Audited):
     id: str = Field(alias="ID")
     code: str | None = Field(None, alias="Code")
     description: str | None = Field(None, alias="Description")
-    active: bool | None = Field(None, alias="Active")
     end_date: ExactDateTime | None = Field(None, alias="EndDate")
 
 

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, PlainSerializer
 
+from connectors.errors import PermanentError
 from connectors.wire import odata_string, parse_json, to_json
 
 __all__ = [
@@ -177,7 +178,7 @@ def body_of(payload: Payload) -> dict[str, Any]:
 def unwrap_list(body: Any) -> tuple[list[dict[str, Any]], str | None]:
     """Rows and the `__next` link (None on the last page) of any of Exact's three envelope shapes."""
     if not isinstance(body, Mapping) or "d" not in body:
-        raise ValueError("not an OData answer: no 'd' member")
+        raise PermanentError("not an OData answer: no 'd' member", system="exact")
     d = body["d"]
     if isinstance(d, list):
         return [row for row in d if isinstance(row, dict)], None
@@ -186,7 +187,7 @@ def unwrap_list(body: Any) -> tuple[list[dict[str, Any]], str | None]:
         return [row for row in d["results"] if isinstance(row, dict)], str(link) if link else None
     if isinstance(d, Mapping):
         return [dict(d)], None
-    raise ValueError("not an OData answer: 'd' is neither an object nor an array")
+    raise PermanentError("not an OData answer: 'd' is neither an object nor an array", system="exact")
 
 
 def unwrap_one(body: Any) -> dict[str, Any] | None:

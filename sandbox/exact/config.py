@@ -7,6 +7,7 @@ default here is the stricter choice, and the field's description says so (see do
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,6 +59,11 @@ class ExactSimConfig(BaseModel):
         description="(?) whether creations arrive as 'Create' or 'Update' is unsure; 'Create' is the stricter choice",
     )
     webhook_max_retries: int = Field(default=10, ge=0, description="(?) 10 retries, 2^n minutes apart")
+    stock_positions_key: Literal["item_warehouse", "item"] = Field(
+        default="item_warehouse",
+        description="(?) what a StockPositions event's Key names: the reference does not say; the item-warehouse row "
+        "(inventory/ItemWarehouses) by default, or the item",
+    )
     webhook_flush_interval: float = Field(default=1.0, gt=0, description="Background sender period in a server")
 
     # Demo data

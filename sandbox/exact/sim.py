@@ -170,6 +170,10 @@ class ExactSim:
             return
         if action == "Create":
             action = self.config.webhook_create_action
+        if topic == "StockPositions" and self.config.stock_positions_key == "item":
+            row = self.divisions[division].store("ItemWarehouses").get(key)
+            if row is not None:
+                key, resource = str(row["Item"]), f"logistics/Items(guid'{row['Item']}')"
         now = self.clock.now()
         base = self.config.public_base_url.rstrip("/")
         content = {

@@ -7,13 +7,14 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import httpx
 import pytest
 
-from connectors.errors import NotFound, Rejected
-from connectors.exact import ExactClient, SalesOrder, SalesOrderLine
+from connectors.errors import NotFound, PermanentError, Rejected, TransientError
+from connectors.exact import ExactClient, SalesOrder, SalesOrderLine, build_exact_client
 from sandbox.exact.entities import ENTITIES
 
-from .conftest import DIVISION, START, Harness
+from .conftest import DIVISION, START, Harness, exact_settings
 
 
 async def _ids(exact: ExactClient) -> tuple[str, str, str]:
@@ -205,18 +206,19 @@ async def test_stock_per_warehouse_and_over_all(exact: ExactClient, harness: Har
     harness.sim.set_stock("SKU-0001", 12, "2")
     rows = await exact.item_warehouses(first)
     assert sorted((r.warehouse_code, r.current_stock) for r in rows)[1] == ("2", Decimal("12"))
-    one = await exact.get_item_warehouse(rows[0].id)
-    assert one.item == first
+    one = await exact.find_item_warehouse(rows[0].id)
+    assert one is not None and one.item == first
     total = await exact.stock_position(first)
     assert total.in_stock == sum((r.current_stock or Decimal(0)) for r in rows)
-    synced = [r for p in [p async for p in exact.sync_item_warehouses(1)] for r in p.rows]
-    assert {r.id for r in rows} <= {r.id for r in synced}
+    # The incremental read with quantities: sync/Inventory/StockPositions (sync/Inventory/ItemWarehouses has none).
     positions = [s for p in [p async for p in exact.sync_stock_positions(1)] for s in p.rows if s.item_id == first]
     assert {s.warehouse_code: s.current_stock for s in positions}["2"] == Decimal("12")
+    assert {s.warehouse_code: s.planning_out for s in positions} == {
+        r.warehouse_code: r.planned_stock_out for r in rows
+    }
     with pytest.raises(NotFound):
         await exact.stock_position(str(uuid.uuid4()))  # `d` is an empty array for an unknown item
-    with pytest.raises(NotFound):
-        await exact.get_item_warehouse(str(uuid.uuid4()))
+    assert await exact.find_item_warehouse(str(uuid.uuid4())) is None
 
 
 async def test_deletions_come_from_sync_deleted(exact: ExactClient, harness: Harness) -> None:
@@ -253,3 +255,36 @@ async def test_item_free_fields_are_read(exact: ExactClient, harness: Harness) -
     harness.sim.upsert_item("SKU-0001", {"FreeTextField_01": "organic", "FreeBoolField_02": True})
     item = await exact.find_item_by_code("SKU-0001")
     assert item is not None and item.free_text_field_01 == "organic" and item.free_bool_field_02 is True
+
+
+class _Garbled(httpx.AsyncBaseTransport):
+    """Answers one resource with something Exact's reference does not allow (not JSON, or the wrong shape)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, resource: str, content: bytes) -> None:
+        self.inner, self.resource, self.content = inner, resource, content
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(self.resource):
+            return httpx.Response(200, content=self.content, request=request)
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (b"<html>proxy error</html>", TransientError),
+        (b'{"value": []}', PermanentError),  # not an OData answer
+        (b'{"d": {"results": [{"ID": {"nested": 1}}]}}', PermanentError),  # a row the model cannot hold
+    ],
+)
+async def test_an_answer_the_model_cannot_hold_is_a_connector_error(
+    harness: Harness, content: bytes, error: type[Exception]
+) -> None:
+    async with httpx.AsyncClient(transport=_Garbled(harness.recorder, "/logistics/Units", content)) as http:
+        client = build_exact_client(
+            exact_settings(harness.settings), http, harness.redis, clock=harness.clock, sleep=harness.sleep
+        )
+        response = await http.get(client.authorize_url("s"))
+        await client.exchange_code(httpx.URL(response.headers["location"]).params["code"])
+        with pytest.raises(error):
+            await client.units()

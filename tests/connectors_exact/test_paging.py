@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ async def _all(pages: object) -> list[SyncPage[Item]]:
 
 
 @pytest.mark.parametrize("sim_config", [MANY])
-async def test_sync_reads_a_thousand_a_page_and_bulk_too(exact: ExactClient, harness: Harness) -> None:
+async def test_sync_reads_a_thousand_a_page(exact: ExactClient, harness: Harness) -> None:
     pages = await _all(exact.sync_items(1))
     assert [len(p.rows) for p in pages] == [1000, 1000, 500]
     assert harness.calls("GET sync/Logistics/Items") == 3
@@ -32,10 +33,9 @@ async def test_sync_reads_a_thousand_a_page_and_bulk_too(exact: ExactClient, har
     assert sent[0].url.params["$filter"] == "Timestamp gt 1L"
     assert "Timestamp" in sent[0].url.params["$select"].split(",")
     assert "$skiptoken" in sent[1].url.params  # the __next link, requested as Exact wrote it
-
-    bulk = await _all(exact.bulk_items("IsSalesItem eq true"))
-    assert [len(p.rows) for p in bulk] == [1000, 1000, 500] and all(p.timestamp == 0 for p in bulk)
-    assert harness.calls("GET bulk/Logistics/Items") == 3
+    # sync/Logistics/Items has no StandardSalesPrice (the reference lists it on logistics/Items only).
+    assert "StandardSalesPrice" not in sent[0].url.params["$select"].split(",")
+    assert all(i.standard_sales_price is None for p in pages for i in p.rows)
 
 
 async def test_regular_endpoints_page_sixty_at_a_time(exact: ExactClient, harness: Harness) -> None:
@@ -66,21 +66,22 @@ async def test_sync_resumes_from_the_stored_cursor_with_only_changed_rows(exact:
     rows = [item for page in changed for item in page.rows]
     assert sorted(i.code or "" for i in rows) == ["SKU-0007", "SKU-1000", "SKU-2400"]
     assert changed[-1].timestamp > cursor
-    price = next(i for i in rows if i.code == "SKU-2400").standard_sales_price
-    assert str(price) == "12.34"
+    # The price is not on the sync endpoint: read it from logistics/Items.
+    prices = await exact.item_prices(i.id for i in rows)
+    assert str(prices[next(i.id for i in rows if i.code == "SKU-2400")]) == "12.34"
     # Stored after that page, the cursor now yields nothing again.
     assert [p.rows async for p in exact.sync_items(changed[-1].timestamp)] == [[]]
 
 
-async def test_bulk_filter_with_an_amsterdam_time_literal(exact: ExactClient, harness: Harness) -> None:
+async def test_a_filter_with_an_amsterdam_time_literal(exact: ExactClient, harness: Harness) -> None:
     harness.sim.clock.advance(3600)
     after = harness.sim.clock.now()
     harness.sim.clock.advance(1)
     harness.sim.upsert_item("SKU-0005", {"Notes": "changed"})
-    pages = await _all(exact.bulk_items(f"Modified gt {odata_datetime(after)}"))
-    assert [i.code for p in pages for i in p.rows] == ["SKU-0005"]
-    before = await _all(exact.bulk_items(f"Modified le {odata_datetime(START)}"))
-    assert len([i for p in before for i in p.rows]) == 39  # all others were last modified at the start
+    found = await exact._list("logistics/Items", Item, filter=f"Modified gt {odata_datetime(after)}")
+    assert [i.code for i in found] == ["SKU-0005"]
+    before = await exact._list("logistics/Items", Item, filter=f"Modified le {odata_datetime(START)}")
+    assert len(before) == 39  # all others were last modified at the start
 
 
 async def test_items_by_codes_batches_within_the_url_limit(exact: ExactClient, harness: Harness) -> None:
@@ -88,11 +89,21 @@ async def test_items_by_codes_batches_within_the_url_limit(exact: ExactClient, h
     found = await exact.items_by_codes([*codes, "sku-0001"])
     assert set(found) == {f"SKU-{n:04d}" for n in range(1, 41)} | {"sku-0001"}
     assert found["sku-0001"].id == found["SKU-0001"].id
-    sent = harness.recorder.to("bulk/Logistics/Items")
-    assert 1 < len(sent) == harness.calls("GET bulk/Logistics/Items") <= 4
+    # logistics/Items (bulk/Logistics/Items is not in the reference): at most 60 codes a call, one page each.
+    sent = harness.recorder.to("logistics/Items")
+    assert len(sent) == harness.calls("GET logistics/Items") == 8  # 441 codes, 60 a call
     assert all(len(str(r.url)) <= 6000 for r in sent)
-    assert max(len(str(r.url)) for r in sent) > 5000  # chunks are filled, not one code per call
+    assert all(r.url.params["$filter"].count(" or ") < 60 for r in sent)
     assert await exact.items_by_codes([]) == {}
+
+
+async def test_item_prices_come_from_the_regular_endpoint_sixty_a_call(exact: ExactClient, harness: Harness) -> None:
+    ids = [str(i["ID"]) for i in harness.sim.division().store("Items").records.values()]
+    prices = await exact.item_prices(ids)
+    assert len(prices) == len(ids) == 40
+    assert prices[harness.sim.item_by_code("SKU-0001")["ID"]] == Decimal("24.95")
+    sent = harness.recorder.to("logistics/Items")
+    assert len(sent) == 1 and sent[0].url.params["$select"] == "ID,StandardSalesPrice"
 
 
 def test_paginator_refuses_a_repeated_link_and_a_foreign_host() -> None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from connectors.errors import PermanentError
 from connectors.exact import Item, SalesOrder, SalesOrderLine
 from connectors.exact.wire import (
     body_of,
@@ -137,5 +138,5 @@ def test_envelopes_in_all_three_shapes() -> None:
     assert unwrap_list({"d": [{"ID": "1"}]}) == ([{"ID": "1"}], None)
     assert unwrap_one({"d": {"ID": "1", "Code": "A"}}) == {"ID": "1", "Code": "A"}
     assert unwrap_one({"d": []}) is None
-    with pytest.raises(ValueError):
+    with pytest.raises(PermanentError):  # an answer we cannot read is a connector error, not a ValueError
         unwrap_list({"value": []})

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from app.flowconfig import ConfigInvalid
 from flows.base import Outcome, RecordFailed
 from flows.customers import CUSTOMERS_TO_EACCOUNTING, CUSTOMERS_TO_EXACT
 from flows.exact_accounts import CUSTOMER_KIND
@@ -46,7 +47,6 @@ def _edit_customer(world: World, number: str, **changes: Any) -> dict[str, Any]:
 SETTINGS = {
     "vat_code_by_country": {"NL": "2", "*": "4"},
     "revenue_account_by_country": {"NL": "8000", "*": "8100"},
-    "cost_center_by_country": {"*": "200"},
 }
 
 
@@ -62,7 +62,7 @@ async def test_company_gets_account_with_settings_and_contact_person(world: Worl
     assert account["SalesVATCode"] == "2"
     gl = next(g for g in world.exact_sim.division().store("GLAccounts").records.values() if g["Code"] == "8000")
     assert account["GLAccountSales"] == gl["ID"]
-    assert account["Costcenter"] == "200"
+    assert "Costcenter" not in account  # not an Account field in the reference; cost centers go on document lines
     assert account["PaymentConditionSales"] == "30"  # eAccounting's 30 days -> Exact's 30-day condition
     [contact] = _contacts_of(world, account["ID"])
     assert contact["FirstName"] == "Inkoop" and contact["Email"] == "inkoop@demolen.nl"
@@ -239,3 +239,11 @@ async def test_deleted_linked_account_fails_clearly_and_a_retry_recreates_it(wor
     assert await world.engine.xref.target(CUSTOMER_KIND, customer["Id"]) is None
     again = await world.run(FLOW, customer["Id"])
     assert again.action == "created" and again.target_id != account_id
+
+
+async def test_a_cost_center_per_country_is_refused_naming_where_cost_centers_go(world: World) -> None:
+    """Exact's crm/Accounts has no cost center (the reference lists none; Exact refuses the property): the option is
+    refused with a 422 that says cost centers go on the document lines the orders flow writes."""
+    with pytest.raises(ConfigInvalid) as refused:
+        world.ctx(FLOW, options={"cost_center_by_country": {"*": "200"}})
+    assert "cost_center_by_country" in str(refused.value.errors) and "lines" in str(refused.value.errors)

@@ -203,6 +203,17 @@ async def test_prices_in_the_company_currency_excluding_or_including_vat(world: 
     assert (gross["GrossPrice"], gross["NetPrice"]) == (Decimal("274.45"), Decimal("251.79"))
 
 
+async def test_the_poll_reads_prices_from_the_regular_endpoint_the_sync_one_has_none(world: World) -> None:
+    """`sync/Logistics/Items` has no StandardSalesPrice in the reference (logistics/Items has): the poll reads the
+    page's prices there, 60 items a call, so a catalogue sync still sends prices."""
+    world.reset_counters()
+    outcomes, _ = await poll_and_handle(PRODUCTS, world.ctx(PRODUCTS, trigger="poll", options={"exchange_rate": "11"}))
+    assert outcomes[_item_id(world, "SKU-0001")].action == "updated"
+    assert _article(world, "SKU-0001")["NetPrice"] == Decimal("274.45")  # 24.95 EUR x 11
+    calls = _exact(world)
+    assert calls["GET sync/Logistics/Items"] == 1 and calls["GET logistics/Items"] == 1  # 40 items: one call
+
+
 @pytest.mark.parametrize(
     ("code", "fields", "options", "overrides", "reason"),
     [

@@ -1,5 +1,8 @@
 """The stock flow end to end: Exact simulator -> real Exact connector -> flow -> real eAccounting connector ->
-eAccounting simulator, through the engine and arq where it matters. Counts come from the simulators."""
+eAccounting simulator, through the engine and arq where it matters. Counts come from the simulators.
+
+Exact's figures come from `sync/Inventory/StockPositions` (polls) and `inventory/ItemWarehouses` (webhook runs);
+`sync/Inventory/ItemWarehouses` carries no quantities (the reference lists none), and the simulator refuses them."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from tests.harness import (
 PUT = "PUT /v2/articles/{articleId}"
 GET = "GET /v2/articles/{articleId}"
 ARTICLES = "GET /v2/articles"
+POSITIONS = "GET sync/Inventory/StockPositions"
 
 
 def _exact(world: World) -> dict[str, int]:
@@ -54,6 +58,10 @@ def _available(world: World, code: str) -> Decimal:
     return sum((r["CurrentStock"] - r["PlannedStockOut"] for r in _rows(world, code)), Decimal(0))
 
 
+def _on_hand(world: World, code: str) -> Decimal:
+    return sum((r["CurrentStock"] for r in _rows(world, code)), Decimal(0))
+
+
 def _adjust(world: World, code: str, warehouse: str = "1", **change: Any) -> None:
     """A stock movement as Exact's UI or a purchase order makes it (`planned_in`, `planned_out`, `current`)."""
     div = world.exact_sim.division()
@@ -75,26 +83,32 @@ async def _reconciled(world: World, **options: Any) -> str | None:
     return cursor
 
 
-async def test_full_reconcile_writes_the_available_stock_and_a_rerun_changes_nothing(world: World) -> None:
+async def test_full_reconcile_writes_the_on_hand_stock_and_a_rerun_changes_nothing(world: World) -> None:
     codes = [f"SKU-{n:04d}" for n in range(1, 41)]
-    right = [code for code in codes if _balance(world, code) == _available(world, code)]
+    right = [code for code in codes if _balance(world, code) == _on_hand(world, code)]
     ctx = world.ctx(STOCK, trigger="poll")
     outcomes, cursor = await poll_and_handle(STOCK, ctx)
     # The first poll is a full reconcile: it compares with the articles' StockBalance (one list call) and enqueues
     # only the items whose article differs.
     assert len(outcomes) == 40 - len(right) > 0
     assert {o.action for o in outcomes.values()} == {"updated"}
-    for code in codes:  # SKU-0001..0012 have open sales orders (PlannedStockOut)
-        assert _balance(world, code) == _available(world, code)
-    assert _available(world, "SKU-0001") < sum((r["CurrentStock"] for r in _rows(world, "SKU-0001")), Decimal(0))
-    assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}  # runs read the rows their page carried
-    assert ea_calls_by_endpoint(world.ea_sim) == {ARTICLES: 1, GET: len(outcomes), PUT: len(outcomes)}
+    for code in codes:  # SKU-0001..0012 have open sales orders: on hand, not minus them (docs/flows/stock.md)
+        assert _balance(world, code) == _on_hand(world, code)
+    assert _available(world, "SKU-0001") < _on_hand(world, "SKU-0001")
+    assert _exact(world) == {POSITIONS: 1}  # runs read the rows their page carried
+    # The articles (1,000 a call), each differing one read and written, and the company's modules once (cached):
+    # with the stock module active, StockBalance is read-only (flows/stock_target.py).
+    calls = {ARTICLES: 1, GET: len(outcomes), PUT: len(outcomes), "GET /v2/companysettings": 1}
+    assert ea_calls_by_endpoint(world.ea_sim) == calls
 
     world.reset_counters()
     again, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), cursor)
     assert again == {}
-    assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}
-    assert world.ea_calls() == 0  # an incremental poll compares with the last values written
+    assert _exact(world) == {POSITIONS: 1}
+    # An incremental poll compares with the last values written, and lists the articles eAccounting changed since:
+    # our own writes (1 call, 1,000 a page), each with the value written: nothing to do.
+    assert ea_calls_by_endpoint(world.ea_sim) == {ARTICLES: 1}
+    world.reset_counters()
     full_again, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), "0")  # a forced full read
     assert full_again == {}
     assert ea_calls_by_endpoint(world.ea_sim) == {ARTICLES: 1}  # the articles, 1,000 a call
@@ -108,15 +122,15 @@ async def test_a_change_is_found_by_the_incremental_poll_and_written_with_no_exa
     before = _balance(world, "SKU-0014")
     outcomes, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), cursor)
     assert [(o.action, o.reason) for o in outcomes.values()] == [
-        ("updated", f"StockBalance {before.normalize():f} -> 77 (available, all warehouses)")
+        ("updated", f"StockBalance {before.normalize():f} -> 77 (on_hand, all warehouses)")
     ]
     assert _balance(world, "SKU-0014") == 77
-    assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}
-    assert ea_calls_by_endpoint(world.ea_sim) == {GET: 1, PUT: 1}
+    assert _exact(world) == {POSITIONS: 1}
+    assert ea_calls_by_endpoint(world.ea_sim) == {ARTICLES: 1, GET: 1, PUT: 1}
 
 
 async def test_stock_is_summed_over_the_selected_warehouses_also_when_only_one_row_changed(world: World) -> None:
-    main = _available(world, "SKU-0016")
+    main = _on_hand(world, "SKU-0016")
     world.exact_sim.set_stock("SKU-0016", 10, "2")
     cursor = await _reconciled(world)
     assert _balance(world, "SKU-0016") == main + 10
@@ -124,7 +138,7 @@ async def test_stock_is_summed_over_the_selected_warehouses_also_when_only_one_r
     world.exact_sim.set_stock("SKU-0016", 4, "2")
     _, cursor = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), cursor)
     assert _balance(world, "SKU-0016") == main + 4
-    assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}
+    assert _exact(world) == {POSITIONS: 1}
     # Selecting warehouse 1 changes what every value means: the next poll compares every item.
     outcomes, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll", options={"warehouses": ["1"]}), cursor)
     assert [o.action for o in outcomes.values()] == ["updated"]
@@ -134,8 +148,8 @@ async def test_stock_is_summed_over_the_selected_warehouses_also_when_only_one_r
 @pytest.mark.parametrize(
     ("calculation", "expected"),
     [
-        ("available", Decimal(100 - 30)),
         ("on_hand", Decimal(100)),
+        ("available", Decimal(100 - 30)),
         ("on_hand_minus_reserved_plus_planned_in", Decimal(100 - 6 + 25)),
     ],
 )
@@ -151,9 +165,9 @@ async def test_calculation_modes(world: World, calculation: str, expected: Decim
 async def test_negative_available_stock_is_written_as_zero_unless_asked(world: World) -> None:
     world.exact_sim.set_stock("SKU-0021", 5)
     _adjust(world, "SKU-0021", planned_out="8")
-    await world.run(STOCK, _item_id(world, "SKU-0021"))
+    await world.run(STOCK, _item_id(world, "SKU-0021"), options={"calculation": "available"})
     assert _balance(world, "SKU-0021") == 0
-    await world.run(STOCK, _item_id(world, "SKU-0021"), options={"floor_at_zero": False})
+    await world.run(STOCK, _item_id(world, "SKU-0021"), options={"calculation": "available", "floor_at_zero": False})
     assert _balance(world, "SKU-0021") == -3
 
 
@@ -217,7 +231,7 @@ async def test_a_webhook_names_an_item_warehouse_and_costs_one_exact_call_once_t
 
 
 async def test_a_poll_through_the_engine_stashes_the_rows_so_jobs_make_no_exact_call(world: World) -> None:
-    wrong = [n for n in range(1, 41) if _balance(world, f"SKU-{n:04d}") != _available(world, f"SKU-{n:04d}")]
+    wrong = [n for n in range(1, 41) if _balance(world, f"SKU-{n:04d}") != _on_hand(world, f"SKU-{n:04d}")]
     assert await world.engine.poll_flow("stock") == len(wrong)  # the first poll compares with eAccounting
     await drain(world)
     world.reset_counters()
@@ -226,7 +240,7 @@ async def test_a_poll_through_the_engine_stashes_the_rows_so_jobs_make_no_exact_
     assert await world.engine.poll_flow("stock") == 3
     await drain(world)
     assert [_balance(world, c) for c in ("SKU-0025", "SKU-0026", "SKU-0027")] == [1, 2, 3]
-    assert _exact(world) == {"GET sync/Inventory/ItemWarehouses": 1}
+    assert _exact(world) == {POSITIONS: 1}
     assert ea_calls_by_endpoint(world.ea_sim)[PUT] == 3
     entries, _ = await world.engine.activity.query(flow="stock", outcome="updated", limit=3)
     assert {(e.trigger, e.source_payload["ItemCode"]) for e in entries if e.source_payload} == {
@@ -331,33 +345,58 @@ async def test_products_and_stock_writing_one_article_at_once_undo_neither_write
     assert (await world.run(STOCK, item_id)).action == "unchanged"
 
 
+async def test_a_balance_eaccounting_lowered_itself_is_put_back_by_the_next_poll(world: World) -> None:
+    """eAccounting lowers StockBalance when one of its orders is marked shipped. The next incremental poll lists the
+    articles eAccounting changed since the last poll (ChangedUtc, 1,000 a call) and puts Exact's figure back."""
+    cursor = await _reconciled(world)
+    code = "SKU-0015"
+    right = _balance(world, code)
+    world.ea_sim.advance_clock(60)
+    order = world.ea_sim.create_order("1002", [(code, 2)])
+    await world.ea.mark_order_shipped(str(order["Id"]), date(2026, 3, 2))
+    assert _balance(world, code) == right - 2  # eAccounting took the shipped quantity off the stock itself
+    world.reset_counters()
+    outcomes, _ = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), cursor)
+    assert [(o.action, o.reason) for o in outcomes.values()] == [
+        ("updated", f"StockBalance {(right - 2).normalize():f} -> {right.normalize():f} (on_hand, all warehouses)")
+    ]
+    assert _balance(world, code) == right
+    assert _exact(world) == {POSITIONS: 1}  # no Exact change: the index has the item's rows
+    assert ea_calls_by_endpoint(world.ea_sim) == {ARTICLES: 1, GET: 1, PUT: 1}
+
+
 @pytest.mark.parametrize(
     ("since", "options"),
     [("0", {}), ("timestamp", {}), (None, {"full_reconcile_hours": 0})],
     ids=["since-0", "since-a-timestamp", "full-reconcile-due"],
 )
-async def test_a_reconcile_corrects_a_stock_balance_eaccounting_changed_itself(
+async def test_a_reconcile_corrects_a_stock_balance_eaccounting_changed_unseen(
     world: World, since: str | None, options: dict[str, Any]
 ) -> None:
+    """A change eAccounting made without moving the article's ChangedUtc (whether every change moves it is not
+    documented) is not in the incremental poll's list: a full reconcile or a manual `since` corrects it."""
     cursor = await _reconciled(world)
+    world.ea_sim.advance_clock(60)
+    _, cursor = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), cursor)  # eAccounting's time moved on
     assert cursor is not None
     code = "SKU-0015"
     right = _balance(world, code)
-    order = world.ea_sim.create_order("1002", [(code, 2)])
-    await world.ea.mark_order_shipped(str(order["Id"]), date(2026, 3, 2))
-    assert _balance(world, code) == right - 2  # eAccounting took the shipped quantity off the stock itself
+    article = world.ea_sim.by_unique("articles", code)
+    assert article is not None
+    world.ea_sim.put("articles", {**article, "StockBalance": right - 2}, touch=False)
     world.exact_sim.set_stock(code, right)  # a recount in Exact that finds the same number: the row changes
     world.reset_counters()
     # An incremental poll compares with the last value written: the same number, so nothing is enqueued.
     incremental, stored = await poll_and_handle(STOCK, world.ctx(STOCK, trigger="poll"), cursor)
     assert incremental == {}
-    assert world.ea_calls() == 0
+    assert ea_calls_by_endpoint(world.ea_sim) == {ARTICLES: 1}  # the list of articles changed since: none
+    world.reset_counters()
     # A full reconcile (forced, or due) or a manual `since` compares with the article's StockBalance.
     start = {"0": "0", "timestamp": str(json.loads(cursor)["ts"]), None: stored}[since]
     ctx = world.ctx(STOCK, trigger="poll", options=options)
     outcomes, _ = await poll_and_handle(STOCK, ctx, start)
     assert [(o.action, o.reason) for o in outcomes.values()] == [
-        ("updated", f"StockBalance {(right - 2).normalize():f} -> {right.normalize():f} (available, all warehouses)")
+        ("updated", f"StockBalance {(right - 2).normalize():f} -> {right.normalize():f} (on_hand, all warehouses)")
     ]
     assert _balance(world, code) == right
     # The articles (1,000 a call; by number for a few items), then the GET and PUT of the one that differs.
@@ -402,7 +441,7 @@ async def test_a_stock_positions_key_that_is_an_item_id_is_taken_as_the_item(wor
     world.reset_counters()
     outcome = await world.run(STOCK, item_id, trigger="webhook")
     assert outcome.action == "updated"
-    assert _balance(world, "SKU-0029") == _available(world, "SKU-0029") == 12
+    assert _balance(world, "SKU-0029") == _on_hand(world, "SKU-0029") == 12
     assert "404" not in world.exact_sim.counters()["by_status"]
     assert _exact(world) == {"GET inventory/ItemWarehouses": 2, "GET logistics/Items": 1}
     world.exact_sim.set_stock("SKU-0029", 11)

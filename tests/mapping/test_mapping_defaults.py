@@ -286,11 +286,13 @@ def test_product_filter_skips_non_sales_items() -> None:
     assert result.payload is None and result.skipped == "not a sales item (IsSalesItem is false)"
 
 
-def test_stock_is_current_minus_planned_out() -> None:
+def test_stock_is_on_hand() -> None:
+    """eAccounting's StockBalance is its physical stock: it subtracts its own open orders and shipments itself
+    (docs/flows/stock.md, "Stock in the headline setup"), so the default is Exact's CurrentStock."""
     mapped = compiled("stock_exact_to_eaccounting")
-    assert mapped.map(r.exact_item_warehouse()).payload == {"StockBalance": Decimal("102.50")}
-    no_planned = mapped.map(r.exact_item_warehouse(PlannedStockOut=None, CurrentStock="7")).payload
-    assert no_planned == {"StockBalance": Decimal("7.00")}
+    assert mapped.map(r.exact_item_warehouse()).payload == {"StockBalance": Decimal("120.00")}
+    counted = mapped.map(r.exact_item_warehouse(PlannedStockOut=None, CurrentStock="7")).payload
+    assert counted == {"StockBalance": Decimal("7.00")}
 
 
 def test_shipment_sets_shipped_status_date_in_amsterdam_and_quantities() -> None:
