@@ -18,8 +18,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from sandbox.exact import odata
-from sandbox.exact.entities import BULK_VIEWS, ENTITIES, SYNC_VIEWS, TOPICS, EntitySpec, ViewSpec, entity_by_path
+from sandbox.exact.entities import ENTITIES, TOPICS, EntitySpec, ViewSpec, entity_by_path, view_by_path
 from sandbox.exact.errors import ExactApiError, bad_request, error_body, not_found
+from sandbox.exact.reference import reference
 from sandbox.exact.sim import ExactSim
 from sandbox.exact.store import DivisionState, Record
 from sandbox.exact.wire import AMSTERDAM, dumps, parse_guid
@@ -195,7 +196,8 @@ def _entity_out(
 # --- handlers ----------------------------------------------------------------------------------------
 
 
-def _list(ctx: _Ctx, spec: EntitySpec, *, page_size: int, bulk: bool = False) -> Response:
+def _list(ctx: _Ctx, spec: EntitySpec, *, page_size: int, view: ViewSpec | None = None) -> Response:
+    bulk = view is not None
     select_text = ctx.option("$select")
     top = _top(ctx)
     if (spec.select_required or bulk) and select_text is None and top != 1:
@@ -209,7 +211,7 @@ def _list(ctx: _Ctx, spec: EntitySpec, *, page_size: int, bulk: bool = False) ->
     if expand_text is not None and (nav is None or expand_text != nav):
         raise bad_request(f"Invalid $expand '{expand_text}'")
     expanded = expand_text is not None
-    kinds = _kinds(spec)
+    kinds = _kinds(spec) if view is None else {**view.kinds, "__type__": f"{spec.type_name}Bulk"}
     select = _select(ctx, kinds, nav, expanded)
     node, predicate = _predicate(ctx, kinds)
     store = ctx.div.store(spec.name)
@@ -243,7 +245,11 @@ def _list(ctx: _Ctx, spec: EntitySpec, *, page_size: int, bulk: bool = False) ->
                 more = True
                 break
             page.append(record)
-    results = [_entity_out(ctx, spec, r, select, expanded) for r in page]
+    if view is None:
+        results = [_entity_out(ctx, spec, r, select, expanded) for r in page]
+    else:
+        names = list(view.kinds) if select is None else select
+        results = [{name: r.get(view.source(name)) for name in names} for r in page]
     resource = ctx.path.split("?")[0]
     inline = ctx.option("$inlinecount")
     if top is not None and top <= page_size and inline is None and not skiptoken:
@@ -262,31 +268,25 @@ def _list(ctx: _Ctx, spec: EntitySpec, *, page_size: int, bulk: bool = False) ->
     return _json({"d": body})
 
 
-def _view_kinds(view: ViewSpec) -> dict[str, str]:
-    spec = ENTITIES[view.entity]
-    kinds: dict[str, str] = {"Timestamp": "int"}
-    if spec.key != "ID":
-        kinds["ID"] = "guid"
-    inverse = {source: target for target, source in view.rename.items()}
-    for name, kind in spec.kinds.items():
-        kinds[inverse.get(name, name)] = kind
-    kinds.update(view.extra)
-    kinds["__type__"] = f"{spec.type_name}Sync"
-    return kinds
-
-
-def _view_record(view: ViewSpec, spec: EntitySpec, record: Record, ctx: _Ctx) -> dict[str, Any]:
-    out: dict[str, Any] = {"Timestamp": record["Timestamp"]}
-    if spec.key != "ID":
-        out["ID"] = record[spec.key]
-    inverse = {source: target for target, source in view.rename.items()}
-    for name in spec.kinds:
-        out[inverse.get(name, name)] = record.get(name)
+def _view_record(view: ViewSpec, record: Record, ctx: _Ctx) -> dict[str, Any]:
+    """One row of a sync view: the reference's fields of the view, read from the store (or computed)."""
+    out: dict[str, Any] = {name: record.get(view.source(name)) for name in view.kinds}
     if view.path == "sync/Inventory/StockPositions":
-        out["FreeStock"] = (record["CurrentStock"] or 0) - (record["PlannedStockOut"] or 0)
-        item = ctx.div.store("Items").get(record["Item"])
-        out["UnitCode"] = item.get("Unit") if item else None
+        out.update(_stock_extras(ctx, record))
     return out
+
+
+def _stock_extras(ctx: _Ctx, record: Record) -> dict[str, Any]:
+    """What a stock position adds to its ItemWarehouse row. FreeStock: (?) Exact does not document its formula;
+    the simulator reads it as on hand minus what open sales orders still take (docs/exact-simulator.md)."""
+    item = ctx.div.store("Items").get(record["Item"]) or {}
+    warehouse = ctx.div.store("Warehouses").get(record["Warehouse"]) or {}
+    return {
+        "FreeStock": (record["CurrentStock"] or 0) - (record["PlannedStockOut"] or 0),
+        "UnitCode": item.get("Unit"),
+        "UnitDescription": item.get("UnitDescription"),
+        "WarehouseDescription": warehouse.get("Description"),
+    }
 
 
 def _timestamp_filter(ctx: _Ctx) -> int:
@@ -334,7 +334,7 @@ def _sync(ctx: _Ctx, view: ViewSpec) -> Response:
         if ctx.option(name) is not None:
             raise bad_request(f"{name} is not supported on sync endpoints")
     spec = ENTITIES[view.entity]
-    kinds = _view_kinds(view)
+    kinds = {**view.kinds, "__type__": f"{spec.type_name}Sync"}
     names = _sync_select(ctx, kinds)
     since = _timestamp_filter(ctx)
     token = ctx.option("$skiptoken")
@@ -350,7 +350,7 @@ def _sync(ctx: _Ctx, view: ViewSpec) -> Response:
         if len(rows) == limit:
             more = top is None
             break
-        rows.append(_view_record(view, spec, record, ctx))
+        rows.append(_view_record(view, record, ctx))
     return _sync_page(ctx, view.path, rows, more, names)
 
 
@@ -397,6 +397,8 @@ def _stock_position(ctx: _Ctx) -> Response:
         item_id = parse_guid(match.group(1))
     except ValueError:
         raise bad_request("itemId: not a GUID") from None
+    select = ctx.option("$select")
+    names = _listed_select(select, "read/logistics/StockPosition") if select else None
     item = ctx.div.store("Items").get(item_id)
     if item is None:
         return _json({"d": []})
@@ -408,8 +410,6 @@ def _stock_position(ctx: _Ctx) -> Response:
     result = {
         "__metadata": {"type": "Exact.Web.Api.Models.Logistics.StockPosition"},
         "ItemId": item_id,
-        "ItemCode": item["Code"],
-        "ItemDescription": item["Description"],
         "InStock": in_stock,
         "PlanningIn": planning_in,
         "PlanningOut": planning_out,
@@ -417,11 +417,8 @@ def _stock_position(ctx: _Ctx) -> Response:
         "ReservedStock": reserved,
         # (?) Exact does not document FreeStock; in stock minus open sales commitments is our reading.
         "FreeStock": in_stock - planning_out,
-        "UnitCode": item.get("Unit"),
     }
-    select = ctx.option("$select")
-    if select:
-        names = odata.parse_select(select)
+    if names is not None:
         result = {k: v for k, v in result.items() if k in names or k == "__metadata"}
     return _json({"d": [result]})
 
@@ -557,7 +554,7 @@ async def _dispatch(ctx: _Ctx, method: str) -> Response:
         _require_get(method)
         _scope(ctx, "Logistics inventory")
         return _stock_position(ctx)
-    view = SYNC_VIEWS.get(lowered) or BULK_VIEWS.get(lowered)
+    view = view_by_path(lowered)
     if view is not None:
         _require_get(method)
         spec = ENTITIES[view.entity]
@@ -566,12 +563,22 @@ async def _dispatch(ctx: _Ctx, method: str) -> Response:
             raise not_found(f"Resource not found for the segment '{ctx.path}'")
         if view.kind == "sync":
             return _sync(ctx, view)
-        return _list(ctx, spec, page_size=ctx.config.sync_page_size, bulk=True)
+        return _list(ctx, spec, page_size=ctx.config.sync_page_size, view=view)
     entity = entity_by_path(resource)
     if entity is None:
         raise not_found(f"Resource not found for the segment '{resource}'")
     _scope(ctx, entity.scope)
     return await _entity_call(ctx, entity, method, key_text, sub)
+
+
+def _listed_select(text: str, url: str) -> list[str]:
+    """A function endpoint's `$select`: every name must be a field the reference lists for `url`."""
+    names = odata.parse_select(text)
+    fields = reference().fields(url)
+    for name in names:
+        if name not in fields:
+            raise bad_request(f"No property '{name}' exists in type '{reference().entity_at(url)}'")
+    return names
 
 
 def _require_get(method: str) -> None:
@@ -619,7 +626,7 @@ def api_router() -> APIRouter:
             row = _me(sim)
             select = request.query_params.get("$select")
             if select:
-                names = odata.parse_select(select)
+                names = _listed_select(select, "current/Me")
                 row = {k: v for k, v in row.items() if k in names or k == "__metadata"}
             # Calls without a division do not count toward the limits and carry no rate-limit headers.
             return _json({"d": {"results": [row]}})

@@ -128,7 +128,7 @@ class Engine:
         record["Timestamp"] = div.next_timestamp()
 
     def blank(self, spec: EntitySpec) -> Record:
-        return dict.fromkeys(spec.kinds)
+        return dict.fromkeys(spec.modeled)
 
     def _event(self, div: DivisionState, spec: EntitySpec, action: str, key: str) -> None:
         if spec.topic:
@@ -438,7 +438,7 @@ class Engine:
     def _create_ItemGroups(self, div: DivisionState, record: Record, _lines: list[Any]) -> None:
         if div.store("ItemGroups").by_code_get(record["Code"]) is not None:
             raise bad_request(f"Code: item group '{record['Code']}' already exists")
-        record["IsDefault"] = bool(record.get("IsDefault"))
+        record["IsDefault"] = 1 if record.get("IsDefault") else 0
 
     # --- sales orders -------------------------------------------------------------------------------
 

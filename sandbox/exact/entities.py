@@ -1,15 +1,34 @@
 """Entity and view definitions: which properties each endpoint has, which are writable, required, references.
 
-Property lists follow reference §9 (picqer docblocks generated from Exact's reference pages). The compact
-notation is `Name:kind` with suffix `!` = mandatory on POST and `~` = read-only (computed by Exact; sent
-values are ignored, as OData does). Kinds: str, guid, int, decimal, bool, datetime.
+Every endpoint and every property comes from the vendor reference (`reference.py`: `exact-entities.json`, picqer's
+entity list): an endpoint it lacks cannot be defined here, and a modeled property it does not list for THAT endpoint
+fails at import (`_entity`). The tables below model what the simulator computes or checks (docs/exact-online-api.md
+§9), in a compact notation: `Name:kind` with suffix `!` = mandatory on POST and `~` = read-only (computed by Exact;
+sent values are ignored, as OData does). Kinds: str, guid, int, decimal, bool, datetime. The reference's other
+fields of the endpoint are added with the kind of their docblock type (`reference.kind_of`), null until written,
+read-only by `reference.derived_read_only`. Audit properties the simulator stamps on every record are only served
+where the reference lists them. Sync and bulk views take their fields from the reference's own sync/bulk entity,
+which differs from the regular one (`sync/Inventory/ItemWarehouses` has no quantities; `sync/Logistics/Items` no
+`StandardSalesPrice`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["BULK_VIEWS", "ENTITIES", "SYNC_VIEWS", "TOPICS", "EntitySpec", "LineSpec", "ViewSpec", "entity_by_path"]
+from sandbox.exact.reference import AUDIT_FIELDS, derived_read_only, kind_of, reference
+
+__all__ = [
+    "BULK_VIEWS",
+    "ENTITIES",
+    "SYNC_VIEWS",
+    "TOPICS",
+    "EntitySpec",
+    "LineSpec",
+    "ViewSpec",
+    "entity_by_path",
+    "view_by_path",
+]
 
 
 @dataclass(frozen=True)
@@ -40,6 +59,7 @@ class EntitySpec:
     deleted_type: int | None = None
     immutable: frozenset[str] = frozenset()  # cannot change on PUT
     code_field: str | None = None  # unique, indexed
+    modeled: frozenset[str] = frozenset()  # the properties the tables below define (records carry only these)
 
 
 def _props(text: str) -> tuple[dict[str, str], tuple[str, ...], frozenset[str]]:
@@ -61,7 +81,26 @@ def _props(text: str) -> tuple[dict[str, str], tuple[str, ...], frozenset[str]]:
 
 
 def _entity(name: str, path: str, type_name: str, key: str, props: str, **kw: object) -> EntitySpec:
+    """The endpoint's properties: the modeled ones (each checked against the reference) plus the reference's others."""
     kinds, required, readonly = _props(props)
+    listed = reference().fields(path)  # KeyError: the reference has no such endpoint
+    for prop in list(kinds):
+        if prop in listed:
+            continue
+        if prop not in AUDIT_FIELDS:
+            raise ValueError(f"{path}: {prop!r} is not a field of this endpoint in the reference")
+        del kinds[prop]  # stamped on the record, not served: the reference does not list it here
+    lines = kw.get("lines")
+    if isinstance(lines, LineSpec) and not listed.get(lines.nav, "").endswith("[]"):
+        raise ValueError(f"{path}: {lines.nav!r} is not a collection field in the reference")
+    modeled = frozenset(kinds)
+    read_only = set(readonly) & modeled | {key}
+    for prop, php_type in listed.items():
+        if prop in kinds or php_type.endswith("[]"):
+            continue
+        kinds[prop] = kind_of(php_type)
+        if derived_read_only(prop, listed):
+            read_only.add(prop)
     return EntitySpec(
         name=name,
         path=path,
@@ -69,7 +108,8 @@ def _entity(name: str, path: str, type_name: str, key: str, props: str, **kw: ob
         key=key,
         kinds=kinds,
         required=required,
-        readonly=readonly,
+        readonly=frozenset(read_only),
+        modeled=modeled,
         **kw,  # type: ignore[arg-type]
     )
 
@@ -93,10 +133,10 @@ ENTITIES: dict[str, EntitySpec] = {
             "CRM.Account",
             "ID",
             "ID:guid~ Code Name! SearchCode Email Phone Website VATNumber ChamberOfCommerce AddressLine1 AddressLine2"
-            " AddressLine3 Postcode City Country State Language IsSales:bool IsSupplier:bool IsPurchase:bool"
+            " AddressLine3 Postcode City Country State Language IsSales:bool IsSupplier:bool"
             " Blocked:bool StartDate:datetime EndDate:datetime Status Type SalesVATCode PurchaseVATCode"
             " PaymentConditionSales PaymentConditionPurchase SalesCurrency ShippingMethod:guid InvoicingMethod:int"
-            " InvoiceAccount:guid Costcenter DiscountSales:decimal CreditLineSales:decimal GLAccountSales:guid"
+            " InvoiceAccount:guid DiscountSales:decimal CreditLineSales:decimal GLAccountSales:guid"
             " MainContact:guid Parent:guid PeppolIdentifier PeppolIdentifierType:int EORINumber Remarks " + _AUDIT,
             refs={
                 "SalesVATCode": "code:VATCodes",
@@ -108,7 +148,6 @@ ENTITIES: dict[str, EntitySpec] = {
                 "Parent": "Accounts",
                 "MainContact": "Contacts",
                 "GLAccountSales": "GLAccounts",
-                "Costcenter": "code:Costcenters",
             },
             methods=_RW,
             scope="Crm accounts",
@@ -123,7 +162,7 @@ ENTITIES: dict[str, EntitySpec] = {
             "CRM.Contact",
             "ID",
             "ID:guid~ Account:guid! AccountName~ AccountIsCustomer:bool~ FirstName LastName FullName~ Initials Email"
-            " BusinessEmail Phone Mobile IsMainContact:bool JobTitleDescription Language AddressLine1 Postcode City"
+            " BusinessEmail Phone Mobile IsMainContact:bool JobTitleDescription Language AddressLine2 Postcode City"
             " Country Notes " + _AUDIT,
             refs={"Account": "Accounts"},
             methods=_RW,
@@ -163,7 +202,7 @@ ENTITIES: dict[str, EntitySpec] = {
             "logistics/ItemGroups",
             "Logistics.ItemGroup",
             "ID",
-            "ID:guid~ Code! Description! GLRevenue:guid GLCosts:guid GLStock:guid IsDefault:bool " + _AUDIT,
+            "ID:guid~ Code! Description! GLRevenue:guid GLCosts:guid GLStock:guid IsDefault:int " + _AUDIT,
             refs={"GLRevenue": "GLAccounts", "GLCosts": "GLAccounts", "GLStock": "GLAccounts"},
             methods=frozenset({"GET", "POST", "PUT"}),
             scope="Logistics items",
@@ -174,7 +213,7 @@ ENTITIES: dict[str, EntitySpec] = {
             "logistics/Units",
             "Logistics.Unit",
             "ID",
-            "ID:guid~ Code! Description! Main:bool Type " + _AUDIT,
+            "ID:guid~ Code! Description! Main:int Type Active:bool " + _AUDIT,
             scope="Logistics items",
             code_field="Code",
         ),
@@ -183,7 +222,7 @@ ENTITIES: dict[str, EntitySpec] = {
             "inventory/Warehouses",
             "Inventory.Warehouse",
             "ID",
-            "ID:guid~ Code! Description! Main:bool " + _AUDIT,
+            "ID:guid~ Code! Description! Main:int " + _AUDIT,
             scope="Logistics inventory",
             code_field="Code",
         ),
@@ -437,7 +476,7 @@ ENTITIES: dict[str, EntitySpec] = {
             "hrm/Costcenters",
             "HRM.Costcenter",
             "ID",
-            "ID:guid~ Code! Description! Active:bool EndDate:datetime " + _AUDIT,
+            "ID:guid~ Code! Description! EndDate:datetime " + _AUDIT,
             scope="Financial accounting",
             code_field="Code",
         ),
@@ -504,21 +543,47 @@ def entity_by_path(path: str) -> EntitySpec | None:
 
 @dataclass(frozen=True)
 class ViewSpec:
-    """A sync or bulk endpoint: a read-only window on an entity store, 1000 rows a page, `$select` mandatory."""
+    """A sync or bulk endpoint: a read-only window on an entity store, 1000 rows a page, `$select` mandatory.
+
+    Its properties are the reference's for the view's own `path` (not the entity's): each is read from the store
+    under the same name, or under `rename`'s; `computed` ones are filled in by the API layer; the rest are null."""
 
     path: str
     entity: str
     kind: str  # sync | bulk
     rename: dict[str, str] = field(default_factory=dict)  # view property -> entity property
-    extra: dict[str, str] = field(default_factory=dict)  # computed view properties -> kind
+    computed: frozenset[str] = frozenset()
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return _view_kinds(self)
+
+    def source(self, prop: str) -> str:
+        """The store property a view property is read from (`ID` of a view on an `OrderID`-keyed entity: the key)."""
+        spec = ENTITIES[self.entity]
+        if prop in self.rename:
+            return self.rename[prop]
+        return spec.key if prop == "ID" and "ID" not in spec.kinds else prop
 
 
-_STOCK_RENAME = {
-    "ItemId": "Item",
-    "PlanningIn": "PlannedStockIn",
-    "PlanningOut": "PlannedStockOut",
-    "Warehouse": "Warehouse",
-}
+_VIEW_KINDS: dict[str, dict[str, str]] = {}
+
+
+def _view_kinds(view: ViewSpec) -> dict[str, str]:
+    found = _VIEW_KINDS.get(view.path)
+    if found is None:
+        spec = ENTITIES[view.entity]
+        found = {}
+        for prop, php_type in reference().fields(view.path).items():
+            if php_type.endswith("[]"):
+                continue
+            kind = "int" if prop == "Timestamp" else spec.kinds.get(view.source(prop))
+            found[prop] = kind or kind_of(php_type)
+        _VIEW_KINDS[view.path] = found
+    return found
+
+
+_STOCK_RENAME = {"ItemId": "Item", "PlanningIn": "PlannedStockIn", "PlanningOut": "PlannedStockOut"}
 
 SYNC_VIEWS: dict[str, ViewSpec] = {
     view.path.lower(): view
@@ -532,7 +597,7 @@ SYNC_VIEWS: dict[str, ViewSpec] = {
             "ItemWarehouses",
             "sync",
             rename=_STOCK_RENAME,
-            extra={"FreeStock": "decimal", "UnitCode": "str"},
+            computed=frozenset({"FreeStock", "UnitCode", "UnitDescription", "WarehouseDescription"}),
         ),
         ViewSpec("sync/SalesOrder/SalesOrderHeaders", "SalesOrders", "sync"),
         ViewSpec("sync/SalesOrder/SalesOrderLines", "SalesOrderLines", "sync"),
@@ -543,21 +608,21 @@ SYNC_VIEWS: dict[str, ViewSpec] = {
     ]
 }
 
+# The reference lists one bulk endpoint of these entities; picqer's other Bulk* classes only override the URL of
+# their parent class and are not in the file, so the simulator does not serve them (docs/exact-simulator.md).
 BULK_VIEWS: dict[str, ViewSpec] = {
-    view.path.lower(): view
-    for view in [
-        ViewSpec("bulk/CRM/Accounts", "Accounts", "bulk"),
-        ViewSpec("bulk/CRM/Contacts", "Contacts", "bulk"),
-        ViewSpec("bulk/Logistics/Items", "Items", "bulk"),
-        ViewSpec("bulk/SalesOrder/SalesOrders", "SalesOrders", "bulk"),
-        ViewSpec("bulk/SalesOrder/SalesOrderLines", "SalesOrderLines", "bulk"),
-        ViewSpec("bulk/SalesOrder/GoodsDeliveries", "GoodsDeliveries", "bulk"),
-        ViewSpec("bulk/SalesOrder/GoodsDeliveryLines", "GoodsDeliveryLines", "bulk"),
-        ViewSpec("bulk/SalesInvoice/SalesInvoices", "SalesInvoices", "bulk"),
-        ViewSpec("bulk/SalesInvoice/SalesInvoiceLines", "SalesInvoiceLines", "bulk"),
-        ViewSpec("bulk/Financial/GLAccounts", "GLAccounts", "bulk"),
-    ]
+    view.path.lower(): view for view in [ViewSpec("bulk/SalesOrder/SalesOrderLines", "SalesOrderLines", "bulk")]
 }
+
+
+def view_by_path(path: str) -> ViewSpec | None:
+    lowered = path.lower()
+    return SYNC_VIEWS.get(lowered) or BULK_VIEWS.get(lowered)
+
+
+for _view in [*SYNC_VIEWS.values(), *BULK_VIEWS.values()]:
+    _view_kinds(_view)  # every view's path is in the reference (KeyError at import otherwise)
+
 
 # Webhook topics Exact accepts (reference §8.2: the confirmed list plus the (?) ones, so a subscription the
 # real API might accept is not refused here). Only some of them have events in the simulator.

@@ -153,7 +153,7 @@ def _reference_data(sim: ExactSim, div: DivisionState) -> dict[str, str]:
              "TrackingURL": url},
         )  # fmt: skip
     for code, description in (("100", "Webshop"), ("200", "Wholesale"), ("300", "Horeca")):
-        _add(sim, div, "Costcenters", {"Code": code, "Description": description, "Active": True})
+        _add(sim, div, "Costcenters", {"Code": code, "Description": description})
     for code, description in (("CU01", "Coffee"), ("CU02", "Equipment")):
         _add(sim, div, "Costunits", {"Code": code, "Description": description})
     for code, description, kind in (("70", "Sales journal", 20), ("90", "General journal", 90)):
@@ -163,15 +163,17 @@ def _reference_data(sim: ExactSim, div: DivisionState) -> dict[str, str]:
         ("kg", "Kilogram", "weight"),
         ("box", "Box", "quantity"),
     ):
-        _add(sim, div, "Units", {"Code": code, "Description": description, "Main": code == "pc", "Type": unit_type})
+        _add(
+            sim, div, "Units", {"Code": code, "Description": description, "Main": int(code == "pc"), "Type": unit_type}
+        )
     for code, description, main in (("1", "Main warehouse", True), ("2", "Returns warehouse", False)):
-        _add(sim, div, "Warehouses", {"Code": code, "Description": description, "Main": main})
+        _add(sim, div, "Warehouses", {"Code": code, "Description": description, "Main": int(main)})
     for code, description, default in _GROUPS:
         _add(
             sim,
             div,
             "ItemGroups",
-            {"Code": code, "Description": description, "IsDefault": default, "GLRevenue": gl["8000"],
+            {"Code": code, "Description": description, "IsDefault": int(default), "GLRevenue": gl["8000"],
              "GLCosts": gl["7000"], "GLStock": gl["3000"]},
         )  # fmt: skip
     return gl

@@ -99,7 +99,7 @@ async def test_select_required_where_exact_requires_it(client: httpx.AsyncClient
         client, headers, "salesorder/GoodsDeliveries", **{"$filter": "DeliveryNumber gt 0", "$top": "1"}
     )
     assert top_one.status_code == 200
-    bulk = await _get(client, headers, "bulk/Logistics/Items", **{"$filter": "IsStockItem eq true"})
+    bulk = await _get(client, headers, "bulk/SalesOrder/SalesOrderLines", **{"$filter": "Quantity gt 0"})
     assert bulk.status_code == 400
 
 
@@ -111,11 +111,26 @@ async def test_mandatory_filter(client: httpx.AsyncClient, headers: dict[str, st
     assert (await _get(client, headers, "vat/VATCodes")).status_code == 200
 
 
-async def test_bulk_pages_by_1000(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+async def test_bulk_serves_only_what_the_reference_lists(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    """The reference lists bulk/SalesOrder/SalesOrderLines with its own fields; picqer's other Bulk* classes (e.g.
+    bulk/Logistics/Items) only override their parent's URL and are not in the file, so they are not served."""
     rows = await _results(
-        await _get(client, headers, "bulk/Logistics/Items", **{"$filter": "IsStockItem eq true", "$select": "ID"})
+        await _get(
+            client, headers, "bulk/SalesOrder/SalesOrderLines", **{"$filter": "Quantity gt 0", "$select": "ID,ItemCode"}
+        )
     )
-    assert len(rows) == 150
+    assert len(rows) == 6 and set(rows[0]) == {"ID", "ItemCode"}
+    lacking = await _get(
+        client,
+        headers,
+        "bulk/SalesOrder/SalesOrderLines",
+        **{"$filter": "Quantity gt 0", "$select": "QuantityDelivered"},
+    )
+    assert lacking.status_code == 400 and "QuantityDelivered" in lacking.text
+    unlisted = await _get(
+        client, headers, "bulk/Logistics/Items", **{"$filter": "IsStockItem eq true", "$select": "ID"}
+    )
+    assert unlisted.status_code == 404
 
 
 @pytest.mark.parametrize(
