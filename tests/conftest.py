@@ -12,6 +12,13 @@ from arq.connections import ArqRedis
 from app.devredis import LocalRedis, redis_answers, start_local_redis
 from app.main import connect_redis
 from app.settings import Settings
+from tests.contract.wirelog import install as install_wire_log
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every request our connectors send to a simulator is kept for the wire contract tests (tests/contract/)."""
+    install_wire_log(config)
+
 
 # Tests use their own database number on a shared server and flush only that database.
 TEST_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
