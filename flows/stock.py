@@ -144,12 +144,18 @@ async def _remember(ctx: FlowContext, item_id: str, value: Decimal, read_at: int
 
 
 async def _item_of_key(ctx: FlowContext, key: str) -> str | None:
-    """The item a webhook Key names: a stock row the index knows, an ItemWarehouse, or the item itself (filtered
-    reads: a deleted record answers empty, not a 404 on Exact's error budget). None: nothing has that id."""
+    """The item a record id names. Poll ids are items. Any other run's id may be a webhook Key (a webhook run, and its
+    follow-ups and replays): a stock row or Key already resolved, an item the index knows, else an ItemWarehouse
+    or an item, by filtered reads (a deleted record answers empty, not a 404 on Exact's error budget); the
+    resolution is remembered. None: nothing has that id (any more)."""
+    if ctx.trigger in ("poll", "reconcile"):
+        return key
     state = _state(ctx)
     item_id = await state.item_of(key)
     if item_id is not None:
         return item_id
+    if await state.entries([key]):
+        return key
     row = await ctx.exact.find_item_warehouse(key)
     if row is not None and row.item is not None:
         item_id = str(row.item).lower()
@@ -162,10 +168,9 @@ async def _item_of_key(ctx: FlowContext, key: str) -> str | None:
 
 
 async def fetch(ctx: FlowContext, record_id: str) -> dict[str, Any] | None:
-    """The item's stock rows from `inventory/ItemWarehouses`, dated by when they were read. A webhook's record id is
-    resolved to its item first (`_item_of_key`); any other id is the item. None: neither exists (any more)."""
-    rid = record_id.lower()
-    item_id = await _item_of_key(ctx, rid) if ctx.trigger == "webhook" else rid
+    """The item's stock rows from `inventory/ItemWarehouses`, dated by when they were read; the record id resolved to
+    its item first (`_item_of_key`). None: neither exists (any more)."""
+    item_id = await _item_of_key(ctx, record_id.lower())
     if item_id is None:
         return None
     read_at = now_ms()

@@ -218,3 +218,12 @@ async def test_delivered_dates_go_out_with_a_time(world: World) -> None:
     await world.run(SHIPMENTS, delivery["EntryID"])
     shipped = world.ea_sim.get("orders", ea_order["Id"])
     assert shipped["Status"] == 3 and shipped["ShippedDateTime"] == f"{date(2026, 3, 2).isoformat()}T00:00:00"
+
+
+@pytest.mark.parametrize("trigger", ["webhook", "followup", "retry"])
+async def test_every_run_of_a_webhook_key_resolves_it_to_the_item(world: World, trigger: str) -> None:
+    """A webhook's record id is its Key; the engine's follow-up runs and replays of that record carry the same id,
+    so they must resolve it too (they once read the Key as an item and found no stock)."""
+    row = world.exact_sim.set_stock("SKU-0038", 17)
+    outcome = await world.run(STOCK, str(row["ID"]), trigger=trigger)
+    assert outcome.action == "updated" and _balance(world, "SKU-0038") == 17
