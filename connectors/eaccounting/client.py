@@ -13,10 +13,10 @@ reads, changes and sends back the complete object, unknown newer fields included
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from pydantic import BaseModel
@@ -46,8 +46,9 @@ from connectors.eaccounting.models import (
     Unit,
     VatCode,
 )
+from connectors.eaccounting.paging import PAGE_GUARD, Paged, and_, or_chunks
 from connectors.eaccounting.wire import Payload, body_of, odata_datetime, odata_string, parse_json
-from connectors.errors import NotFound, PermanentError
+from connectors.errors import NotFound
 from connectors.http import ApiClient
 from connectors.oauth import TokenManager
 from connectors.wire import validated
@@ -59,66 +60,9 @@ log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 MAX_PAGE_SIZE = 1000  # documented maximum of `$pagesize` (default 50)
-# A `$filter` with many `or`ed numbers goes into the query string; stay well below common URL limits (2 KB+).
-_FILTER_BUDGET = 1500
-_PAGE_GUARD = 100_000  # no real company has this many pages; a server that never ends paging is a bug
 # What an order answer must carry to be taken for the order: the description types `PUT /v2/orders/{id}`'s answer
 # only as `object`, so anything less is read back with a GET (the write is never repeated).
 _ORDER_MEMBERS = frozenset({"Id", "CustomerId", "Status", "OrderDate", "CurrencyCode", "Rows"})
-
-
-class Paged(Generic[M], AsyncIterator[M]):
-    """Every item of a list endpoint, page by page, as an async iterator.
-
-    Pages are fetched lazily; an item whose `Id` was already yielded (it moved to a later page while we paged) is
-    skipped. After the first page, `server_time_utc` holds `Meta.ServerTimeUtc` (the cursor for the next
-    incremental read) and `total` the number of results the server reported.
-    """
-
-    def __init__(self, fetch: Callable[[int], Awaitable[Page[M]]]) -> None:
-        self._fetch = fetch
-        self._items: AsyncIterator[M] | None = None
-        self.server_time_utc: datetime | None = None
-        self.total: int | None = None
-        self.pages_fetched = 0
-
-    def __aiter__(self) -> Paged[M]:
-        return self
-
-    async def __anext__(self) -> M:
-        if self._items is None:
-            self._items = self._iterate()
-        return await self._items.__anext__()
-
-    async def _iterate(self) -> AsyncIterator[M]:
-        seen: set[str] = set()
-        number = 1
-        while number <= _PAGE_GUARD:
-            page = await self._fetch(number)
-            self.pages_fetched += 1
-            if number == 1:
-                self.server_time_utc = page.meta.server_time_utc
-                self.total = page.meta.total_number_of_results
-            for item in page.data:
-                ident = getattr(item, "id", None)
-                if isinstance(ident, str):
-                    if ident.lower() in seen:
-                        continue
-                    seen.add(ident.lower())
-                yield item
-            if not page.data or number >= page.meta.total_number_of_pages:
-                return
-            number += 1
-        raise PermanentError(f"paging did not end after {_PAGE_GUARD} pages", system="eaccounting")
-
-    async def all(self) -> list[M]:
-        """Every item in a list (reference data, small collections)."""
-        return [item async for item in self]
-
-
-def _and(*clauses: str | None) -> str | None:
-    parts = [c for c in clauses if c]
-    return " and ".join(parts) if parts else None
 
 
 class EAccountingClient:
@@ -277,7 +221,7 @@ class EAccountingClient:
         1000 per page); SKUs that do not exist are simply absent from the answer."""
         wanted = sorted(set(numbers))
         found: dict[str, Article] = {}
-        for clause in _or_chunks("Number", wanted):
+        for clause in or_chunks("Number", wanted):
             async for article in self._paged("articles", Article, filter=clause):
                 if article.number is not None and article.number in wanted:
                     found[article.number] = article
@@ -326,7 +270,7 @@ class EAccountingClient:
         """Orders, optionally with one `Status` (`OrderStatus`), changed after `modified_since` (`ModifiedUtc gt
         ...`) and dated (`OrderDate`) within `dated` (both days included), oldest created first so new orders
         append at the end while we page."""
-        clause = _and(
+        clause = and_(
             f"Status eq {int(status)}" if status is not None else None,
             f"ModifiedUtc gt {odata_datetime(modified_since)}" if modified_since else None,
             _dated("OrderDate", dated),
@@ -451,7 +395,7 @@ class EAccountingClient:
             return [self._valid(VatCode, item, "vatcodes") for item in data]
         first = self._valid(Page[VatCode], data, "vatcodes")
         codes = list(first.data)
-        for number in range(2, min(first.meta.total_number_of_pages, _PAGE_GUARD) + 1):
+        for number in range(2, min(first.meta.total_number_of_pages, PAGE_GUARD) + 1):
             params = {"$page": number, "$pagesize": first.meta.page_size}
             page = self._valid(Page[VatCode], await self._get("vatcodes", params), "vatcodes")
             if not page.data:
@@ -494,20 +438,3 @@ def _dated(field: str, dated: tuple[date, date] | None) -> str | None:
     start = datetime(first.year, first.month, first.day, tzinfo=UTC)
     end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
     return f"{field} ge {odata_datetime(start)} and {field} lt {odata_datetime(end)}"
-
-
-def _or_chunks(field: str, values: list[str]) -> list[str]:
-    """`Field eq 'a' or Field eq 'b' ...` clauses, each short enough for a query string."""
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for value in values:
-        clause = f"{field} eq {odata_string(value)}"
-        if current and size + len(clause) + 4 > _FILTER_BUDGET:
-            chunks.append(" or ".join(current))
-            current, size = [], 0
-        current.append(clause)
-        size += len(clause) + 4
-    if current:
-        chunks.append(" or ".join(current))
-    return chunks
