@@ -73,10 +73,10 @@ async def test_corpus_lands_with_the_source_vat_and_reconciles_with_no_finding(w
         by_side[row.side][(row.vat_code, row.country, row.currency)] = (row.net, row.vat, row.documents)
     assert by_side["eaccounting"] == by_side["exact"]
     assert ("DEH", "DE", "EUR") in by_side["exact"] and ("6", "NO", "NOK") in by_side["exact"]
-    # The report read Exact through the bulk endpoints: one page of headers, one of lines.
     calls = {k: v for k, v in world.exact_sim.counters()["by_endpoint"].items() if k != "GET current/Me"}
-    assert calls == {"GET bulk/SalesOrder/SalesOrders": 1, "GET bulk/SalesOrder/SalesOrderLines": 1}
-    assert report.calls["exact"] == 2
+    # One call: the period's orders with their lines expanded (the reference lists no bulk endpoint for the headers).
+    assert calls == {"GET salesorder/SalesOrders": 1}
+    assert report.calls["exact"] == 1
 
 
 async def test_each_deliberate_fault_is_found(world: World) -> None:
