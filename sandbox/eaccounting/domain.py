@@ -546,7 +546,8 @@ def shop_order(
         "DeliveryCountryCode": customer.get("InvoiceCountryCode") or home,
         "EuThirdParty": eu_third_party,
         "CustomerIsPrivatePerson": bool(customer.get("IsPrivatePerson")),
-        "OrderDate": order_date or iso_date(sim.now()),
+        # A shop sends a date and time (the description types OrderDate date-time); a bare date given here is the day.
+        "OrderDate": _as_date_time(order_date) if order_date else iso_date(sim.now()),
         "Status": min(status, 2),
         "RotReducedInvoicingType": 0,
         "ReverseChargeOnConstructionServices": False,
@@ -559,6 +560,10 @@ def shop_order(
         shipped["Status"] = status
         order = update_record(sim, "orders", order["Id"], _jsonable(shipped))
     return order
+
+
+def _as_date_time(value: str) -> str:
+    return f"{value}T00:00:00" if len(value) == 10 else value
 
 
 def _jsonable(record: Record) -> dict[str, Any]:
