@@ -4,16 +4,16 @@ Why Redis and not a database: the log is an operational trace, not business data
 to the retention setting, and the sorted-set indexes are trimmed on every write, so nothing (GDPR: no source or
 target payload) outlives `retention.activity_log_days`.
 
-Key layout (all under the configured prefix):
-    {p}:log:e:{id}                      JSON of one entry, EX = retention
-    {p}:log:i:all                       sorted set of ids, score = ms the entry was written
-    {p}:log:i:f:{flow}                  ... per flow
-    {p}:log:i:o:{outcome}               ... per outcome
-    {p}:log:i:fo:{flow}:{outcome}       ... per flow and outcome
-    {p}:log:i:s:{source_id}             ... per source record (any flow)
-    {p}:log:i:fs:{flow}:{source_id}     ... per flow and source record
-    {p}:dead:{flow}                     hash source_id -> JSON DeadLetter
-    {p}:dead:flows                      set of flows that may have dead letters
+Keys (built by `connectors.keys.Keys`):
+    log_entry(id)                       JSON of one entry, EX = retention
+    log_index("all")                    sorted set of ids, score = ms the entry was written
+    log_index("f", flow)                ... per flow
+    log_index("o", outcome)             ... per outcome
+    log_index("fo", flow, outcome)      ... per flow and outcome
+    log_index("s", source_id)           ... per source record (any flow)
+    log_index("fs", flow, source_id)    ... per flow and source record
+    dead(flow)                          hash source_id -> JSON DeadLetter
+    dead_flows                          set of flows that may have dead letters
 
 Entry ids are `{ms:013d}-{16 hex}`: sortable as strings in time order, unique across processes, and the paging cursor.
 """
@@ -33,6 +33,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from redis.asyncio import Redis
 
 from app.logging import REDACTED, is_secret_key, scrub_text
+from connectors.keys import Keys
 
 Trigger = Literal["webhook", "poll", "manual", "retry", "followup", "reconcile"]
 Outcome = Literal["created", "updated", "unchanged", "skipped", "failed", "retrying"]
@@ -170,7 +171,7 @@ class ActivityLog:
     def __init__(
         self,
         redis: Redis,
-        prefix: str,
+        keys: Keys,
         *,
         retention_seconds: int,
         redact_personal: bool = False,
@@ -179,28 +180,28 @@ class ActivityLog:
         if retention_seconds < 1:
             raise ValueError("retention_seconds must be positive")
         self.redis = redis
-        self.prefix = prefix
+        self.keys = keys
         self.retention_seconds = retention_seconds
         self.redact_personal = redact_personal
         self.clock = clock
 
     # key names
     def _entry_key(self, entry_id: str) -> str:
-        return f"{self.prefix}:log:e:{entry_id}"
+        return self.keys.log_entry(entry_id)
 
     def _index(self, *, flow: str | None = None, outcome: str | None = None, source_id: str | None = None) -> str:
-        base = f"{self.prefix}:log:i"
+        index = self.keys.log_index
         if flow is not None and source_id is not None:
-            return f"{base}:fs:{flow}:{source_id}"
+            return index("fs", flow, source_id)
         if source_id is not None:
-            return f"{base}:s:{source_id}"
+            return index("s", source_id)
         if flow is not None and outcome is not None:
-            return f"{base}:fo:{flow}:{outcome}"
+            return index("fo", flow, outcome)
         if flow is not None:
-            return f"{base}:f:{flow}"
+            return index("f", flow)
         if outcome is not None:
-            return f"{base}:o:{outcome}"
-        return f"{base}:all"
+            return index("o", outcome)
+        return index("all")
 
     def _indexes_for(self, entry: ActivityEntry) -> list[str]:
         return [
@@ -311,7 +312,7 @@ class ActivityLog:
         """
         cutoff = self._cutoff_ms()
         removed = 0
-        async for key in self.redis.scan_iter(match=f"{self.prefix}:log:i:*", count=500):
+        async for key in self.redis.scan_iter(match=self.keys.log_index_pattern, count=500):
             removed += int(await self.redis.zremrangebyscore(key, "-inf", f"({cutoff}"))
         return removed
 
@@ -338,17 +339,17 @@ class DeadLetters:
     error (secrets masked), never the payloads.
     """
 
-    def __init__(self, redis: Redis, prefix: str, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self.keys = keys
         self.clock = clock
 
     def _key(self, flow: str) -> str:
-        return f"{self.prefix}:dead:{flow}"
+        return self.keys.dead(flow)
 
     @property
     def _flows_key(self) -> str:
-        return f"{self.prefix}:dead:flows"
+        return self.keys.dead_flows
 
     async def add(self, flow: str, source_id: str, *, log_id: str, error: dict[str, Any], trigger: str) -> DeadLetter:
         """Record a final failure; replaces an earlier one of the same record (keeping the failure count)."""

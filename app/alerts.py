@@ -21,6 +21,7 @@ import structlog
 from redis.asyncio import Redis
 
 from app.logging import redact, scrub_text
+from connectors.keys import Keys
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +41,7 @@ class Alerter:
     def __init__(
         self,
         redis: Redis,
-        prefix: str,
+        keys: Keys,
         *,
         http: httpx.AsyncClient,
         url: str | None,
@@ -48,7 +49,7 @@ class Alerter:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self.keys = keys
         self.http = http
         self.url = url
         self.min_interval_seconds = max(1, int(min_interval_seconds))
@@ -56,15 +57,15 @@ class Alerter:
 
     @property
     def _gate(self) -> str:
-        return f"{self.prefix}:alerts:gate"
+        return self.keys.alerts("gate")
 
     @property
     def _pending(self) -> str:
-        return f"{self.prefix}:alerts:pending"
+        return self.keys.alerts("pending")
 
     @property
     def _pending_count(self) -> str:
-        return f"{self.prefix}:alerts:pending_count"
+        return self.keys.alerts("pending_count")
 
     async def alert(self, kind: str, message: str, **details: Any) -> None:
         """Log the alert and deliver it (now, or in the next digest). Never raises."""

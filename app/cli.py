@@ -71,12 +71,12 @@ def _cmd_check_worker(_args: argparse.Namespace) -> int:
     """Exit 0 when a worker heartbeat is recent (the Docker health check of the worker container)."""
     import redis
 
-    from app.keys import Keys
+    from connectors.keys import Keys
 
     settings = load_settings()
     client = redis.Redis.from_url(settings.redis.url, socket_connect_timeout=2, socket_timeout=2)
     try:
-        key = Keys(settings.redis.key_prefix).worker_heartbeat
+        key = Keys.of(settings).worker_heartbeat
         raw: bytes | None = client.get(key)  # type: ignore[assignment]
     except redis.RedisError as exc:
         sys.stderr.write(f"redis unreachable: {type(exc).__name__}\n")

@@ -36,6 +36,7 @@ from app.logging import configure_logging
 from app.main import connect_redis, create_app
 from app.settings import RedisSection, Settings, load_settings
 from app.worker import build_worker
+from connectors.keys import Keys
 from sandbox.eaccounting import EAccountingSimConfig, create_eaccounting_app
 from sandbox.exact import ExactSim, ExactSimConfig, create_exact_app
 
@@ -71,10 +72,10 @@ def demo_settings(redis_url: str, host: str, api_port: int, exact_port: int, ea_
     api = f"http://{host}:{api_port}"
     exact = f"http://{host}:{exact_port}"
     ea = f"http://{host}:{ea_port}"
-    prefix = f"{DEMO_PREFIX}{api_port}"
+    keys = Keys(f"{DEMO_PREFIX}{api_port}")
     return load_settings(
         demo=True,
-        redis={"url": redis_url, "key_prefix": prefix, "queue_name": f"{prefix}:queue"},
+        redis={"url": redis_url, "key_prefix": keys.prefix, "queue_name": keys.default_queue},
         exact={
             # Pinned, as an operator should (current/Me's CurrentDivision is whichever division was opened last).
             "division": ExactSimConfig().division,
@@ -95,7 +96,7 @@ def demo_settings(redis_url: str, host: str, api_port: int, exact_port: int, ea_
 async def _clear_demo_keys(settings: Settings) -> None:
     redis = connect_redis(settings)
     try:
-        async for key in redis.scan_iter(match=f"{settings.redis.key_prefix}:*", count=1000):
+        async for key in redis.scan_iter(match=Keys.of(settings).everything, count=1000):
             await redis.delete(key)
     finally:
         await redis.aclose()

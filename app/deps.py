@@ -9,8 +9,8 @@ from arq.connections import ArqRedis
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.keys import Keys
 from app.settings import Settings
+from connectors.keys import Keys
 
 
 def get_settings(request: Request) -> Settings:

@@ -37,6 +37,7 @@ from connectors.calls import capture_calls
 from connectors.eaccounting import EAccountingClient
 from connectors.errors import AuthError, ConnectorError, RateLimited, ReauthorizationRequired, TransientError
 from connectors.exact import ExactClient
+from connectors.keys import Keys
 from flows.base import FlowContext, FlowDefinition, Outcome, RecordFailed
 from flows.cache import RefCache
 
@@ -49,41 +50,6 @@ JOB_POLL_DUE = "poll_due"
 STASH_TTL_SECONDS = 3600
 MAX_BACKOFF_SECONDS = 900.0
 LOCK_DEFER_SECONDS = 2.0
-
-
-def record_job_id(prefix: str, flow: str, record_id: str) -> str:
-    """arq's job keys are global to the Redis database, so ours carry the key prefix (two installations, or a demo
-    and the tests, may share one Redis)."""
-    return f"{prefix}:rec:{flow}:{record_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class EngineKeys:
-    prefix: str
-
-    def generation(self, flow: str, record_id: str) -> str:
-        return f"{self.prefix}:gen:{flow}:{record_id}"
-
-    def attempts(self, flow: str, record_id: str) -> str:
-        return f"{self.prefix}:attempts:{flow}:{record_id}"
-
-    def lock(self, flow: str, record_id: str) -> str:
-        return f"{self.prefix}:lock:{flow}:{record_id}"
-
-    def stash(self, flow: str, record_id: str) -> str:
-        return f"{self.prefix}:stash:{flow}:{record_id}"
-
-    def cursor(self, flow: str) -> str:
-        return f"{self.prefix}:cursor:{flow}"
-
-    def last_poll(self, flow: str) -> str:
-        return f"{self.prefix}:poll:last:{flow}"
-
-    def poll_lock(self, flow: str) -> str:
-        return f"{self.prefix}:poll:lock:{flow}"
-
-    def webhook_seen(self, digest: str) -> str:
-        return f"{self.prefix}:webhook:seen:{digest}"
 
 
 async def enqueue_record(
@@ -100,7 +66,7 @@ async def enqueue_record(
 
     Either way the change is not lost: the generation bump makes a running job schedule a follow-up.
     """
-    keys = EngineKeys(settings.redis.key_prefix)
+    keys = Keys.of(settings)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.incr(keys.generation(flow, record_id))
         pipe.expire(keys.generation(flow, record_id), 7 * 86400)
@@ -115,7 +81,7 @@ async def enqueue_record(
         record_id,
         trigger,
         replay_of,
-        _job_id=record_job_id(settings.redis.key_prefix, flow, record_id),
+        _job_id=keys.record_job(flow, record_id),
         _queue_name=settings.redis.queue_name,
         _defer_by=defer or None,
     )
@@ -127,7 +93,7 @@ async def enqueue_poll(redis: ArqRedis, settings: Settings, flow: str, *, since:
         JOB_POLL_FLOW,
         flow,
         since,
-        _job_id=f"{settings.redis.key_prefix}:poll:{flow}",
+        _job_id=Keys.of(settings).poll_job(flow),
         _queue_name=settings.redis.queue_name,
     )
     return job is not None
@@ -155,8 +121,8 @@ class Engine:
     cache: RefCache = field(default_factory=RefCache)
 
     @property
-    def keys(self) -> EngineKeys:
-        return EngineKeys(self.settings.redis.key_prefix)
+    def keys(self) -> Keys:
+        return Keys.of(self.settings)
 
     def context(self, definition: FlowDefinition, resolved: ResolvedConfig, trigger: str) -> FlowContext:
         return FlowContext(
@@ -172,6 +138,7 @@ class Engine:
             xref=self.xref,
             cache=self.cache,
             redis=self.redis,
+            keys=self.keys,
             log=structlog.get_logger("flow").bind(flow=definition.name),
         )
 
@@ -213,8 +180,7 @@ class Engine:
         The running job's own id is still taken until it returns, so the follow-up uses whichever of the record's
         two job ids is free. If neither is, the other one is queued and has not started: it reads the final state.
         """
-        base = record_job_id(self.settings.redis.key_prefix, flow, record_id)
-        for job_id in (base, f"{base}:followup"):
+        for job_id in (self.keys.record_job(flow, record_id), self.keys.followup_job(flow, record_id)):
             job = await self.redis.enqueue_job(
                 JOB_RUN_RECORD,
                 flow,

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 import mapping
 from app.xref import content_hash
+from connectors.keys import Keys
 from flows.base import FlowConfig, FlowDefinition
 
 
@@ -106,13 +107,13 @@ def _errors(exc: ValidationError, prefix: tuple[str, ...]) -> list[dict[str, Any
 
 
 class FlowConfigStore:
-    def __init__(self, redis: Redis, prefix: str, flows: Mapping[str, FlowDefinition]) -> None:
+    def __init__(self, redis: Redis, keys: Keys, flows: Mapping[str, FlowDefinition]) -> None:
         self._redis = redis
-        self._prefix = f"{prefix}:flowcfg"
+        self._keys = keys
         self._flows = flows
 
     async def raw(self, flow: str) -> dict[str, Any]:
-        stored = await self._redis.get(f"{self._prefix}:{flow}")
+        stored = await self._redis.get(self._keys.flow_config(flow))
         if stored is None:
             return default_config(self._flows[flow])
         data: dict[str, Any] = json.loads(stored)
@@ -124,5 +125,5 @@ class FlowConfigStore:
     async def put(self, flow: str, raw: Mapping[str, Any]) -> ResolvedConfig:
         """Validate and store; the old config stays when validation fails."""
         resolved = resolve(self._flows[flow], raw)
-        await self._redis.set(f"{self._prefix}:{flow}", json.dumps(resolved.config.model_dump(mode="json")))
+        await self._redis.set(self._keys.flow_config(flow), json.dumps(resolved.config.model_dump(mode="json")))
         return resolved

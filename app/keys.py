@@ -1,23 +1,6 @@
-"""Redis key names in one place, all under the configured prefix."""
+"""The Redis key builder moved to `connectors/keys.py` (the lowest layer, so flows and connectors can use it too);
+this name is kept for imports written before the move."""
 
-from __future__ import annotations
+from connectors.keys import Keys
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class Keys:
-    prefix: str
-
-    @property
-    def worker_heartbeat(self) -> str:
-        return f"{self.prefix}:worker:heartbeat"
-
-    def token(self, system: str, connection: str = "default") -> str:
-        return f"{self.prefix}:oauth:{system}:{connection}:token"
-
-    def token_lock(self, system: str, connection: str = "default") -> str:
-        return f"{self.prefix}:oauth:{system}:{connection}:lock"
-
-    def ratelimit(self, system: str, scope: str) -> str:
-        return f"{self.prefix}:ratelimit:{system}:{scope}"
+__all__ = ["Keys"]

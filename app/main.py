@@ -13,12 +13,12 @@ from arq.connections import ArqRedis, RedisSettings
 from fastapi import FastAPI, Request, Response
 from redis.asyncio import ConnectionPool
 
-from app.keys import Keys
 from app.logging import configure_logging
 from app.routes import config, connections, dashboard, flows, health, logs, metrics, reconciliation, webhooks
 from app.services import open_services
 from app.settings import Settings, load_settings
 from app.state import AppState
+from connectors.keys import Keys
 from flows.base import FlowDefinition
 
 log = structlog.get_logger("app")
@@ -75,7 +75,7 @@ def create_app(
             yield AppState(
                 settings=cfg,
                 redis=redis,
-                keys=Keys(cfg.redis.key_prefix),
+                keys=Keys.of(cfg),
                 flows=known,
                 configs=services.engine.configs,
                 services=services,

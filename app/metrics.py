@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from connectors.calls import WAIT
+from connectors.keys import Keys
 
 if TYPE_CHECKING:
     from app.activity import ActivityEntry
@@ -67,29 +68,29 @@ def _decode(raw: bytes | str) -> str:
 class Metrics:
     """Increment from anywhere, render in the API."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self.keys = keys
 
     @property
     def _jobs(self) -> str:
-        return f"{self.prefix}:metrics:jobs"
+        return self.keys.metrics("jobs")
 
     @property
     def _duration(self) -> str:
-        return f"{self.prefix}:metrics:job_duration"
+        return self.keys.metrics("job_duration")
 
     @property
     def _api(self) -> str:
-        return f"{self.prefix}:metrics:api_calls"
+        return self.keys.metrics("api_calls")
 
     @property
     def _wait(self) -> str:
-        return f"{self.prefix}:metrics:ratelimit_wait"
+        return self.keys.metrics("ratelimit_wait")
 
     @property
     def _polled(self) -> str:
-        return f"{self.prefix}:metrics:poll_records"
+        return self.keys.metrics("poll_records")
 
     @property
     def _mismatches(self) -> str:

@@ -21,6 +21,7 @@ from app.settings import Settings
 from app.xref import CrossRefs
 from connectors.eaccounting import EAccountingClient, build_eaccounting_client
 from connectors.exact import ExactClient, build_exact_client
+from connectors.keys import Keys
 from flows.base import FlowDefinition
 
 
@@ -59,7 +60,7 @@ def open_services(
 ) -> Services:
     """Everything a process needs; `http` and the connectors may be given (tests and the demo route them)."""
     client = http if http is not None else make_http_client(settings)
-    prefix = settings.redis.key_prefix
+    keys = Keys.of(settings)
     exact = exact if exact is not None else build_exact_client(settings, client, redis)
     eaccounting = eaccounting if eaccounting is not None else build_eaccounting_client(settings, client, redis)
     alert_url = settings.alerts.webhook_url.get_secret_value() if settings.alerts.webhook_url else None
@@ -71,16 +72,16 @@ def open_services(
         eaccounting=eaccounting,
         activity=ActivityLog(
             redis,
-            prefix,
+            keys,
             retention_seconds=settings.retention.activity_log_days * 86400,
             redact_personal=settings.log.redact_personal_fields,
         ),
-        dead_letters=DeadLetters(redis, prefix),
-        metrics=Metrics(redis, prefix),
+        dead_letters=DeadLetters(redis, keys),
+        metrics=Metrics(redis, keys),
         alerter=Alerter(
-            redis, prefix, http=client, url=alert_url, min_interval_seconds=settings.alerts.min_interval_seconds
+            redis, keys, http=client, url=alert_url, min_interval_seconds=settings.alerts.min_interval_seconds
         ),
-        xref=CrossRefs(redis, prefix),
-        configs=FlowConfigStore(redis, prefix, flows),
+        xref=CrossRefs(redis, keys),
+        configs=FlowConfigStore(redis, keys, flows),
     )
     return Services(http=client, exact=exact, eaccounting=eaccounting, engine=engine, owns_http=http is None)

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, TypedDict
 
 from arq.connections import ArqRedis
 
-from app.keys import Keys
 from app.settings import Settings
+from connectors.keys import Keys
 
 if TYPE_CHECKING:
     from app.flowconfig import FlowConfigStore

@@ -22,13 +22,13 @@ from arq.connections import ArqRedis
 from arq.worker import Function, Worker, func
 
 from app.engine import JOB_POLL_DUE, JOB_POLL_FLOW, JOB_RUN_RECORD
-from app.keys import Keys
 from app.logging import configure_logging
 from app.main import redis_settings
 from app.services import Services, open_services
 from app.settings import Settings, load_settings
 from app.subscriptions import ensure_subscriptions, webhook_topics
 from connectors.errors import ConnectorError
+from connectors.keys import Keys
 from flows.base import FlowDefinition
 
 log = structlog.get_logger("worker")
@@ -102,7 +102,7 @@ async def startup(ctx: Ctx) -> None:
     ctx["settings"] = settings
     if ctx.get("configure_logs", True):
         configure_logging(settings.log.level, settings.log.format)
-    keys = Keys(settings.redis.key_prefix)
+    keys = Keys.of(settings)
     ctx["keys"] = keys
     flows: Mapping[str, FlowDefinition] | None = ctx.get("flows")
     if flows is None:

@@ -31,6 +31,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from connectors.errors import TransientError
+from connectors.keys import Keys
 
 
 def _default(value: Any) -> Any:
@@ -48,13 +49,13 @@ def content_hash(payload: Any) -> str:
 
 
 class CrossRefs:
-    def __init__(self, redis: Redis, prefix: str, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
-        self._prefix = f"{prefix}:xref"
+        self._keys = keys
         self._clock = clock
 
     def _key(self, kind: str, part: str) -> str:
-        return f"{self._prefix}:{kind}:{part}"
+        return self._keys.xref(kind, part)
 
     async def target(self, kind: str, source_id: str) -> str | None:
         raw = await self._redis.hget(self._key(kind, "s2t"), source_id)
@@ -129,7 +130,7 @@ class CrossRefs:
         orders of one new customer, two deliveries of one order). Not getting it within `wait` seconds is a
         transient error: the engine retries the record later.
         """
-        key = self._key(kind, f"lock:{source_id}")
+        key = self._keys.xref_lock(kind, source_id)
         token = secrets.token_hex(8)
         deadline = time.monotonic() + wait
         while not await self._redis.set(key, token, nx=True, px=int(ttl * 1000)):

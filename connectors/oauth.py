@@ -74,9 +74,13 @@ class TokenStore(Protocol):
 class RedisTokenStore:
     """Tokens of one connection, Fernet-encrypted at rest in Redis, with a cross-process refresh lock."""
 
-    def __init__(self, redis: Redis, *, key: str, fernet: Fernet, lock_timeout: float = 60.0) -> None:
+    def __init__(
+        self, redis: Redis, *, key: str, fernet: Fernet, lock_key: str | None = None, lock_timeout: float = 60.0
+    ) -> None:
+        """`key` holds the tokens; `lock_key` the refresh lock (None: a store that only reads, e.g. in a tool)."""
         self._redis = redis
         self._key = key
+        self._lock_key = lock_key
         self._fernet = fernet
         self._lock_timeout = lock_timeout
 
@@ -112,7 +116,9 @@ class RedisTokenStore:
         await self._redis.hset(self._key, "problem", message or "")  # type: ignore[misc]
 
     def lock(self) -> Any:
-        return self._redis.lock(f"{self._key}:lock", timeout=self._lock_timeout, blocking_timeout=self._lock_timeout)
+        if self._lock_key is None:
+            raise RuntimeError("this token store has no lock key: it cannot refresh")
+        return self._redis.lock(self._lock_key, timeout=self._lock_timeout, blocking_timeout=self._lock_timeout)
 
 
 def make_fernet(key: str) -> Fernet:
@@ -125,13 +131,15 @@ def connection_tokens(
     http: httpx.AsyncClient,
     *,
     key: str,
+    lock_key: str,
     encryption_key: str | None,
     clock: Callable[[], float] = time.time,
 ) -> TokenManager:
-    """The token manager of one connection: its tokens Fernet-encrypted in Redis under `key`."""
+    """The token manager of one connection: its tokens Fernet-encrypted in Redis under `key`, refreshed under the
+    cross-process lock `lock_key`."""
     if encryption_key is None:
         raise ValueError(f"TOKEN_ENCRYPTION_KEY is required to store {config.system} tokens")
-    store = RedisTokenStore(redis, key=key, fernet=make_fernet(encryption_key))
+    store = RedisTokenStore(redis, key=key, lock_key=lock_key, fernet=make_fernet(encryption_key))
     return TokenManager(config, store, http, clock=clock)
 
 

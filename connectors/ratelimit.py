@@ -63,6 +63,7 @@ redis.call('PEXPIRE', key, 172800000)
 return 0
 """
 
+# KEYS[1]: the base of the per-window counters (`:{window start}` is appended), KEYS[2]: the budget's hash.
 _WINDOW = """
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
@@ -134,16 +135,17 @@ class HeaderBudget(_BlockMixin):
 class WindowBudget(_BlockMixin):
     """A documented fixed limit per window, counted in Redis (for APIs without rate-limit headers)."""
 
-    def __init__(self, redis: Redis, key: str, *, limit: int, window_seconds: float) -> None:
+    def __init__(self, redis: Redis, key: str, *, windows_key: str, limit: int, window_seconds: float) -> None:
         self._redis = redis
         self._key = key
+        self._windows_key = windows_key
         self._limit = limit
         self._span_ms = int(window_seconds * 1000)
         self._window = redis.register_script(_WINDOW)
 
     async def acquire(self, now: float) -> float:
         wait_ms = await self._window(
-            keys=[f"{self._key}:w", self._key], args=[int(now * 1000), self._limit, self._span_ms]
+            keys=[self._windows_key, self._key], args=[int(now * 1000), self._limit, self._span_ms]
         )
         return max(0.0, int(wait_ms) / 1000)
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from app.xref import CrossRefs
     from connectors.eaccounting import EAccountingClient
     from connectors.exact import ExactClient
+    from connectors.keys import Keys
     from flows.cache import RefCache
 
 System = Literal["exact", "eaccounting"]
@@ -124,6 +125,7 @@ class FlowContext:
     xref: CrossRefs
     cache: RefCache
     redis: Redis
+    keys: Keys  # the Redis key names of this flow's administration: a flow's own state lives under them
     log: Any = field(default_factory=lambda: structlog.get_logger("flow"))
     # Set by a handler right before it writes, so a failed write still shows what was sent in the activity log.
     target_payload: Any = None

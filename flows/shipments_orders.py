@@ -28,7 +28,7 @@ EA_ORDERS_TTL = 60.0
 
 
 def _key(ctx: FlowContext, part: str) -> str:
-    return f"{ctx.settings.redis.key_prefix}:shipments:{part}"
+    return ctx.keys.flow_state("shipments", part)
 
 
 def _process_lock(ctx: FlowContext, name: str) -> asyncio.Lock:

@@ -32,6 +32,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from app.xref import text_of
+from connectors.keys import Keys
 
 QUANTITIES = ("CurrentStock", "PlannedStockOut", "PlannedStockIn", "ReservedStock")
 _CHUNK = 1000
@@ -91,12 +92,12 @@ def summed(item_id: str, code: str | None, rows: Iterable[Row], warehouses: list
 
 
 class StockState:
-    """Redis keys of the stock flow, under the installation's key prefix."""
+    """The stock flow's Redis state, under the administration's keys."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
-        self._rows = f"{prefix}:stock:rows"  # item id -> {"code", "rows": {warehouse: Row}}
-        self._owner = f"{prefix}:stock:iw"  # stock row id or webhook Key -> item id
+        self._rows = keys.flow_state("stock", "rows")  # item id -> {"code", "rows": {warehouse: Row}}
+        self._owner = keys.flow_state("stock", "iw")  # stock row id or webhook Key -> item id
 
     # -- the index ------------------------------------------------------------------------------------------------
 

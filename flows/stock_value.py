@@ -69,7 +69,7 @@ class StockOptions(FlowOptions):
 
 
 def state(ctx: FlowContext) -> StockState:
-    return StockState(ctx.redis, ctx.settings.redis.key_prefix)
+    return StockState(ctx.redis, ctx.keys)
 
 
 def _mapping(ctx: FlowContext, opts: StockOptions) -> mapping.CompiledMapping:

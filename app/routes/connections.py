@@ -9,7 +9,7 @@ import structlog
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from app.deps import ADMIN_RESPONSES, AdminDep, RedisDep, SettingsDep
+from app.deps import ADMIN_RESPONSES, AdminDep, KeysDep, RedisDep, SettingsDep
 from app.errors import UPSTREAM_RESPONSES, upstream_error
 from app.services import Services
 from app.subscriptions import ensure_subscriptions, webhook_topics
@@ -57,10 +57,10 @@ async def connections(request: Request) -> dict[str, Any]:
     status_code=status.HTTP_302_FOUND,
 )
 async def authorize(
-    request: Request, system: System, redis: RedisDep, settings: SettingsDep, redirect: bool = True
+    request: Request, system: System, redis: RedisDep, keys: KeysDep, redirect: bool = True
 ) -> Response:
     state = secrets.token_urlsafe(24)
-    await redis.set(f"{settings.redis.key_prefix}:oauth:state:{state}", system, ex=STATE_TTL_SECONDS)
+    await redis.set(keys.oauth_state(state), system, ex=STATE_TTL_SECONDS)
     url: str = _client(request, system).authorize_url(state)
     if not redirect:
         # A browser navigation cannot carry the admin token, so the dashboard asks for the URL and goes there.
@@ -77,7 +77,7 @@ async def callback(
     request: Request,
     system: System,
     redis: RedisDep,
-    settings: SettingsDep,
+    keys: KeysDep,
     code: str | None = None,
     state: str | None = None,
     error: str | None = None,
@@ -86,7 +86,7 @@ async def callback(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"authorization refused: {error}")
     if not code or not state:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="code and state are required")
-    stored = await redis.getdel(f"{settings.redis.key_prefix}:oauth:state:{state}")
+    stored = await redis.getdel(keys.oauth_state(state))
     if stored is None or stored.decode() != system:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="unknown or expired state; start again")
     try:

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Body, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 import mapping
-from app.deps import ADMIN_RESPONSES, NOT_FOUND, AdminDep, RedisDep, SettingsDep
-from app.engine import Engine, EngineKeys, enqueue_poll, enqueue_record
+from app.deps import ADMIN_RESPONSES, NOT_FOUND, AdminDep, KeysDep, RedisDep, SettingsDep
+from app.engine import Engine, enqueue_poll, enqueue_record
 from app.errors import UPSTREAM_RESPONSES, upstream_error
 from app.flowconfig import ConfigInvalid, FlowConfigStore
 from connectors.errors import ConnectorError
@@ -56,8 +56,7 @@ class FlowSummary(BaseModel):
 
 
 @router.get("/flows", summary="The flows, their state and cursors")
-async def list_flows(request: Request, redis: RedisDep, settings: SettingsDep) -> list[FlowSummary]:
-    keys = EngineKeys(settings.redis.key_prefix)
+async def list_flows(request: Request, redis: RedisDep, keys: KeysDep) -> list[FlowSummary]:
     dead = await _engine(request).dead_letters.count_by_flow()
     result = []
     for name, definition in _flows(request).items():

@@ -22,14 +22,14 @@ def get_activity(request: Request) -> ActivityLog:
     settings: Settings = request.state.settings
     return ActivityLog(
         request.state.redis,
-        request.state.keys.prefix,
+        request.state.keys,
         retention_seconds=settings.retention.activity_log_days * 86400,
         redact_personal=settings.log.redact_personal_fields,
     )
 
 
 def get_dead_letters(request: Request) -> DeadLetters:
-    return DeadLetters(request.state.redis, request.state.keys.prefix)
+    return DeadLetters(request.state.redis, request.state.keys)
 
 
 ActivityDep = Annotated[ActivityLog, Depends(get_activity)]

@@ -22,6 +22,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 )
 async def metrics(redis: RedisDep, keys: KeysDep, settings: SettingsDep) -> PlainTextResponse:
     queue_depth = int(await redis.zcard(settings.redis.queue_name))
-    dead = await DeadLetters(redis, keys.prefix).count_by_flow()
-    body = await Metrics(redis, keys.prefix).render(queue_depth=queue_depth, dead_letters=dead)
+    dead = await DeadLetters(redis, keys).count_by_flow()
+    body = await Metrics(redis, keys).render(queue_depth=queue_depth, dead_letters=dead)
     return PlainTextResponse(body, media_type=CONTENT_TYPE)

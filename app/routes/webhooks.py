@@ -16,8 +16,8 @@ import structlog
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
-from app.deps import RedisDep, SettingsDep
-from app.engine import EngineKeys, enqueue_record
+from app.deps import KeysDep, RedisDep, SettingsDep
+from app.engine import enqueue_record
 from app.flowconfig import ConfigInvalid, FlowConfigStore
 from connectors.exact.webhooks import verify_signature
 from flows.base import FlowDefinition
@@ -57,7 +57,7 @@ async def _flows_for(request: Request, topic: str) -> list[FlowDefinition]:
         413: {"description": "Body too large"},
     },
 )
-async def exact_webhook(request: Request, settings: SettingsDep, redis: RedisDep) -> JSONResponse:
+async def exact_webhook(request: Request, settings: SettingsDep, redis: RedisDep, keys: KeysDep) -> JSONResponse:
     limit = settings.engine.webhook_max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -94,7 +94,6 @@ async def exact_webhook(request: Request, settings: SettingsDep, redis: RedisDep
         log.info("webhook.unknown_topic", topic=topic)
         return JSONResponse({"status": "ignored", "reason": f"no flow uses topic {topic}"}, status_code=200)
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-    keys = EngineKeys(settings.redis.key_prefix)
     if not await redis.set(keys.webhook_seen(digest), "1", nx=True, ex=SEEN_TTL_SECONDS):
         log.info("webhook.duplicate", topic=topic, key=key)
         return JSONResponse({"status": "duplicate"}, status_code=200)

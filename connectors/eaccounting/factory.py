@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from connectors.eaccounting.client import MAX_PAGE_SIZE, EAccountingClient
 from connectors.eaccounting.policy import SYSTEM, EAccountingErrorPolicy
 from connectors.http import ApiClient
+from connectors.keys import Keys
 from connectors.oauth import BearerAuth, OAuthConfig, connection_tokens
 from connectors.ratelimit import WindowBudget
 
@@ -79,22 +80,21 @@ def build_eaccounting_client(
     max_wait: float = 90.0,
 ) -> EAccountingClient:
     """The eAccounting client of one connection, sharing `http` and `redis` with the rest of the process."""
-    # Imported here: `app` imports the connectors, not the other way round at module load.
-    from app.keys import Keys
-
-    keys = Keys(settings.redis.key_prefix)
+    keys = Keys.of(settings)
     secret = settings.token_encryption_key
     tokens = connection_tokens(
         oauth_config(settings),
         redis,
         http,
         key=keys.token(SYSTEM, connection),
+        lock_key=keys.token_lock(SYSTEM, connection),
         encryption_key=secret.get_secret_value() if secret is not None else None,
         clock=clock,
     )
     budget = WindowBudget(
         redis,
         keys.ratelimit(SYSTEM, connection),
+        windows_key=keys.ratelimit_windows(SYSTEM, connection),
         limit=BUDGET_CALLS,
         window_seconds=BUDGET_WINDOW_SECONDS,
     )

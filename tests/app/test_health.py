@@ -6,10 +6,10 @@ from arq.connections import ArqRedis
 from fastapi.testclient import TestClient
 
 from app.devredis import start_local_redis
-from app.keys import Keys
 from app.main import create_app
 from app.settings import Settings
 from app.worker import build_worker
+from connectors.keys import Keys
 
 
 def test_live_answers_even_when_redis_is_unreachable() -> None:

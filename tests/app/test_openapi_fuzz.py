@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.specs.openapi.checks import status_code_conformance
 
-from app.keys import Keys
 from app.main import create_app
 from app.settings import DEMO_ADMIN_TOKEN, Settings
+from connectors.keys import Keys
 
 AUTH = {"Authorization": f"Bearer {DEMO_ADMIN_TOKEN}"}
 

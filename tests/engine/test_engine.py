@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 
-from app.engine import JOB_RUN_RECORD, enqueue_record, record_job_id
+from app.engine import JOB_RUN_RECORD, enqueue_record
 from app.settings import Settings
+from connectors.keys import Keys
 from tests.engine.conftest import Drain
 
 SECRET = "demo-exact-webhook-secret"
@@ -135,8 +136,8 @@ async def test_two_jobs_of_one_record_on_two_workers_never_run_at_once(
     them (the second is deferred while the first holds it), and the second finds nothing to change."""
     await _source(redis, "r", value="v")
     await redis.set("lbtest:hold:r", "0.3")
-    job = record_job_id(engine_settings.redis.key_prefix, "echo", "r")
-    for job_id in (job, f"{job}:followup"):
+    keys = Keys(engine_settings.redis.key_prefix)
+    for job_id in (keys.record_job("echo", "r"), keys.followup_job("echo", "r")):
         await redis.enqueue_job(
             JOB_RUN_RECORD, "echo", "r", "manual", None, _job_id=job_id, _queue_name=engine_settings.redis.queue_name
         )

@@ -9,14 +9,15 @@ import pytest
 
 from app.activity import ENTRY_ID_RE, ActivityLog, DeadLetters, is_personal_key, redact_payload
 from app.logging import REDACTED
+from connectors.keys import Keys
 from tests.engine_activity.conftest import Clock, make_entry
 
 DAY = 86400
-PREFIX = "lbtest"
+KEYS = Keys("lbtest")
 
 
 def make_log(redis: Any, clock: Clock, *, days: int = 14, personal: bool = False) -> ActivityLog:
-    return ActivityLog(redis, PREFIX, retention_seconds=days * DAY, redact_personal=personal, clock=clock)
+    return ActivityLog(redis, KEYS, retention_seconds=days * DAY, redact_personal=personal, clock=clock)
 
 
 async def test_add_assigns_time_ordered_id_and_get_round_trips(redis: Any, clock: Clock) -> None:
@@ -110,9 +111,9 @@ async def test_cursor_paging_walks_everything_once(redis: Any, clock: Clock) -> 
 async def test_entries_expire_with_retention_and_indexes_are_trimmed(redis: Any, clock: Clock) -> None:
     log = make_log(redis, clock, days=2)
     old = await log.add(make_entry(source_id="old", outcome="failed"))
-    ttl = await redis.ttl(f"{PREFIX}:log:e:{old}")
+    ttl = await redis.ttl(KEYS.log_entry(old))
     assert 2 * DAY - 5 <= ttl <= 2 * DAY
-    index_keys = [k.decode() for k in await redis.keys(f"{PREFIX}:log:i:*")]
+    index_keys = [k.decode() for k in await redis.keys(KEYS.log_index_pattern)]
     assert len(index_keys) == 6
     for key in index_keys:
         assert 0 < await redis.ttl(key) <= 2 * DAY
@@ -120,15 +121,15 @@ async def test_entries_expire_with_retention_and_indexes_are_trimmed(redis: Any,
     # Two days and a bit later a new entry (another flow, outcome and source) trims the shared indexes.
     clock.advance(2 * DAY + 1)
     new = await log.add(make_entry(flow="invoices", source_id="new", outcome="created"))
-    assert await redis.zrange(f"{PREFIX}:log:i:all", 0, -1) == [new.encode()]
+    assert await redis.zrange(KEYS.log_index("all"), 0, -1) == [new.encode()]
     # The old entry's own indexes are not written to; the query bound still hides it...
     page, _ = await log.query(source_id="old")
     assert page == []
-    assert await redis.zcard(f"{PREFIX}:log:i:s:old") == 1
+    assert await redis.zcard(KEYS.log_index("s", "old")) == 1
     # ...and purge_expired removes it from every index.
     removed = await log.purge_expired()
     assert removed == 5  # flow, outcome, flow+outcome, source, flow+source (the global index was trimmed on write)
-    assert await redis.zcard(f"{PREFIX}:log:i:s:old") == 0
+    assert await redis.zcard(KEYS.log_index("s", "old")) == 0
     assert await log.counts() == {
         "total": 1,
         "created": 1,
@@ -146,7 +147,7 @@ async def test_query_skips_index_members_whose_entry_expired(redis: Any, clock: 
     for i in range(4):
         ids.append(await log.add(make_entry(source_id=f"r{i}")))
         clock.advance(0.001)
-    await redis.delete(f"{PREFIX}:log:e:{ids[3]}", f"{PREFIX}:log:e:{ids[2]}")  # as if their TTL had run out
+    await redis.delete(KEYS.log_entry(ids[3]), KEYS.log_entry(ids[2]))  # as if their TTL had run out
     page, cursor = await log.query(limit=1)
     assert [e.id for e in page] == [ids[1]]
     assert cursor == ids[1]
@@ -185,7 +186,7 @@ async def test_secrets_are_always_redacted_personal_fields_only_when_configured(
     a = await plain.add(make_entry(source_payload=SECRET_PAYLOAD, target_payload=[SECRET_PAYLOAD], error=err))
     b = await private.add(make_entry(source_payload=SECRET_PAYLOAD))
 
-    stored = await redis.get(f"{PREFIX}:log:e:{a}") + await redis.get(f"{PREFIX}:log:e:{b}")
+    stored = await redis.get(KEYS.log_entry(a)) + await redis.get(KEYS.log_entry(b))
     for secret in (b"at-123", b"cs-456", b"hunter2", b"abc.def", b"xyz.uvw", b"rt-1", b's3"'):
         assert secret not in stored
 
@@ -233,7 +234,7 @@ def test_personal_key_matching() -> None:
 
 
 async def test_dead_letters_add_replace_remove(redis: Any, clock: Clock) -> None:
-    dead = DeadLetters(redis, PREFIX, clock=clock)
+    dead = DeadLetters(redis, KEYS, clock=clock)
     await dead.add("customers", "acc-1", log_id="l1", error={"message": "boom", "token": "t"}, trigger="webhook")
     clock.advance(60)
     await dead.add("customers", "acc-2", log_id="l2", error={"message": "bad"}, trigger="poll")
@@ -261,9 +262,9 @@ async def test_dead_letters_add_replace_remove(redis: Any, clock: Clock) -> None
 
 
 async def test_dead_letter_error_secrets_are_masked(redis: Any, clock: Clock) -> None:
-    dead = DeadLetters(redis, PREFIX, clock=clock)
+    dead = DeadLetters(redis, KEYS, clock=clock)
     await dead.add(
         "c", "1", log_id="l", error={"details": {"client_secret": "cs"}, "message": "Bearer abc"}, trigger="x"
     )
-    raw = await redis.hget(f"{PREFIX}:dead:c", "1")
+    raw = await redis.hget(KEYS.dead("c"), "1")
     assert b'cs"' not in raw and b"abc" not in raw

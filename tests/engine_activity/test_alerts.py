@@ -12,6 +12,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from app.alerts import Alerter
+from connectors.keys import Keys
 
 URL = "https://hooks.slack.example/services/T000/B000/sekrit-path-token"
 GATE = "lbtest:alerts:gate"
@@ -46,7 +47,7 @@ async def http(slack: Slack) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def alerter(redis: Any, http: httpx.AsyncClient, url: str | None = URL) -> Alerter:
-    return Alerter(redis, "lbtest", http=http, url=url, min_interval_seconds=300)
+    return Alerter(redis, Keys("lbtest"), http=http, url=url, min_interval_seconds=300)
 
 
 async def interval_passes(redis: Any) -> None:

@@ -12,12 +12,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.activity import ActivityLog, DeadLetters
-from app.keys import Keys
 from app.main import connect_redis
 from app.metrics import Metrics
 from app.routes import logs, metrics
 from app.settings import DEMO_ADMIN_TOKEN, Settings
 from app.state import AppState
+from connectors.keys import Keys
 from tests.engine_activity.conftest import make_entry
 from tests.engine_activity.promparse import parse
 
@@ -46,7 +46,9 @@ def client(settings: Settings, redis: Any) -> Iterator[TestClient]:
 
 
 def activity(redis: Any, settings: Settings) -> ActivityLog:
-    return ActivityLog(redis, settings.redis.key_prefix, retention_seconds=settings.retention.activity_log_days * 86400)
+    return ActivityLog(
+        redis, Keys(settings.redis.key_prefix), retention_seconds=settings.retention.activity_log_days * 86400
+    )
 
 
 @pytest.mark.parametrize("path", ["/logs", "/logs/0000000000001-ab", "/dead-letters", "/metrics"])
@@ -97,7 +99,7 @@ async def test_bad_query_is_422(client: TestClient, params: dict[str, Any]) -> N
 
 
 async def test_dead_letters_route(client: TestClient, redis: Any, settings: Settings) -> None:
-    dead = DeadLetters(redis, settings.redis.key_prefix)
+    dead = DeadLetters(redis, Keys(settings.redis.key_prefix))
     await dead.add("customers", "acc-1", log_id="l1", error={"message": "boom"}, trigger="poll")
     await dead.add("invoices", "inv-1", log_id="l2", error={"message": "bad"}, trigger="webhook")
     everything = client.get("/dead-letters", headers=AUTH).json()["items"]
@@ -107,9 +109,9 @@ async def test_dead_letters_route(client: TestClient, redis: Any, settings: Sett
 
 
 async def test_metrics_route(client: TestClient, redis: Any, settings: Settings) -> None:
-    prefix = settings.redis.key_prefix
-    await Metrics(redis, prefix).job_finished("customers", "created", 0.2)
-    await DeadLetters(redis, prefix).add("invoices", "inv-1", log_id="l", error={}, trigger="poll")
+    keys = Keys(settings.redis.key_prefix)
+    await Metrics(redis, keys).job_finished("customers", "created", 0.2)
+    await DeadLetters(redis, keys).add("invoices", "inv-1", log_id="l", error={}, trigger="poll")
     await redis.zadd(settings.redis.queue_name, {"job-a": 1, "job-b": 2, "job-c": 3})
 
     response = client.get("/metrics", headers=AUTH)
