@@ -6,11 +6,13 @@ import hmac
 from typing import Annotated, Any
 
 from arq.connections import ArqRedis
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.engine import Engine
+from app.scope import Process
 from app.settings import Settings
-from connectors.keys import Keys
+from connectors.keys import DEFAULT_LINK, Keys
 
 
 def get_settings(request: Request) -> Settings:
@@ -28,9 +30,36 @@ def get_keys(request: Request) -> Keys:
     return keys
 
 
+def get_process(request: Request) -> Process:
+    process: Process = request.state.process
+    return process
+
+
+LINK_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+
+
+def link_path(
+    link: Annotated[str, Path(description="The link (administration) id, e.g. `default`", pattern=LINK_ID_PATTERN)],
+) -> str:
+    """Declares (and validates) the `{link}` segment of the `/links/{link}/...` paths."""
+    return link
+
+
+async def get_link(request: Request) -> Engine:
+    """The engine (scope and rules) of the link the path names: `/links/{link}/...`, or `default` for the paths
+    from before links. 404 for a link that does not exist."""
+    link = request.path_params.get("link", DEFAULT_LINK)
+    engine = await get_process(request).engine_of(link)
+    if engine is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no link {link!r}; see GET /links")
+    return engine
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[ArqRedis, Depends(get_redis)]
 KeysDep = Annotated[Keys, Depends(get_keys)]
+ProcessDep = Annotated[Process, Depends(get_process)]
+LinkDep = Annotated[Engine, Depends(get_link)]
 
 _bearer = HTTPBearer(auto_error=False, description="The admin token (ADMIN__TOKEN)")
 
@@ -57,3 +86,4 @@ ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or wrong `Authorization: Bearer <admin token>`"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such flow, log entry or record"}}
+NO_SUCH_LINK: dict[int | str, dict[str, Any]] = {404: {"description": "No such link (or flow, log entry, record)"}}

@@ -10,15 +10,17 @@ from contextlib import asynccontextmanager
 import httpx
 import structlog
 from arq.connections import ArqRedis, RedisSettings
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from redis.asyncio import ConnectionPool
 
+from app.deps import NO_SUCH_LINK, link_path
 from app.logging import configure_logging
 from app.routes import config, connections, dashboard, flows, health, logs, metrics, reconciliation, webhooks
-from app.services import open_services
+from app.scope import Process
+from app.services.errors import ServiceError
 from app.settings import Settings, load_settings
 from app.state import AppState
-from connectors.keys import Keys
 from flows.base import FlowDefinition
 
 log = structlog.get_logger("app")
@@ -68,20 +70,19 @@ def create_app(
             known = dict(flow_definitions)
         # Lazy pool: the API starts even while Redis is down, and /health/ready reports it.
         redis = connect_redis(cfg)
-        services = open_services(cfg, redis, known, http=http)
+        process = Process(cfg, redis, known, http=http)
         app.state.settings = cfg
         log.info("api.started", demo=cfg.demo, flows=sorted(known))
         try:
             yield AppState(
                 settings=cfg,
                 redis=redis,
-                keys=Keys.of(cfg),
+                keys=process.keys,
                 flows=known,
-                configs=services.engine.configs,
-                services=services,
+                process=process,
             )
         finally:
-            await services.aclose()
+            await process.aclose()
             await redis.aclose()
             log.info("api.stopped")
 
@@ -104,6 +105,15 @@ def create_app(
         )
         return response
 
-    for module in (health, webhooks, flows, logs, metrics, connections, config, dashboard, reconciliation):
+    @app.exception_handler(ServiceError)
+    async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    for module in (health, webhooks, metrics, config, dashboard):
         app.include_router(module.router)
+    app.include_router(connections.callback_router)
+    # Everything that belongs to one administration: under /links/{link}/..., and at the old paths for `default`.
+    for router in (flows.router, logs.router, connections.router, reconciliation.router):
+        app.include_router(router)
+        app.include_router(router, prefix="/links/{link}", dependencies=[Depends(link_path)], responses=NO_SUCH_LINK)
     return app

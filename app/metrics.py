@@ -94,7 +94,9 @@ class Metrics:
 
     @property
     def _mismatches(self) -> str:
-        return f"{self.prefix}:metrics:totals_mismatch"
+        return self.keys.metrics("totals_mismatch")
+    def _deferred(self) -> str:
+        return self.keys.metrics("budget_deferrals")
 
     @staticmethod
     def _field(*parts: object) -> str:
@@ -142,6 +144,13 @@ class Metrics:
                 pipe.hincrby(self._mismatches, entry.flow, 1)
             await pipe.execute()
 
+    async def deferred(self, flow: str, calls: Iterable[Mapping[str, Any]]) -> None:
+        """Count one record run put off until its rate budget allows (and the calls it made before that)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(self._deferred, flow, 1)
+            self._calls(pipe, calls)
+            await pipe.execute()
+
     async def poll_page(self, flow: str, records: int, calls: Iterable[Mapping[str, Any]]) -> None:
         """Count one page of a poll: the records it enqueued (progress of a long initial sync) and its calls."""
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -158,7 +167,8 @@ class Metrics:
             pipe.hgetall(self._wait)
             pipe.hgetall(self._polled)
             pipe.hgetall(self._mismatches)
-            jobs, durations, api, waits, polled, mismatches = await pipe.execute()
+            pipe.hgetall(self._deferred)
+            jobs, durations, api, waits, polled, mismatches, deferred = await pipe.execute()
 
         lines: list[str] = []
 
@@ -198,6 +208,9 @@ class Metrics:
         )
         for flow, v in sorted((_decode(k), float(_decode(v))) for k, v in mismatches.items()):
             lines.append(f"ledgerbridge_totals_mismatch_total{_labels(('flow',), [flow])} {_number(v)}")
+        family("ledgerbridge_budget_deferrals_total", "counter", "Record runs put off until the rate budget allows.")
+        for flow, v in sorted((_decode(k), float(_decode(v))) for k, v in deferred.items()):
+            lines.append(f"ledgerbridge_budget_deferrals_total{_labels(('flow',), [flow])} {_number(v)}")
 
         if queue_depth is not None:
             family("ledgerbridge_queue_depth", "gauge", "Jobs waiting in the queue.")

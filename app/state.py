@@ -10,8 +10,7 @@ from app.settings import Settings
 from connectors.keys import Keys
 
 if TYPE_CHECKING:
-    from app.flowconfig import FlowConfigStore
-    from app.services import Services
+    from app.scope import Process
     from flows.base import FlowDefinition
 
 
@@ -20,5 +19,4 @@ class AppState(TypedDict, total=False):
     redis: ArqRedis
     keys: Keys
     flows: dict[str, FlowDefinition]
-    configs: FlowConfigStore
-    services: Services
+    process: Process

@@ -3,8 +3,9 @@
 Run with `ledgerbridge worker` (which passes the Redis settings built from our Settings; arq's own CLI would use
 arq's defaults because the settings are deliberately not read at import time).
 
-Jobs are thin: they unpack the per-process `Services` built in `startup` and call the engine (`app/engine.py`),
-which holds the rules for de-duplication, retries, dead letters and the activity log.
+Jobs are thin: each carries the id of the link (administration) it belongs to; it looks up that link's engine in
+the per-process `Process` built in `startup` (`app/scope.py`) and calls it (`app/engine.py`), which holds the rules
+for de-duplication, retries, dead letters and the activity log.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from arq import cron as arq_cron
 from arq.connections import ArqRedis
 from arq.worker import Function, Worker, func
 
-from app.engine import JOB_POLL_DUE, JOB_POLL_FLOW, JOB_RUN_RECORD
+from app.engine import Engine
+from app.jobs import JOB_POLL_DUE, JOB_POLL_FLOW, JOB_RUN_RECORD
 from app.logging import configure_logging
 from app.main import redis_settings
-from app.services import Services, open_services
+from app.scope import Process, Timing
 from app.settings import Settings, load_settings
 from app.subscriptions import ensure_subscriptions, webhook_topics
 from connectors.errors import ConnectorError
-from connectors.keys import Keys
+from connectors.keys import DEFAULT_LINK, Keys
 from flows.base import FlowDefinition
 
 log = structlog.get_logger("worker")
@@ -49,31 +51,49 @@ async def ping(ctx: Ctx, value: str = "pong") -> str:  # noqa: ARG001 - arq pass
     return value
 
 
-def _services(ctx: Ctx) -> Services:
-    services: Services = ctx["services"]
-    return services
+def _process(ctx: Ctx) -> Process:
+    process: Process = ctx["process"]
+    return process
 
 
-async def run_record(ctx: Ctx, flow: str, record_id: str, trigger: str, replay_of: str | None = None) -> str:
-    """One record of one flow (`app.engine.Engine.run_record`)."""
-    return await _services(ctx).engine.run_record(
-        flow, record_id, trigger, job_id=ctx.get("job_id"), replay_of=replay_of
-    )
+async def _engine(ctx: Ctx, link: str) -> Engine | None:
+    engine = await _process(ctx).engine_of(link)
+    if engine is None:
+        log.warning("worker.unknown_link", link=link)
+    return engine
 
 
-async def poll_flow(ctx: Ctx, flow: str, since: str | None = None) -> int:
+async def run_record(
+    ctx: Ctx, flow: str, record_id: str, trigger: str, replay_of: str | None = None, link: str = DEFAULT_LINK
+) -> str:
+    """One record of one flow of one link (`app.engine.Engine.run_record`). Jobs queued before links existed
+    carry no link: they belong to `default`."""
+    engine = await _engine(ctx, link)
+    if engine is None:
+        return "unknown-link"
+    return await engine.run_record(flow, record_id, trigger, job_id=ctx.get("job_id"), replay_of=replay_of)
+
+
+async def poll_flow(ctx: Ctx, flow: str, since: str | None = None, link: str = DEFAULT_LINK) -> int:
     """Enqueue the records a flow's source changed since its cursor (or `since`)."""
-    return await _services(ctx).engine.poll_flow(flow, since)
+    engine = await _engine(ctx, link)
+    return 0 if engine is None else await engine.poll_flow(flow, since)
 
 
 async def poll_due(ctx: Ctx) -> list[str]:
-    """Cron: start a poll for every enabled flow whose interval has passed."""
-    return await _services(ctx).engine.poll_due()
+    """Cron: start a poll for every enabled flow of every link whose interval has passed."""
+    process = _process(ctx)
+    now = time.time()
+    started: list[str] = []
+    for link in await process.links():
+        started += [f"{link.id}/{flow}" for flow in await process.engine(link).polls_due(now)]
+    return started
 
 
 async def purge_activity(ctx: Ctx) -> int:
     """Cron: drop index entries of activity-log entries older than the retention (the entries expire by TTL)."""
-    return await _services(ctx).engine.activity.purge_expired()
+    process = _process(ctx)
+    return sum([await process.engine(link).activity.purge_expired() for link in await process.links()])
 
 
 async def _heartbeat(redis: ArqRedis, keys: Keys, every: float, ttl: float) -> None:
@@ -85,16 +105,18 @@ async def _heartbeat(redis: ArqRedis, keys: Keys, every: float, ttl: float) -> N
         await asyncio.sleep(every)
 
 
-async def _subscribe_webhooks(services: Services, settings: Settings, flows: Mapping[str, FlowDefinition]) -> None:
-    """Make sure Exact sends the flows' topics to our public URL; polling covers for it when this fails."""
+async def _subscribe_webhooks(process: Process, settings: Settings, flows: Mapping[str, FlowDefinition]) -> None:
+    """Make sure Exact sends the flows' topics of every link's division to our public URL; polling covers for it
+    when this fails."""
     url = settings.exact.public_webhook_url
     topics = webhook_topics(flows)
     if not url or not topics:
         return
-    try:
-        await ensure_subscriptions(services.exact, url, topics)
-    except ConnectorError as exc:
-        log.warning("worker.webhook_subscription_failed", error=str(exc), callback_url=url)
+    for link in await process.links():
+        try:
+            await ensure_subscriptions(process.engine(link).exact, url, topics)
+        except ConnectorError as exc:
+            log.warning("worker.webhook_subscription_failed", link=link.id, error=str(exc), callback_url=url)
 
 
 async def startup(ctx: Ctx) -> None:
@@ -110,14 +132,14 @@ async def startup(ctx: Ctx) -> None:
 
         flows = load_flows()
         ctx["flows"] = flows
-    services = open_services(settings, ctx["redis"], flows, http=ctx.get("http"))
-    ctx["services"] = services
+    process = Process(settings, ctx["redis"], flows, http=ctx.get("http"), timing=ctx.get("timing"))
+    ctx["process"] = process
     ctx["heartbeat"] = asyncio.create_task(
         _heartbeat(ctx["redis"], keys, settings.worker.heartbeat_seconds, settings.worker.heartbeat_max_age_seconds)
     )
     if settings.engine.subscribe_webhooks_on_start:
         # In the background: Exact calls our callback to validate each new subscription, which must not wait for us.
-        ctx["subscriber"] = asyncio.create_task(_subscribe_webhooks(services, settings, flows))
+        ctx["subscriber"] = asyncio.create_task(_subscribe_webhooks(process, settings, flows))
     log.info("worker.started", demo=settings.demo, flows=sorted(flows))
 
 
@@ -128,9 +150,9 @@ async def shutdown(ctx: Ctx) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    services: Services | None = ctx.get("services")
-    if services is not None:
-        await services.aclose()
+    process: Process | None = ctx.get("process")
+    if process is not None:
+        await process.aclose()
     log.info("worker.stopped")
 
 
@@ -178,6 +200,7 @@ def build_worker(
     configure_logs: bool = True,
     flows: Mapping[str, FlowDefinition] | None = None,
     http: httpx.AsyncClient | None = None,
+    timing: Timing | None = None,
     cron: bool = True,
     **overrides: Any,
 ) -> Worker:
@@ -185,9 +208,10 @@ def build_worker(
 
     :param flows: the flows to run (default: every shipped flow).
     :param http: an HTTP client to share (tests and the demo route it to the simulators).
+    :param timing: the connectors' clocks and sleeps (tests and benchmarks run them on simulated time).
     :param cron: run the polling and purge cron jobs (tests drive polling themselves).
     """
-    ctx: Ctx = {"settings": settings, "configure_logs": configure_logs, "flows": flows, "http": http}
+    ctx: Ctx = {"settings": settings, "configure_logs": configure_logs, "flows": flows, "http": http, "timing": timing}
     kwargs: dict[str, Any] = {
         "functions": WorkerSettings.functions,
         "cron_jobs": WorkerSettings.cron_jobs if cron else None,

@@ -32,7 +32,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Keys"]
+__all__ = ["DEFAULT_LINK", "Keys"]
+
+# The link an installation from before links has become (docs/engine.md, "Links"); also the link of the old paths.
+DEFAULT_LINK = "default"
 
 
 class _RedisSection(Protocol):
@@ -46,14 +49,19 @@ class _Settings(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Keys:
-    """The key names of one installation (`prefix`)."""
+    """The key names of one installation (`prefix`), and of one of its links (`link`)."""
 
     prefix: str
+    link: str | None = None
 
     @classmethod
     def of(cls, settings: _Settings) -> Keys:
         """The installation's keys (`REDIS__KEY_PREFIX`): the one place the prefix setting is read."""
         return cls(settings.redis.key_prefix)
+
+    def for_link(self, link: str) -> Keys:
+        """The keys of `link` (its own records, cursors, logs, ...) in this installation."""
+        return Keys(self.prefix, link)
 
     def _key(self, *parts: object) -> str:
         return ":".join((self.prefix, *(str(p) for p in parts)))

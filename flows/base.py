@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.keys import DEFAULT_LINK
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
@@ -129,6 +131,7 @@ class FlowContext:
     log: Any = field(default_factory=lambda: structlog.get_logger("flow"))
     # Set by a handler right before it writes, so a failed write still shows what was sent in the activity log.
     target_payload: Any = None
+    link: str = DEFAULT_LINK  # the administration (Exact division + eAccounting company) this run belongs to
 
 
 Fetch = Callable[[FlowContext, str], Awaitable[dict[str, Any] | None]]

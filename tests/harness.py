@@ -29,10 +29,11 @@ from arq.worker import Worker, func
 from app.engine import JOB_RUN_RECORD, Engine
 from app.flowconfig import resolve
 from app.main import create_app, redis_settings
-from app.services import open_services
+from app.scope import Process, Timing
 from app.settings import Settings
-from connectors.eaccounting import EAccountingClient, build_eaccounting_client
-from connectors.exact import ExactClient, build_exact_client
+from connectors.eaccounting import EAccountingClient
+from connectors.exact import ExactClient
+from connectors.keys import DEFAULT_LINK
 from flows.base import FlowContext, FlowDefinition, Outcome
 from flows.registry import load_flows
 from sandbox.eaccounting import EAccountingSim, EAccountingSimConfig, create_eaccounting_app
@@ -118,8 +119,9 @@ class World:
     settings: Settings
     redis: ArqRedis
     http: httpx.AsyncClient
-    engine: Engine
+    engine: Engine  # the engine of link `default`
     router: Router  # the transport per simulator host (a test may wrap one to hold or watch requests)
+    process: Process
 
     def ctx(
         self,
@@ -189,14 +191,16 @@ async def make_world(
         async def ea_sleep(seconds: float) -> None:
             ea_sim.advance_clock(seconds)
 
-        exact = build_exact_client(cfg, http, redis, clock=exact_clock, sleep=exact_sleep)
-        ea = build_eaccounting_client(cfg, http, redis, clock=ea_clock, sleep=ea_sleep)
+        timing = Timing(
+            exact_clock=exact_clock, exact_sleep=exact_sleep, eaccounting_clock=ea_clock, eaccounting_sleep=ea_sleep
+        )
+        process = Process(cfg, redis, load_flows(), http=http, timing=timing)
+        engine = process.engine(process.default_link())
+        exact, ea = engine.exact, engine.eaccounting
         for client in (exact, ea):
             consent = await http.get(client.authorize_url("state"))
             await client.exchange_code(httpx.URL(consent.headers["location"]).params["code"])
-        flows = load_flows()
-        engine = open_services(cfg, redis, flows, http=http, exact=exact, eaccounting=ea).engine
-        world = World(exact_sim, ea_sim, exact, ea, cfg, redis, http, engine, router)
+        world = World(exact_sim, ea_sim, exact, ea, cfg, redis, http, engine, router, process)
         world.reset_counters()
         yield world
 
@@ -221,9 +225,13 @@ async def poll_and_handle(
 
 async def drain(world: World, *, workers: int = 1) -> None:
     """Run burst workers (the world's engine as the job) until nothing is queued, deferred jobs included."""
-    engine = world.engine
+    process = world.process
 
-    async def run_record(ctx: dict[str, Any], flow: str, record_id: str, trigger: str, replay_of: Any = None) -> str:
+    async def run_record(
+        ctx: dict[str, Any], flow: str, record_id: str, trigger: str, replay_of: Any = None, link: str = DEFAULT_LINK
+    ) -> str:
+        engine = await process.engine_of(link)
+        assert engine is not None, link
         return await engine.run_record(flow, record_id, trigger, job_id=ctx.get("job_id"), replay_of=replay_of)
 
     queue = world.settings.redis.queue_name

@@ -5,31 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from app.activity import ActivityEntry, ActivityLog, DeadLetter, DeadLetters, Outcome
-from app.deps import ADMIN_RESPONSES, NOT_FOUND, AdminDep
-from app.settings import Settings
+from app.deps import ADMIN_RESPONSES, NOT_FOUND, AdminDep, LinkDep
 
 router = APIRouter(tags=["activity"], dependencies=[AdminDep], responses=ADMIN_RESPONSES | NOT_FOUND)
 
 _CURSOR_PATTERN = r"^\d{13}-[0-9a-f]{1,32}$"
 
 
-def get_activity(request: Request) -> ActivityLog:
-    """An ActivityLog over the lifespan's Redis, configured like the workers' (same retention and redaction)."""
-    settings: Settings = request.state.settings
-    return ActivityLog(
-        request.state.redis,
-        request.state.keys,
-        retention_seconds=settings.retention.activity_log_days * 86400,
-        redact_personal=settings.log.redact_personal_fields,
-    )
+def get_activity(engine: LinkDep) -> ActivityLog:
+    """The activity log of the link the path names (the workers' own: same retention and redaction)."""
+    return engine.activity
 
 
-def get_dead_letters(request: Request) -> DeadLetters:
-    return DeadLetters(request.state.redis, request.state.keys)
+def get_dead_letters(engine: LinkDep) -> DeadLetters:
+    return engine.dead_letters
 
 
 ActivityDep = Annotated[ActivityLog, Depends(get_activity)]

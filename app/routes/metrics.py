@@ -5,9 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from app.activity import DeadLetters
-from app.deps import ADMIN_RESPONSES, AdminDep, KeysDep, RedisDep, SettingsDep
-from app.metrics import Metrics
+from app.deps import ADMIN_RESPONSES, AdminDep, LinkDep
 
 router = APIRouter(tags=["monitoring"], dependencies=[AdminDep], responses=ADMIN_RESPONSES)
 
@@ -20,8 +18,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
     response_class=PlainTextResponse,
     responses={200: {"content": {CONTENT_TYPE: {"example": "ledgerbridge_queue_depth 0\n"}}}},
 )
-async def metrics(redis: RedisDep, keys: KeysDep, settings: SettingsDep) -> PlainTextResponse:
-    queue_depth = int(await redis.zcard(settings.redis.queue_name))
-    dead = await DeadLetters(redis, keys).count_by_flow()
-    body = await Metrics(redis, keys).render(queue_depth=queue_depth, dead_letters=dead)
+async def metrics(engine: LinkDep) -> PlainTextResponse:
+    queue_depth = int(await engine.redis.zcard(engine.settings.redis.queue_name))
+    dead = await engine.dead_letters.count_by_flow()
+    body = await engine.metrics.render(queue_depth=queue_depth, dead_letters=dead)
     return PlainTextResponse(body, media_type=CONTENT_TYPE)

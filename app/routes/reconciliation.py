@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from app.deps import ADMIN_RESPONSES, AdminDep
-from app.engine import Engine
+from app.deps import ADMIN_RESPONSES, AdminDep, LinkDep
 from app.errors import UPSTREAM_RESPONSES, upstream_error
 from app.flowconfig import ConfigInvalid
 from app.reconciliation import PeriodInvalid, run_reconciliation
@@ -30,12 +29,11 @@ router = APIRouter(tags=["reconciliation"], dependencies=[AdminDep], responses=A
     },
 )
 async def reconciliation(
-    request: Request,
+    engine: LinkDep,
     start: Annotated[date, Query(alias="from", description="First day of the period (ISO date)")],
     end: Annotated[date, Query(alias="to", description="Last day of the period, included (ISO date)")],
     format: Annotated[Literal["json", "csv"], Query(description="`csv`: one line per finding")] = "json",
 ) -> Any:
-    engine: Engine = request.state.services.engine
     if "orders" not in engine.flows:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="the orders flow is not installed")
     try:

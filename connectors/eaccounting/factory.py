@@ -27,7 +27,7 @@ from connectors.eaccounting.client import MAX_PAGE_SIZE, EAccountingClient
 from connectors.eaccounting.policy import SYSTEM, EAccountingErrorPolicy
 from connectors.http import ApiClient
 from connectors.keys import Keys
-from connectors.oauth import BearerAuth, OAuthConfig, connection_tokens
+from connectors.oauth import BearerAuth, OAuthConfig, TokenManager, connection_tokens
 from connectors.ratelimit import WindowBudget
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ __all__ = [
     "BUDGET_WINDOW_SECONDS",
     "DOCUMENTED_LIMIT_PER_MINUTE",
     "build_eaccounting_client",
+    "eaccounting_client",
+    "eaccounting_tokens",
     "oauth_config",
 ]
 
@@ -68,21 +70,18 @@ def oauth_config(settings: Settings) -> OAuthConfig:
     )
 
 
-def build_eaccounting_client(
+def eaccounting_tokens(
     settings: Settings,
     http: httpx.AsyncClient,
     redis: Redis,
     *,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    keys: Keys,
     connection: str = "default",
-    page_size: int = MAX_PAGE_SIZE,
-    max_wait: float = 90.0,
-) -> EAccountingClient:
-    """The eAccounting client of one connection, sharing `http` and `redis` with the rest of the process."""
-    keys = Keys.of(settings)
+    clock: Callable[[], float] = time.time,
+) -> TokenManager:
+    """The token manager of one eAccounting connection: a token is bound to the one company chosen at consent."""
     secret = settings.token_encryption_key
-    tokens = connection_tokens(
+    return connection_tokens(
         oauth_config(settings),
         redis,
         http,
@@ -91,10 +90,26 @@ def build_eaccounting_client(
         encryption_key=secret.get_secret_value() if secret is not None else None,
         clock=clock,
     )
+
+
+def eaccounting_client(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    redis: Redis,
+    *,
+    tokens: TokenManager,
+    keys: Keys,
+    budget_scope: str,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    page_size: int = MAX_PAGE_SIZE,
+    max_wait: float = 90.0,
+) -> EAccountingClient:
+    """An eAccounting client over a connection's `tokens`, counting its calls in the budget `budget_scope`."""
     budget = WindowBudget(
         redis,
-        keys.ratelimit(SYSTEM, connection),
-        windows_key=keys.ratelimit_windows(SYSTEM, connection),
+        keys.ratelimit(SYSTEM, budget_scope),
+        windows_key=keys.ratelimit_windows(SYSTEM, budget_scope),
         limit=BUDGET_CALLS,
         window_seconds=BUDGET_WINDOW_SECONDS,
     )
@@ -111,3 +126,31 @@ def build_eaccounting_client(
         max_wait=max_wait,
     )
     return EAccountingClient(api, tokens, page_size=page_size)
+
+
+def build_eaccounting_client(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    redis: Redis,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    connection: str = "default",
+    page_size: int = MAX_PAGE_SIZE,
+    max_wait: float = 90.0,
+) -> EAccountingClient:
+    """The eAccounting client of one connection, sharing `http` and `redis` with the rest of the process."""
+    keys = Keys.of(settings)
+    tokens = eaccounting_tokens(settings, http, redis, keys=keys, connection=connection, clock=clock)
+    return eaccounting_client(
+        settings,
+        http,
+        redis,
+        tokens=tokens,
+        keys=keys,
+        budget_scope=connection,
+        clock=clock,
+        sleep=sleep,
+        page_size=page_size,
+        max_wait=max_wait,
+    )

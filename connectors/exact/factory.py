@@ -27,7 +27,7 @@ from connectors.exact.client import ExactClient
 from connectors.exact.policy import SYSTEM, ExactErrorPolicy
 from connectors.http import ApiClient
 from connectors.keys import Keys
-from connectors.oauth import BearerAuth, OAuthConfig, connection_tokens
+from connectors.oauth import BearerAuth, OAuthConfig, TokenManager, connection_tokens
 from connectors.ratelimit import HeaderBudget
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ __all__ = [
     "REFRESH_MARGIN",
     "DivisionBudget",
     "build_exact_client",
+    "exact_client",
+    "exact_tokens",
     "oauth_config",
 ]
 
@@ -93,20 +95,19 @@ class DivisionBudget:
             await self._inner.block_until(until)
 
 
-def build_exact_client(
+def exact_tokens(
     settings: Settings,
     http: httpx.AsyncClient,
     redis: Redis,
     *,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    keys: Keys,
     connection: str = "default",
-    max_wait: float = 90.0,
-) -> ExactClient:
-    """The Exact client of one connection, sharing `http` and `redis` with the rest of the process."""
-    keys = Keys.of(settings)
+    clock: Callable[[], float] = time.time,
+) -> TokenManager:
+    """The token manager of one Exact connection (one user's consent). Exact tokens are per user and reach every
+    division the user has rights on (docs/exact-online-api.md §2.7), so one manager serves every link on it."""
     secret = settings.token_encryption_key
-    tokens = connection_tokens(
+    return connection_tokens(
         oauth_config(settings),
         redis,
         http,
@@ -115,7 +116,25 @@ def build_exact_client(
         encryption_key=secret.get_secret_value() if secret is not None else None,
         clock=clock,
     )
-    budget = DivisionBudget(redis, lambda division: keys.ratelimit(SYSTEM, str(division)))
+
+
+def exact_client(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    redis: Redis,
+    *,
+    tokens: TokenManager,
+    keys: Keys,
+    division: int | None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    max_wait: float = 90.0,
+) -> ExactClient:
+    """An Exact client on `division` (None: `current/Me`'s) over a connection's `tokens`, with the division's budget.
+
+    :param max_wait: the longest the client waits for its budget in place; longer waits raise `RateLimited`.
+    """
+    budget = DivisionBudget(redis, lambda number: keys.ratelimit(SYSTEM, str(number)))
     api = ApiClient(
         http,
         base_url=f"{settings.exact.api_base_url.rstrip('/')}/api/v1/",
@@ -128,4 +147,30 @@ def build_exact_client(
         clock=clock,
         max_wait=max_wait,
     )
-    return ExactClient(api, tokens, division=settings.exact.division, on_division=budget.bind)
+    return ExactClient(api, tokens, division=division, on_division=budget.bind)
+
+
+def build_exact_client(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    redis: Redis,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    connection: str = "default",
+    max_wait: float = 90.0,
+) -> ExactClient:
+    """The Exact client of one connection on `EXACT__DIVISION`, sharing `http` and `redis` with the process."""
+    keys = Keys.of(settings)
+    tokens = exact_tokens(settings, http, redis, keys=keys, connection=connection, clock=clock)
+    return exact_client(
+        settings,
+        http,
+        redis,
+        tokens=tokens,
+        keys=keys,
+        division=settings.exact.division,
+        clock=clock,
+        sleep=sleep,
+        max_wait=max_wait,
+    )

@@ -251,10 +251,11 @@ async def test_admin_api_requires_the_token(api: httpx.AsyncClient) -> None:
 async def test_a_since_the_poller_cannot_read_is_logged_not_a_crash(
     engine_settings: Settings, redis: Any, http: httpx.AsyncClient
 ) -> None:
-    from app.services import open_services
+    from app.scope import Process
     from tests.engine.flowkit import FLOWS
 
-    engine = open_services(engine_settings, redis, FLOWS, http=http).engine
+    process = Process(engine_settings, redis, FLOWS, http=http)
+    engine = process.engine(process.default_link())
     await _source(redis, "a", value="1")
     assert await engine.poll_flow("echo", since="not-a-cursor") == 0  # the echo poller's cursor is a number
     assert await redis.get(engine.keys.cursor("echo")) is None  # nothing advanced

@@ -37,6 +37,7 @@ async def test_counters_add_up_across_instances_and_render(redis: Any) -> None:
         "ledgerbridge_ratelimit_wait_seconds_total": "counter",
         "ledgerbridge_poll_records_total": "counter",
         "ledgerbridge_totals_mismatch_total": "counter",
+        "ledgerbridge_budget_deferrals_total": "counter",
         "ledgerbridge_queue_depth": "gauge",
         "ledgerbridge_dead_letters": "gauge",
     }

@@ -15,6 +15,7 @@ from app.activity import ActivityLog, DeadLetters
 from app.main import connect_redis
 from app.metrics import Metrics
 from app.routes import logs, metrics
+from app.scope import Process
 from app.settings import DEMO_ADMIN_TOKEN, Settings
 from app.state import AppState
 from connectors.keys import Keys
@@ -28,9 +29,11 @@ def build_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[AppState]:
         redis = connect_redis(settings)
+        process = Process(settings, redis, {})
         try:
-            yield AppState(settings=settings, redis=redis, keys=Keys(settings.redis.key_prefix))
+            yield AppState(settings=settings, redis=redis, keys=process.keys, process=process)
         finally:
+            await process.aclose()
             await redis.aclose()
 
     app = FastAPI(lifespan=lifespan)

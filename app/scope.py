@@ -1,0 +1,249 @@
+"""What a process shares and what belongs to one administration (a link): the two scopes every job and route use.
+
+- `Process` is built once per process (API lifespan, worker start-up): settings, the Redis pool, the one
+  `httpx.AsyncClient`, the flow registry, the installation's keys and the token managers of its connections.
+  A connection (one OAuth consent) belongs to a system login and may serve several links: an Exact user reaches
+  every division they have rights on with one token, so every link on that login shares one `TokenManager`, and
+  its refresh token is refreshed once, not once per division.
+- `LinkScope` is one link's: its key builder (every key under the link's own namespace), an Exact client bound to
+  its division (spending that division's rate budget), an eAccounting client bound to its company's token, and its
+  stores (cross-references, flow configs, activity log, dead letters, metrics, alerts, reference-data cache).
+  Nothing in a scope can name another link's keys: the only way to another link's data is another scope.
+
+Scopes are built on first use and cached per process; a link whose definition changed (paused, re-pointed) gets a
+fresh scope, a removed link none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import httpx
+from arq.connections import ArqRedis
+
+from app.activity import ActivityLog, DeadLetters
+from app.alerts import Alerter
+from app.flowconfig import FlowConfigStore
+from app.metrics import Metrics
+from app.settings import Settings
+from app.xref import CrossRefs
+from connectors.eaccounting import EAccountingClient
+from connectors.eaccounting.factory import eaccounting_client, eaccounting_tokens
+from connectors.exact import ExactClient
+from connectors.exact.factory import exact_client, exact_tokens
+from connectors.keys import DEFAULT_LINK, Keys
+from connectors.oauth import TokenManager
+from flows.base import FlowDefinition
+from flows.cache import RefCache
+
+if TYPE_CHECKING:
+    from app.engine import Engine
+
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSpec:
+    """What a link is made of: one Exact division (over an Exact connection) paired with one eAccounting company
+    (the company an eAccounting connection's token is bound to)."""
+
+    id: str
+    exact_connection: str = "default"
+    division: int | None = None  # None: the connection's current/Me division (the single-link upgrade only)
+    eaccounting_connection: str = "default"
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Clocks and sleeps of the connectors (tests and benchmarks run them on the simulators' clocks), and the
+    longest a call may wait in place for its rate budget before it raises `RateLimited` instead."""
+
+    exact_clock: Clock = time.time
+    exact_sleep: Sleep = asyncio.sleep
+    eaccounting_clock: Clock = time.time
+    eaccounting_sleep: Sleep = asyncio.sleep
+    max_wait: float = 90.0
+
+
+def make_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    timeout = max(settings.exact.timeout_seconds, settings.eaccounting.timeout_seconds)
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=10.0),
+        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        headers={"User-Agent": "ledgerbridge/0.1"},
+        transport=transport,
+    )
+
+
+class Connections:
+    """The token managers of the installation's connections, one per (system, name) in this process."""
+
+    def __init__(self, settings: Settings, redis: ArqRedis, http: httpx.AsyncClient, keys: Keys, timing: Timing):
+        self._settings, self._redis, self._http, self._keys, self._timing = settings, redis, http, keys, timing
+        self._exact: dict[str, TokenManager] = {}
+        self._eaccounting: dict[str, TokenManager] = {}
+
+    def exact(self, name: str) -> TokenManager:
+        if name not in self._exact:
+            self._exact[name] = exact_tokens(
+                self._settings,
+                self._http,
+                self._redis,
+                keys=self._keys,
+                connection=name,
+                clock=self._timing.exact_clock,
+            )
+        return self._exact[name]
+
+    def eaccounting(self, name: str) -> TokenManager:
+        if name not in self._eaccounting:
+            self._eaccounting[name] = eaccounting_tokens(
+                self._settings,
+                self._http,
+                self._redis,
+                keys=self._keys,
+                connection=name,
+                clock=self._timing.eaccounting_clock,
+            )
+        return self._eaccounting[name]
+
+
+@dataclass(slots=True)
+class LinkScope:
+    """One link's clients and stores (see the module docstring)."""
+
+    link: LinkSpec
+    keys: Keys
+    exact: ExactClient
+    eaccounting: EAccountingClient
+    xref: CrossRefs
+    configs: FlowConfigStore
+    activity: ActivityLog
+    dead_letters: DeadLetters
+    metrics: Metrics
+    alerter: Alerter
+    cache: RefCache = field(default_factory=RefCache)
+
+    @property
+    def id(self) -> str:
+        return self.link.id
+
+
+class Process:
+    """The process-wide part (see the module docstring). `aclose` closes what it opened."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        redis: ArqRedis,
+        flows: Mapping[str, FlowDefinition],
+        *,
+        http: httpx.AsyncClient | None = None,
+        timing: Timing | None = None,
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.flows = flows
+        self.http = http if http is not None else make_http_client(settings)
+        self._owns_http = http is None
+        self.keys = Keys.of(settings)
+        self.timing = timing or Timing()
+        self.connections = Connections(settings, redis, self.http, self.keys, self.timing)
+        self._scopes: dict[str, LinkScope] = {}
+        self._engines: dict[str, Engine] = {}
+
+    def default_link(self) -> LinkSpec:
+        """The installation's first link, as the settings describe it (`EXACT__DIVISION`, default connections)."""
+        return LinkSpec(DEFAULT_LINK, division=self.settings.exact.division)
+
+    async def links(self) -> list[LinkSpec]:
+        """Every link of the installation."""
+        return [self.default_link()]
+
+    async def link(self, link_id: str) -> LinkSpec | None:
+        """The link `link_id`, or None when there is no such link."""
+        return next((link for link in await self.links() if link.id == link_id), None)
+
+    async def engine_of(self, link_id: str) -> Engine | None:
+        """The engine of the link `link_id` as it is defined now (None: no such link)."""
+        link = await self.link(link_id)
+        return None if link is None else self.engine(link)
+
+    def scope(self, link: LinkSpec) -> LinkScope:
+        """The scope of `link`, built once per definition of the link."""
+        cached = self._scopes.get(link.id)
+        if cached is not None and cached.link == link:
+            return cached
+        scope = self._build(link)
+        self._scopes[link.id] = scope
+        self._engines.pop(link.id, None)
+        return scope
+
+    def engine(self, link: LinkSpec) -> Engine:
+        """The engine of `link` (its scope plus the engine's rules)."""
+        from app.engine import Engine
+
+        scope = self.scope(link)
+        engine = self._engines.get(link.id)
+        if engine is None or engine.scope is not scope:
+            engine = Engine(self, scope)
+            self._engines[link.id] = engine
+        return engine
+
+    def _build(self, link: LinkSpec) -> LinkScope:
+        settings, redis, timing = self.settings, self.redis, self.timing
+        keys = self.keys.for_link(link.id)
+        alert_url = settings.alerts.webhook_url.get_secret_value() if settings.alerts.webhook_url else None
+        exact = exact_client(
+            settings,
+            self.http,
+            redis,
+            tokens=self.connections.exact(link.exact_connection),
+            keys=self.keys,
+            division=link.division,
+            clock=timing.exact_clock,
+            sleep=timing.exact_sleep,
+            max_wait=timing.max_wait,
+        )
+        eaccounting = eaccounting_client(
+            settings,
+            self.http,
+            redis,
+            tokens=self.connections.eaccounting(link.eaccounting_connection),
+            keys=self.keys,
+            budget_scope=link.eaccounting_connection,
+            clock=timing.eaccounting_clock,
+            sleep=timing.eaccounting_sleep,
+            max_wait=timing.max_wait,
+        )
+        return LinkScope(
+            link=link,
+            keys=keys,
+            exact=exact,
+            eaccounting=eaccounting,
+            xref=CrossRefs(redis, keys),
+            configs=FlowConfigStore(redis, keys, self.flows),
+            activity=ActivityLog(
+                redis,
+                keys,
+                retention_seconds=settings.retention.activity_log_days * 86400,
+                redact_personal=settings.log.redact_personal_fields,
+            ),
+            dead_letters=DeadLetters(redis, keys),
+            metrics=Metrics(redis, keys),
+            alerter=Alerter(
+                redis, keys, http=self.http, url=alert_url, min_interval_seconds=settings.alerts.min_interval_seconds
+            ),
+        )
+
+    async def aclose(self) -> None:
+        """Close what this process opened (an HTTP client passed in belongs to the caller)."""
+        if self._owns_http:
+            await self.http.aclose()
