@@ -72,6 +72,7 @@ class AccessGrant:
     client_id: str
     scopes: frozenset[str]
     expires_at: datetime
+    company: str | None = None  # the company chosen at consent; the token reaches that company only
 
 
 @dataclass
@@ -80,6 +81,7 @@ class _RefreshGrant:
     scopes: frozenset[str]
     expires_at: datetime
     used_at: datetime | None = None
+    company: str | None = None
 
 
 @dataclass
@@ -89,6 +91,7 @@ class _AuthCode:
     scopes: frozenset[str]
     expires_at: datetime
     used: bool = False
+    company: str | None = None
 
 
 class OAuthError(Exception):
@@ -113,18 +116,20 @@ class OAuthState:
     codes: dict[str, _AuthCode] = field(default_factory=dict)
     access: dict[str, AccessGrant] = field(default_factory=dict)
     refresh: dict[str, _RefreshGrant] = field(default_factory=dict)
+    # The company the user picks on the consent page (a host of several companies sets it; `sandbox/.../host.py`).
+    selected_company: str | None = None
 
     def new_code(self, client_id: str, redirect_uri: str, scopes: frozenset[str]) -> str:
         code = secrets.token_urlsafe(24)
         expires = self.clock.now() + timedelta(seconds=self.code_ttl)
-        self.codes[code] = _AuthCode(client_id, redirect_uri, scopes, expires)
+        self.codes[code] = _AuthCode(client_id, redirect_uri, scopes, expires, company=self.selected_company)
         return code
 
-    def issue(self, client_id: str, scopes: frozenset[str]) -> dict[str, Any]:
-        """A token response as Visma Connect (IdentityServer) sends it."""
+    def issue(self, client_id: str, scopes: frozenset[str], company: str | None = None) -> dict[str, Any]:
+        """A token response as Visma Connect (IdentityServer) sends it; the tokens are bound to `company`."""
         now = self.clock.now()
         token = secrets.token_urlsafe(32)
-        self.access[token] = AccessGrant(client_id, scopes, now + timedelta(seconds=self.access_ttl))
+        self.access[token] = AccessGrant(client_id, scopes, now + timedelta(seconds=self.access_ttl), company)
         body: dict[str, Any] = {
             "access_token": token,
             "expires_in": self.access_ttl,
@@ -133,7 +138,8 @@ class OAuthState:
         }
         if "offline_access" in scopes:
             refresh = secrets.token_urlsafe(32)
-            self.refresh[refresh] = _RefreshGrant(client_id, scopes, now + timedelta(seconds=self.refresh_ttl))
+            expires = now + timedelta(seconds=self.refresh_ttl)
+            self.refresh[refresh] = _RefreshGrant(client_id, scopes, expires, company=company)
             body["refresh_token"] = refresh
         return body
 
@@ -144,7 +150,7 @@ class OAuthState:
         if redirect_uri != grant.redirect_uri:
             raise OAuthError("invalid_grant", "redirect_uri does not match the one of the authorization request")
         grant.used = True
-        return self.issue(client_id, grant.scopes)
+        return self.issue(client_id, grant.scopes, grant.company)
 
     def redeem_refresh(self, client_id: str, token: str, scope: str | None) -> dict[str, Any]:
         grant = self.refresh.get(token)
@@ -161,7 +167,7 @@ class OAuthState:
             scopes = asked | ({"offline_access"} & grant.scopes)
         if grant.used_at is None:
             grant.used_at = now
-        return self.issue(client_id, scopes)
+        return self.issue(client_id, scopes, grant.company)
 
     def expire_refresh_tokens(self, token: str | None = None) -> int:
         """Make refresh tokens unusable (all, or one) as if they had expired; returns how many."""
@@ -179,6 +185,12 @@ class OAuthState:
         self.access.clear()
         self.refresh.clear()
         return revoked
+
+    def grant_of(self, header: str | None) -> AccessGrant | None:
+        """The grant behind an `Authorization: Bearer` header, valid or not (None: no such token)."""
+        if not header or not header.startswith("Bearer "):
+            return None
+        return self.access.get(header[len("Bearer ") :].strip())
 
     def authenticate(self, header: str | None) -> AccessGrant:
         """The grant behind an `Authorization: Bearer` header, or 401."""
