@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.engine import Engine
+from app.links import LINK_ID_PATTERN
 from app.scope import Process
 from app.settings import Settings
 from connectors.keys import DEFAULT_LINK, Keys
@@ -33,9 +34,6 @@ def get_keys(request: Request) -> Keys:
 def get_process(request: Request) -> Process:
     process: Process = request.state.process
     return process
-
-
-LINK_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 
 
 def link_path(

@@ -38,6 +38,7 @@ from app.outcome import Verdict, classify
 from app.xref import RELEASE_SCRIPT
 from connectors.calls import capture_calls
 from connectors.errors import AuthError, ConnectorError, TransientError
+from connectors.exact.factory import DivisionBudget
 from flows.base import FlowContext, FlowDefinition, Outcome, RecordFailed
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ __all__ = ["JOB_POLL_DUE", "JOB_POLL_FLOW", "JOB_RUN_RECORD", "Engine", "enqueue
 log = structlog.get_logger("engine")
 
 LOCK_DEFER_SECONDS = 2.0
+PAUSED_DEFER_SECONDS = 60.0
 ATTEMPTS_TTL_SECONDS = 7 * 86400
 
 
@@ -120,6 +122,8 @@ class Engine:
             log.warning("engine.unknown_flow", flow=flow, record_id=record_id, link=self.link)
             return "unknown-flow"
         structlog.contextvars.bind_contextvars(link=self.link, flow=flow, record_id=record_id, trigger=trigger)
+        if self.scope.link.paused:
+            raise Retry(defer=PAUSED_DEFER_SECONDS)  # kept, not run, until the link is resumed
         keys = self.keys
         token = secrets.token_hex(8)
         lock_ms = int(self.settings.engine.lock_seconds * 1000)
@@ -134,6 +138,21 @@ class Engine:
             now_generation = await self.redis.get(keys.generation(flow, record_id))
             if now_generation != generation and now_generation is not None:
                 await enqueue_followup(self.redis, self.settings, flow, record_id, link=self.link)
+            await self._after_run()
+
+    async def _after_run(self) -> None:
+        """Keep the link's definition current: remember the division `current/Me` gave the upgraded link, and sweep
+        what this run wrote when the link was removed while it ran."""
+        budget = self.exact.api.budget
+        division = budget.division if isinstance(budget, DivisionBudget) else None
+        if self.scope.link.division is None and division is not None:
+            stored = await self.process.registry.get(self.link)
+            if stored is not None and stored.division is None:
+                await self.process.registry.put(stored.model_copy(update={"division": division}))
+        if not await self.process.registry.exists(self.link):
+            from app.services.links import purge_link_data
+
+            await purge_link_data(self.process, self.link)
 
     async def _release(self, key: str, token: str) -> None:
         await self.redis.eval(RELEASE_SCRIPT, 1, key, token)  # type: ignore[misc]
@@ -287,7 +306,7 @@ class Engine:
     async def poll_flow(self, flow: str, since: str | None = None) -> int:
         """Enqueue every record changed since the stored cursor (or `since`); returns how many were enqueued."""
         definition = self.flows.get(flow)
-        if definition is None or definition.poll is None:
+        if definition is None or definition.poll is None or self.scope.link.paused:
             return 0
         keys = self.keys
         token = secrets.token_hex(8)
@@ -329,6 +348,8 @@ class Engine:
     async def polls_due(self, now: float) -> list[str]:
         """Enqueue a poll for every enabled flow of this link whose interval has passed."""
         started: list[str] = []
+        if self.scope.link.paused:
+            return started
         for name, definition in self.flows.items():
             if definition.poll is None:
                 continue

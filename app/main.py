@@ -16,7 +16,7 @@ from redis.asyncio import ConnectionPool
 
 from app.deps import NO_SUCH_LINK, link_path
 from app.logging import configure_logging
-from app.routes import config, connections, dashboard, flows, health, logs, metrics, reconciliation, webhooks
+from app.routes import config, connections, dashboard, flows, health, links, logs, metrics, reconciliation, webhooks
 from app.scope import Process
 from app.services.errors import ServiceError
 from app.settings import Settings, load_settings
@@ -109,7 +109,7 @@ def create_app(
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
-    for module in (health, webhooks, metrics, config, dashboard):
+    for module in (health, webhooks, metrics, config, links, dashboard):
         app.include_router(module.router)
     app.include_router(connections.callback_router)
     # Everything that belongs to one administration: under /links/{link}/..., and at the old paths for `default`.

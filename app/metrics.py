@@ -95,6 +95,8 @@ class Metrics:
     @property
     def _mismatches(self) -> str:
         return self.keys.metrics("totals_mismatch")
+
+    @property
     def _deferred(self) -> str:
         return self.keys.metrics("budget_deferrals")
 
@@ -158,66 +160,85 @@ class Metrics:
             self._calls(pipe, calls)
             await pipe.execute()
 
-    async def render(self, *, queue_depth: int | None, dead_letters: dict[str, int]) -> str:
-        """The exposition text. `queue_depth` None (unknown) leaves that gauge out."""
+    async def snapshot(self) -> dict[str, dict[Any, Any]]:
+        """The raw counters of this link, one round trip."""
+        names = ("jobs", "durations", "api", "waits", "polled", "mismatches", "deferred")
+        keys = (self._jobs, self._duration, self._api, self._wait, self._polled, self._mismatches, self._deferred)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self._jobs)
-            pipe.hgetall(self._duration)
-            pipe.hgetall(self._api)
-            pipe.hgetall(self._wait)
-            pipe.hgetall(self._polled)
-            pipe.hgetall(self._mismatches)
-            pipe.hgetall(self._deferred)
-            jobs, durations, api, waits, polled, mismatches, deferred = await pipe.execute()
+            for key in keys:
+                pipe.hgetall(key)
+            return dict(zip(names, await pipe.execute(), strict=True))
 
-        lines: list[str] = []
+    async def render(self, *, queue_depth: int | None, dead_letters: dict[str, int]) -> str:
+        """This link's exposition text (see `render`)."""
+        link = self.keys.link or ""
+        return render({link: await self.snapshot()}, queue_depth=queue_depth, dead_letters={link: dead_letters})
 
-        def family(name: str, kind: str, help_text: str) -> None:
-            lines.append(f"# HELP {name} {_escape_help(help_text)}")
-            lines.append(f"# TYPE {name} {kind}")
 
-        def parsed(raw: dict[Any, Any]) -> list[tuple[list[str], float]]:
-            rows = [(json.loads(_decode(k)), float(_decode(v))) for k, v in raw.items()]
-            return sorted(rows, key=lambda row: row[0])
+def render(
+    snapshots: Mapping[str, Mapping[str, dict[Any, Any]]],
+    *,
+    queue_depth: int | None,
+    dead_letters: Mapping[str, Mapping[str, int]],
+) -> str:
+    """The exposition text of every link (`Metrics.snapshot` per link id); every series carries its `link` label.
+    `queue_depth` None (unknown) leaves that gauge out."""
+    lines: list[str] = []
 
-        family("ledgerbridge_jobs_total", "counter", "Record runs by flow and outcome.")
-        for (flow, outcome), n in parsed(jobs):
-            lines.append(f"ledgerbridge_jobs_total{_labels(('flow', 'outcome'), [flow, outcome])} {_number(n)}")
+    def family(name: str, kind: str, help_text: str) -> None:
+        lines.append(f"# HELP {name} {_escape_help(help_text)}")
+        lines.append(f"# TYPE {name} {kind}")
 
-        family("ledgerbridge_job_duration_seconds", "summary", "Time spent per record run, by flow.")
-        for (flow, part), v in parsed(durations):
-            lines.append(f"ledgerbridge_job_duration_seconds_{part}{_labels(('flow',), [flow])} {_number(v)}")
+    def rows(part: str, *, json_fields: bool = True) -> list[tuple[str, list[str], float]]:
+        found = []
+        for link, snapshot in snapshots.items():
+            for k, v in snapshot[part].items():
+                fields = json.loads(_decode(k)) if json_fields else [_decode(k)]
+                found.append((link, fields, float(_decode(v))))
+        return sorted(found, key=lambda row: (row[1], row[0]))
 
-        family("ledgerbridge_api_calls_total", "counter", "API calls by system, endpoint and HTTP status.")
-        for (system, endpoint, status), n in parsed(api):
-            labels = _labels(("system", "endpoint", "status"), [system, endpoint, status])
-            lines.append(f"ledgerbridge_api_calls_total{labels} {_number(n)}")
+    family("ledgerbridge_jobs_total", "counter", "Record runs by link, flow and outcome.")
+    for link, (flow, outcome), n in rows("jobs"):
+        labels = _labels(("link", "flow", "outcome"), [link, flow, outcome])
+        lines.append(f"ledgerbridge_jobs_total{labels} {_number(n)}")
 
-        family("ledgerbridge_ratelimit_wait_seconds_total", "counter", "Seconds spent waiting for a rate limit.")
-        for system, v in sorted((_decode(k), float(_decode(v))) for k, v in waits.items()):
-            lines.append(f"ledgerbridge_ratelimit_wait_seconds_total{_labels(('system',), [system])} {_number(v)}")
+    family("ledgerbridge_job_duration_seconds", "summary", "Time spent per record run, by link and flow.")
+    for link, (flow, part), v in rows("durations"):
+        lines.append(f"ledgerbridge_job_duration_seconds_{part}{_labels(('link', 'flow'), [link, flow])} {_number(v)}")
 
-        family("ledgerbridge_poll_records_total", "counter", "Records polling triggers enqueued, by flow.")
-        for flow, v in sorted((_decode(k), float(_decode(v))) for k, v in polled.items()):
-            lines.append(f"ledgerbridge_poll_records_total{_labels(('flow',), [flow])} {_number(v)}")
+    family("ledgerbridge_api_calls_total", "counter", "API calls by link, system, endpoint and HTTP status.")
+    for link, (system, endpoint, status), n in rows("api"):
+        labels = _labels(("link", "system", "endpoint", "status"), [link, system, endpoint, status])
+        lines.append(f"ledgerbridge_api_calls_total{labels} {_number(n)}")
 
-        family(
-            "ledgerbridge_totals_mismatch_total",
-            "counter",
-            "Records written whose target document's totals (net, VAT, gross) differ from the source's, by flow.",
-        )
-        for flow, v in sorted((_decode(k), float(_decode(v))) for k, v in mismatches.items()):
-            lines.append(f"ledgerbridge_totals_mismatch_total{_labels(('flow',), [flow])} {_number(v)}")
-        family("ledgerbridge_budget_deferrals_total", "counter", "Record runs put off until the rate budget allows.")
-        for flow, v in sorted((_decode(k), float(_decode(v))) for k, v in deferred.items()):
-            lines.append(f"ledgerbridge_budget_deferrals_total{_labels(('flow',), [flow])} {_number(v)}")
+    family("ledgerbridge_ratelimit_wait_seconds_total", "counter", "Seconds spent waiting for a rate limit.")
+    for link, (system,), v in rows("waits", json_fields=False):
+        labels = _labels(("link", "system"), [link, system])
+        lines.append(f"ledgerbridge_ratelimit_wait_seconds_total{labels} {_number(v)}")
 
-        if queue_depth is not None:
-            family("ledgerbridge_queue_depth", "gauge", "Jobs waiting in the queue.")
-            lines.append(f"ledgerbridge_queue_depth {_number(queue_depth)}")
+    family("ledgerbridge_poll_records_total", "counter", "Records polling triggers enqueued, by link and flow.")
+    for link, (flow,), v in rows("polled", json_fields=False):
+        lines.append(f"ledgerbridge_poll_records_total{_labels(('link', 'flow'), [link, flow])} {_number(v)}")
 
-        family("ledgerbridge_dead_letters", "gauge", "Records that failed for good, by flow.")
-        for flow, n in sorted(dead_letters.items()):
-            lines.append(f"ledgerbridge_dead_letters{_labels(('flow',), [flow])} {_number(n)}")
+    family(
+        "ledgerbridge_totals_mismatch_total",
+        "counter",
+        "Records written whose target document's totals (net, VAT, gross) differ from the source's, by link and flow.",
+    )
+    for link, (flow,), v in rows("mismatches", json_fields=False):
+        lines.append(f"ledgerbridge_totals_mismatch_total{_labels(('link', 'flow'), [link, flow])} {_number(v)}")
 
-        return "\n".join(lines) + "\n"
+    family("ledgerbridge_budget_deferrals_total", "counter", "Record runs put off until the rate budget allows.")
+    for link, (flow,), v in rows("deferred", json_fields=False):
+        lines.append(f"ledgerbridge_budget_deferrals_total{_labels(('link', 'flow'), [link, flow])} {_number(v)}")
+
+    if queue_depth is not None:
+        family("ledgerbridge_queue_depth", "gauge", "Jobs waiting in the queue (every link).")
+        lines.append(f"ledgerbridge_queue_depth {_number(queue_depth)}")
+
+    family("ledgerbridge_dead_letters", "gauge", "Records that failed for good, by link and flow.")
+    for link, counts in sorted(dead_letters.items()):
+        for flow, n in sorted(counts.items()):
+            lines.append(f"ledgerbridge_dead_letters{_labels(('link', 'flow'), [link, flow])} {_number(n)}")
+
+    return "\n".join(lines) + "\n"

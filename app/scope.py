@@ -28,8 +28,10 @@ from arq.connections import ArqRedis
 from app.activity import ActivityLog, DeadLetters
 from app.alerts import Alerter
 from app.flowconfig import FlowConfigStore
+from app.links import Link, LinkStore
 from app.metrics import Metrics
 from app.settings import Settings
+from app.upgrade import upgrade
 from app.xref import CrossRefs
 from connectors.eaccounting import EAccountingClient
 from connectors.eaccounting.factory import eaccounting_client, eaccounting_tokens
@@ -46,18 +48,6 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class LinkSpec:
-    """What a link is made of: one Exact division (over an Exact connection) paired with one eAccounting company
-    (the company an eAccounting connection's token is bound to)."""
-
-    id: str
-    exact_connection: str = "default"
-    division: int | None = None  # None: the connection's current/Me division (the single-link upgrade only)
-    eaccounting_connection: str = "default"
-    paused: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +109,7 @@ class Connections:
 class LinkScope:
     """One link's clients and stores (see the module docstring)."""
 
-    link: LinkSpec
+    link: Link
     keys: Keys
     exact: ExactClient
     eaccounting: EAccountingClient
@@ -156,27 +146,49 @@ class Process:
         self.keys = Keys.of(settings)
         self.timing = timing or Timing()
         self.connections = Connections(settings, redis, self.http, self.keys, self.timing)
+        self.registry = LinkStore(redis, self.keys)
+        self._upgraded = False
         self._scopes: dict[str, LinkScope] = {}
         self._engines: dict[str, Engine] = {}
 
-    def default_link(self) -> LinkSpec:
-        """The installation's first link, as the settings describe it (`EXACT__DIVISION`, default connections)."""
-        return LinkSpec(DEFAULT_LINK, division=self.settings.exact.division)
+    def default_link(self) -> Link:
+        """The installation's first link as the settings describe it (`EXACT__DIVISION`, default connections)."""
+        return Link(id=DEFAULT_LINK, division=self.settings.exact.division)
 
-    async def links(self) -> list[LinkSpec]:
-        """Every link of the installation."""
-        return [self.default_link()]
+    def effective(self, link: Link) -> Link:
+        """`link` with the settings applied: `EXACT__DIVISION`, when set, is the division of link `default`."""
+        if link.id == DEFAULT_LINK and self.settings.exact.division is not None:
+            return link.model_copy(update={"division": self.settings.exact.division})
+        return link
 
-    async def link(self, link_id: str) -> LinkSpec | None:
+    async def ready(self) -> None:
+        """Upgrade an older layout before the first use (`app/upgrade.py`; once per process)."""
+        if not self._upgraded:
+            await upgrade(self.redis, self.settings)
+            self._upgraded = True
+
+    async def links(self) -> list[Link]:
+        """Every link of the installation, as it is defined now."""
+        await self.ready()
+        return [self.effective(link) for link in await self.registry.all()]
+
+    async def link(self, link_id: str) -> Link | None:
         """The link `link_id`, or None when there is no such link."""
-        return next((link for link in await self.links() if link.id == link_id), None)
+        await self.ready()
+        link = await self.registry.get(link_id)
+        return None if link is None else self.effective(link)
+
+    def forget(self, link_id: str) -> None:
+        """Drop the cached scope of a link (removed or redefined in this process)."""
+        self._scopes.pop(link_id, None)
+        self._engines.pop(link_id, None)
 
     async def engine_of(self, link_id: str) -> Engine | None:
         """The engine of the link `link_id` as it is defined now (None: no such link)."""
         link = await self.link(link_id)
         return None if link is None else self.engine(link)
 
-    def scope(self, link: LinkSpec) -> LinkScope:
+    def scope(self, link: Link) -> LinkScope:
         """The scope of `link`, built once per definition of the link."""
         cached = self._scopes.get(link.id)
         if cached is not None and cached.link == link:
@@ -186,7 +198,7 @@ class Process:
         self._engines.pop(link.id, None)
         return scope
 
-    def engine(self, link: LinkSpec) -> Engine:
+    def engine(self, link: Link) -> Engine:
         """The engine of `link` (its scope plus the engine's rules)."""
         from app.engine import Engine
 
@@ -197,7 +209,7 @@ class Process:
             self._engines[link.id] = engine
         return engine
 
-    def _build(self, link: LinkSpec) -> LinkScope:
+    def _build(self, link: Link) -> LinkScope:
         settings, redis, timing = self.settings, self.redis, self.timing
         keys = self.keys.for_link(link.id)
         alert_url = settings.alerts.webhook_url.get_secret_value() if settings.alerts.webhook_url else None

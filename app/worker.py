@@ -134,6 +134,7 @@ async def startup(ctx: Ctx) -> None:
         ctx["flows"] = flows
     process = Process(settings, ctx["redis"], flows, http=ctx.get("http"), timing=ctx.get("timing"))
     ctx["process"] = process
+    await process.ready()
     ctx["heartbeat"] = asyncio.create_task(
         _heartbeat(ctx["redis"], keys, settings.worker.heartbeat_seconds, settings.worker.heartbeat_max_age_seconds)
     )

@@ -1,30 +1,42 @@
-"""Every Redis key ledgerbridge writes, built in one place, all under the configured prefix.
+"""Every Redis key ledgerbridge writes (and every arq job id), built in one place, all under the configured prefix.
 
-Why one builder: the API, the workers and every flow share one Redis; a key built by hand somewhere else is a key
-that can land outside the prefix, or collide with another process's. `tests/app/test_keys.py` fails when a module
-outside this one formats a key.
+Why one builder: the API, the workers and every flow of every link share one Redis; a key built by hand elsewhere
+is a key that can land outside the prefix, or under another administration's name. `tests/app/test_keys.py` fails
+when a module outside this one formats a key.
 
 It sits in `connectors/`, the lowest layer that touches Redis (token stores, rate budgets), so every layer above can
 import it: the connectors' factories, the flows (through `FlowContext.keys`) and the app.
 
-Layout (`{p}` = `REDIS__KEY_PREFIX`):
+Two kinds of keys (`{p}` = `REDIS__KEY_PREFIX`):
 
+Installation-wide (`Keys(prefix)`): what belongs to a system login or to the deployment, not to one link.
+
+    {p}:links                               the links (hash: id -> JSON), {p}:schema the layout version
     {p}:worker:heartbeat                    the newest worker heartbeat (epoch seconds)
     {p}:oauth:{system}:{connection}:token   a connection's encrypted tokens (hash), `...:token:lock` its refresh lock
     {p}:oauth:state:{state}                 a pending OAuth consent (the `state` parameter)
-    {p}:ratelimit:{system}:{scope}          a rate budget (hash), `...:w:{window}` its counted windows
+    {p}:ratelimit:{system}:{scope}          a rate budget: Exact per division, eAccounting per client id
     {p}:webhook:seen:{sha256}               an Exact webhook delivery already accepted (3 days)
-    {p}:gen|attempts|lock|stash:{flow}:{record}   the engine's per-record state (docs/engine.md)
-    {p}:cursor:{flow}, {p}:poll:last|lock:{flow}  polling state
-    {p}:xref:{kind}:{s2t|t2s|intent|hash|value}   cross-references; `{p}:xref:{kind}:lock:{id}` record locks
-    {p}:flowcfg:{flow}                      a flow's stored config
-    {p}:log:e:{id}, {p}:log:i:...           the activity log (app/activity.py)
-    {p}:dead:{flow}, {p}:dead:flows         dead letters
-    {p}:alerts:gate|pending|pending_count   the alert rate gate and digest
-    {p}:metrics:{family}                    Prometheus counters (hashes)
-    {p}:{flow}:{part}                       a flow's own state (stock index, shipments index)
+    {p}:queue, {p}:queue:health-check       the arq queue (default name) and arq's health key
+    {p}:arq:{job|in-progress|retry|result}:{job id}, {p}:arq:abort   arq's own keys (app/redis.py moves them here)
 
-arq job ids (not keys themselves) are built here too: `{p}:rec:{flow}:{record}` and `{p}:poll:{flow}`.
+Per link (`Keys(prefix, link)`), everything under `{p}:l:{link}:` so a link's data is one SCAN away and removing a
+link removes exactly it:
+
+    gen|attempts|lock|stash:{flow}:{record}   the engine's per-record state (docs/engine.md)
+    cursor:{flow}, poll:last|lock:{flow}       polling state; queued:{flow} record jobs admitted, not finished
+    xref:{kind}:{s2t|t2s|intent|hash|value}    cross-references; xref:{kind}:lock:{id} record locks
+    flowcfg:{flow}                             a flow's stored config
+    log:e:{id}, log:i:...                      the activity log (app/activity.py)
+    dead:{flow}, dead:flows                    dead letters
+    alerts:gate|pending|pending_count          the link's alert rate gate and digest
+    metrics:{family}                           Prometheus counters (hashes)
+    {flow}:{part}                              a flow's own state (stock index, shipments index)
+
+arq job ids: `{p}:l:{link}:rec:{flow}:{record}` (a record run) and `{p}:l:{link}:poll:{flow}` (a poll).
+
+Before links existed the per-link keys sat directly under `{p}:`; `legacy_link_key` tells such a key apart and
+`app/upgrade.py` moves them to link `default`.
 """
 
 from __future__ import annotations
@@ -32,10 +44,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["DEFAULT_LINK", "Keys"]
+__all__ = ["ARQ_KEY_PREFIXES", "DEFAULT_LINK", "Keys"]
 
-# The link an installation from before links has become (docs/engine.md, "Links"); also the link of the old paths.
+# The link an installation from before links has become; also the link of the API's paths without /links/{link}.
 DEFAULT_LINK = "default"
+
+# arq's own key prefixes (module constants of arq 0.26-0.28: `arq.constants`), which `app/redis.py` moves under ours.
+ARQ_KEY_PREFIXES = ("arq:job:", "arq:in-progress:", "arq:retry:", "arq:result:", "arq:abort")
+
+# First segments (after the prefix) of installation-wide keys; any other key under the prefix belongs to a link.
+_INSTALLATION = frozenset(
+    {"links", "schema", "upgrade", "worker", "oauth", "ratelimit", "webhook", "queue", "arq", "l"}
+)
 
 
 class _RedisSection(Protocol):
@@ -66,6 +86,11 @@ class Keys:
     def _key(self, *parts: object) -> str:
         return ":".join((self.prefix, *(str(p) for p in parts)))
 
+    def _link_key(self, *parts: object) -> str:
+        if self.link is None:
+            raise ValueError("a per-link key needs Keys.for_link(link)")
+        return self._key("l", self.link, *parts)
+
     # -- the installation ---------------------------------------------------------------------------------------
 
     @property
@@ -75,17 +100,29 @@ class Keys:
 
     @property
     def default_queue(self) -> str:
-        """The arq queue name derived from the prefix."""
+        """The arq queue name derived from the prefix (the default of `REDIS__QUEUE_NAME`)."""
         return self._key("queue")
+
+    @property
+    def links(self) -> str:
+        return self._key("links")
+
+    @property
+    def schema(self) -> str:
+        return self._key("schema")
+
+    @property
+    def upgrade_lock(self) -> str:
+        return self._key("upgrade", "lock")
 
     @property
     def worker_heartbeat(self) -> str:
         return self._key("worker", "heartbeat")
 
-    def token(self, system: str, connection: str = "default") -> str:
+    def token(self, system: str, connection: str = DEFAULT_LINK) -> str:
         return self._key("oauth", system, connection, "token")
 
-    def token_lock(self, system: str, connection: str = "default") -> str:
+    def token_lock(self, system: str, connection: str = DEFAULT_LINK) -> str:
         return self._key("oauth", system, connection, "token", "lock")
 
     def oauth_state(self, state: str) -> str:
@@ -98,83 +135,118 @@ class Keys:
         """Base of a window budget's per-window counters (the budget's script appends `:{window start}`)."""
         return self._key("ratelimit", system, scope, "w")
 
+    def ratelimit_slots(self, system: str, scope: str) -> str:
+        """Where deferred runs take their turn once the budget `scope` is spent (app/budgets.py)."""
+        return self._key("ratelimit", system, scope, "slots")
+
     def webhook_seen(self, digest: str) -> str:
         return self._key("webhook", "seen", digest)
+
+    def arq(self, arq_key: str) -> str:
+        """Where one of arq's own keys (`arq:job:{id}`, ..., see ARQ_KEY_PREFIXES) lives in this installation."""
+        return self._key(arq_key)
+
+    def arq_job(self, job_id: str) -> str:
+        """Where arq keeps a queued job's function and arguments."""
+        return self.arq(f"{ARQ_KEY_PREFIXES[0]}{job_id}")
+
+    # -- a link's data ------------------------------------------------------------------------------------------
+
+    @property
+    def link_data(self) -> str:
+        """SCAN pattern of every key of the link."""
+        return self._link_key("*")
+
+    @staticmethod
+    def legacy_link_key(prefix: str, key: str) -> bool:
+        """Whether `key` is a per-link key in the layout from before links (directly under the prefix)."""
+        head, _, rest = key.partition(":")
+        if head != prefix or not rest:
+            return False
+        return rest.split(":", 1)[0] not in _INSTALLATION
+
+    def adopt(self, legacy_key: str) -> str:
+        """The name a legacy per-link key (`{p}:{rest}`) has in this link: `{p}:l:{link}:{rest}`."""
+        return self._link_key(legacy_key.partition(":")[2])
 
     # -- jobs ---------------------------------------------------------------------------------------------------
 
     def record_job(self, flow: str, record_id: str) -> str:
         """arq job id of a record run: triggers for a record that is already queued collapse into its job."""
-        return self._key("rec", flow, record_id)
+        return self._link_key("rec", flow, record_id)
 
     def followup_job(self, flow: str, record_id: str) -> str:
-        return self._key("rec", flow, record_id, "followup")
+        return self._link_key("rec", flow, record_id, "followup")
 
     def poll_job(self, flow: str) -> str:
-        return self._key("poll", flow)
+        return self._link_key("poll", flow)
 
     # -- the engine's per-record and polling state ---------------------------------------------------------------
 
     def generation(self, flow: str, record_id: str) -> str:
-        return self._key("gen", flow, record_id)
+        return self._link_key("gen", flow, record_id)
 
     def attempts(self, flow: str, record_id: str) -> str:
-        return self._key("attempts", flow, record_id)
+        return self._link_key("attempts", flow, record_id)
 
     def lock(self, flow: str, record_id: str) -> str:
-        return self._key("lock", flow, record_id)
+        return self._link_key("lock", flow, record_id)
 
     def stash(self, flow: str, record_id: str) -> str:
-        return self._key("stash", flow, record_id)
+        return self._link_key("stash", flow, record_id)
 
     def cursor(self, flow: str) -> str:
-        return self._key("cursor", flow)
+        return self._link_key("cursor", flow)
 
     def last_poll(self, flow: str) -> str:
-        return self._key("poll", "last", flow)
+        return self._link_key("poll", "last", flow)
 
     def poll_lock(self, flow: str) -> str:
-        return self._key("poll", "lock", flow)
+        return self._link_key("poll", "lock", flow)
+
+    def queued(self, flow: str) -> str:
+        """Record jobs of the flow admitted by polls and not finished (the admission cap, app/engine.py)."""
+        return self._link_key("queued", flow)
 
     # -- cross-references and configs ----------------------------------------------------------------------------
 
     def xref(self, kind: str, part: str) -> str:
         """`part`: s2t, t2s, intent, hash or value (hashes keyed by record id)."""
-        return self._key("xref", kind, part)
+        return self._link_key("xref", kind, part)
 
     def xref_lock(self, kind: str, source_id: str) -> str:
-        return self._key("xref", kind, "lock", source_id)
+        return self._link_key("xref", kind, "lock", source_id)
 
     def flow_config(self, flow: str) -> str:
-        return self._key("flowcfg", flow)
+        return self._link_key("flowcfg", flow)
 
     def flow_state(self, flow: str, part: str) -> str:
         """A flow's own state (the stock index, the shipments order index)."""
-        return self._key(flow, part)
+        return self._link_key(flow, part)
 
     # -- activity log, dead letters, alerts, metrics -------------------------------------------------------------
 
     def log_entry(self, entry_id: str) -> str:
-        return self._key("log", "e", entry_id)
+        return self._link_key("log", "e", entry_id)
 
     def log_index(self, *parts: str) -> str:
         """An activity-log index: `all`, or `f|o|s|fo|fs` followed by flow / outcome / source id."""
-        return self._key("log", "i", *parts)
+        return self._link_key("log", "i", *parts)
 
     @property
     def log_index_pattern(self) -> str:
-        return self._key("log", "i", "*")
+        return self._link_key("log", "i", "*")
 
     def dead(self, flow: str) -> str:
-        return self._key("dead", flow)
+        return self._link_key("dead", flow)
 
     @property
     def dead_flows(self) -> str:
-        return self._key("dead", "flows")
+        return self._link_key("dead", "flows")
 
     def alerts(self, part: str) -> str:
         """`gate`, `pending` or `pending_count`."""
-        return self._key("alerts", part)
+        return self._link_key("alerts", part)
 
     def metrics(self, family: str) -> str:
-        return self._key("metrics", family)
+        return self._link_key("metrics", family)

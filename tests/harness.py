@@ -195,6 +195,7 @@ async def make_world(
             exact_clock=exact_clock, exact_sleep=exact_sleep, eaccounting_clock=ea_clock, eaccounting_sleep=ea_sleep
         )
         process = Process(cfg, redis, load_flows(), http=http, timing=timing)
+        await process.ready()
         engine = process.engine(process.default_link())
         exact, ea = engine.exact, engine.eaccounting
         for client in (exact, ea):

@@ -16,6 +16,7 @@ import structlog
 from app.engine import Engine
 from app.scope import Process
 from app.services.errors import InvalidInput
+from app.services.links import remember_company
 from app.subscriptions import ensure_subscriptions, webhook_topics
 from connectors.errors import ConnectorError
 
@@ -64,7 +65,16 @@ async def finish_authorization(process: Process, system: System, *, code: str, s
         raise InvalidInput(exc.to_dict()) from None
     log.info("oauth.connected", system=system, link=engine.link)
     status: dict[str, Any] = await _client(engine, system).auth_status()
-    return {"connected": True, "system": system, "link": engine.link, "status": status}
+    result: dict[str, Any] = {"connected": True, "system": system, "link": engine.link, "status": status}
+    if system == "eaccounting":
+        # A token is bound to the company the admin picked at consent: show which one this link now reaches.
+        try:
+            result["company"] = (await engine.eaccounting.company_settings()).name
+        except ConnectorError as exc:
+            log.warning("oauth.company_unknown", link=engine.link, error=str(exc))
+        else:
+            await remember_company(process, engine.link, result["company"])
+    return result
 
 
 def _remembered(raw: bytes | None) -> dict[str, str] | None:

@@ -76,17 +76,16 @@ def test_the_check_catches_a_hand_made_key() -> None:
     assert not _offences(ast.parse('url = f"{base}/api/v1/{division}"'))
 
 
-def test_every_key_is_under_the_prefix() -> None:
-    keys = Keys("lbx")
-    built = [
-        keys.worker_heartbeat,
-        keys.token("exact"),
-        keys.token_lock("exact"),
-        keys.oauth_state("s"),
-        keys.ratelimit("exact", "1"),
-        keys.ratelimit_windows("eaccounting", "c"),
-        keys.webhook_seen("d"),
+def _link_keys(keys: Keys) -> list[str]:
+    return [
         keys.generation("f", "r"),
+        keys.attempts("f", "r"),
+        keys.lock("f", "r"),
+        keys.stash("f", "r"),
+        keys.cursor("f"),
+        keys.last_poll("f"),
+        keys.poll_lock("f"),
+        keys.queued("f"),
         keys.xref("k", "s2t"),
         keys.xref_lock("k", "r"),
         keys.flow_config("f"),
@@ -97,6 +96,42 @@ def test_every_key_is_under_the_prefix() -> None:
         keys.dead_flows,
         keys.alerts("gate"),
         keys.metrics("jobs"),
+        keys.record_job("f", "r"),
+        keys.poll_job("f"),
     ]
-    assert all(key.startswith("lbx:") for key in built)
-    assert len(set(built)) == len(built)
+
+
+def test_every_key_is_under_the_prefix_and_a_links_keys_under_its_own_namespace() -> None:
+    keys = Keys("lbx")
+    installation = [
+        keys.links,
+        keys.schema,
+        keys.worker_heartbeat,
+        keys.token("exact"),
+        keys.token_lock("exact"),
+        keys.oauth_state("s"),
+        keys.ratelimit("exact", "1"),
+        keys.ratelimit_windows("eaccounting", "c"),
+        keys.webhook_seen("d"),
+        keys.default_queue,
+        keys.arq("arq:job:x"),
+    ]
+    a, b = _link_keys(keys.for_link("a")), _link_keys(keys.for_link("b"))
+    assert all(key.startswith("lbx:") for key in installation)
+    assert all(key.startswith("lbx:l:a:") for key in a) and all(key.startswith("lbx:l:b:") for key in b)
+    assert len(set(installation + a + b)) == len(installation) + len(a) + len(b)
+    # No per-link key can be mistaken for an installation key (the upgrade tells them apart by the first segment).
+    assert not any(Keys.legacy_link_key("lbx", key) for key in installation + a + b)
+
+
+def test_per_link_keys_need_a_link() -> None:
+    with pytest.raises(ValueError, match="for_link"):
+        Keys("lbx").cursor("orders")
+
+
+def test_the_single_link_layout_is_adopted_by_a_link() -> None:
+    assert Keys.legacy_link_key("lb", "lb:xref:ea:order>exact:salesorder:s2t")
+    assert Keys.legacy_link_key("lb", "lb:stock:rows") and Keys.legacy_link_key("lb", "lb:log:e:1-a")
+    assert not Keys.legacy_link_key("lb", "lb:oauth:exact:default:token")
+    assert not Keys.legacy_link_key("lb", "lbx:cursor:orders") and not Keys.legacy_link_key("lb", "lb")
+    assert Keys("lb", "default").adopt("lb:cursor:orders") == "lb:l:default:cursor:orders"

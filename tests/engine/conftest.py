@@ -87,3 +87,16 @@ async def api(engine_settings: Settings, http: httpx.AsyncClient, redis: Any) ->
     async with running_api(app) as client:
         client.headers["Authorization"] = "Bearer demo-admin-token"
         yield client
+
+
+EchoKey = Callable[[str], str]
+
+
+@pytest.fixture
+def k(engine_settings: Settings) -> EchoKey:
+    """A key of the echo flow's world in link `default` (tests/engine/flowkit.py)."""
+    from connectors.keys import Keys
+    from tests.engine.flowkit import key
+
+    keys = Keys.of(engine_settings).for_link("default")
+    return lambda part: key(keys, part)

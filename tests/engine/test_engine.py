@@ -13,17 +13,17 @@ import httpx
 from app.engine import JOB_RUN_RECORD, enqueue_record
 from app.settings import Settings
 from connectors.keys import Keys
-from tests.engine.conftest import Drain
+from tests.engine.conftest import Drain, EchoKey
 
 SECRET = "demo-exact-webhook-secret"
 
 
-async def _source(redis: Any, record_id: str, **fields: str) -> None:
-    await redis.hset(f"lbtest:src:{record_id}", mapping=fields)
+async def _source(redis: Any, k: EchoKey, record_id: str, **fields: str) -> None:
+    await redis.hset(k(f"src:{record_id}"), mapping=fields)
 
 
-async def _targets(redis: Any) -> list[dict[str, Any]]:
-    return [json.loads(await redis.get(k)) async for k in redis.scan_iter(match="lbtest:tgt:t*")]
+async def _targets(redis: Any, k: EchoKey) -> list[dict[str, Any]]:
+    return [json.loads(await redis.get(found)) async for found in redis.scan_iter(match=k("tgt:t*"))]
 
 
 def _webhook(key: str, *, topic: str = "Items", created: int = 1) -> bytes:
@@ -44,15 +44,15 @@ def _webhook(key: str, *, topic: str = "Items", created: int = 1) -> bytes:
 
 
 async def test_a_record_is_created_once_and_a_rerun_changes_nothing(
-    engine_settings: Settings, redis: Any, drain: Drain, api: httpx.AsyncClient
+    k: EchoKey, engine_settings: Settings, redis: Any, drain: Drain, api: httpx.AsyncClient
 ) -> None:
-    await _source(redis, "a", value="one")
+    await _source(redis, k, "a", value="one")
     assert await enqueue_record(redis, engine_settings, "echo", "a", "manual")
     await drain()
-    assert await _targets(redis) == [{"source_id": "a", "value": "one"}]
+    assert await _targets(redis, k) == [{"source_id": "a", "value": "one"}]
     await enqueue_record(redis, engine_settings, "echo", "a", "manual")
     await drain()
-    assert len(await _targets(redis)) == 1
+    assert len(await _targets(redis, k)) == 1
     logs = (await api.get("/logs", params={"flow": "echo"})).json()["items"]
     assert [e["outcome"] for e in logs] == ["unchanged", "created"]
     assert logs[1]["source_payload"] == {"id": "a", "value": "one"}
@@ -60,10 +60,10 @@ async def test_a_record_is_created_once_and_a_rerun_changes_nothing(
 
 
 async def test_webhook_delivered_three_times_and_two_workers_racing_make_one_target(
-    redis: Any, drain: Drain, api: httpx.AsyncClient
+    k: EchoKey, redis: Any, drain: Drain, api: httpx.AsyncClient
 ) -> None:
     key = "6f1c2e8a-0000-4000-8000-000000000001"
-    await _source(redis, key, value="v")
+    await _source(redis, k, key, value="v")
     body = _webhook(key)
     answers = [await api.post("/webhooks/exact", content=body) for _ in range(3)]
     assert [r.status_code for r in answers] == [202, 200, 200]
@@ -71,8 +71,8 @@ async def test_webhook_delivered_three_times_and_two_workers_racing_make_one_tar
     # Another event for the same record (a new change) collapses into the queued job.
     assert (await api.post("/webhooks/exact", content=_webhook(key, created=2))).status_code == 202
     await drain(workers=2)
-    assert await _targets(redis) == [{"source_id": key, "value": "v"}]
-    assert int(await redis.get("lbtest:writes")) == 1
+    assert await _targets(redis, k) == [{"source_id": key, "value": "v"}]
+    assert int(await redis.get(k("writes"))) == 1
 
 
 async def test_webhook_validation_signature_and_shape(api: httpx.AsyncClient, engine_settings: Settings) -> None:
@@ -90,73 +90,73 @@ async def test_webhook_validation_signature_and_shape(api: httpx.AsyncClient, en
 
 
 async def test_a_crash_between_target_write_and_link_leaves_no_duplicate(
-    redis: Any, drain: Drain, api: httpx.AsyncClient
+    k: EchoKey, redis: Any, drain: Drain, api: httpx.AsyncClient
 ) -> None:
-    await _source(redis, "c", value="x")
-    await redis.set("lbtest:fail:c", "crash-after-write:1")
+    await _source(redis, k, "c", value="x")
+    await redis.set(k("fail:c"), "crash-after-write:1")
     await api.post("/flows/echo/run", json={"record_id": "c"})
     await drain()
-    assert await _targets(redis) == [{"source_id": "c", "value": "x"}]
+    assert await _targets(redis, k) == [{"source_id": "c", "value": "x"}]
     outcomes = [e["outcome"] for e in (await api.get("/logs", params={"source_id": "c"})).json()["items"]]
     assert outcomes == ["unchanged", "retrying"]
 
 
 async def test_burst_of_changes_during_a_run_gives_at_most_two_writes_and_the_last_value(
-    engine_settings: Settings, redis: Any, drain: Drain
+    k: EchoKey, engine_settings: Settings, redis: Any, drain: Drain
 ) -> None:
-    await _source(redis, "b", value="0")
-    await redis.set("lbtest:hold:b", "0.2")  # each run takes a while, as one with API calls does
+    await _source(redis, k, "b", value="0")
+    await redis.set(k("hold:b"), "0.2")  # each run takes a while, as one with API calls does
     await enqueue_record(redis, engine_settings, "echo", "b", "webhook")
 
     async def burst() -> bool:
         # Wait until the run holds the record lock, then change the record 50 times while it runs.
         seen = False
         for _ in range(5000):
-            if await redis.exists("lbtest:lock:echo:b"):
+            if await redis.exists(Keys.of(engine_settings).for_link("default").lock("echo", "b")):
                 seen = True
                 break
             await asyncio.sleep(0.001)
         for i in range(1, 51):
-            await _source(redis, "b", value=str(i))
+            await _source(redis, k, "b", value=str(i))
             await enqueue_record(redis, engine_settings, "echo", "b", "webhook")
         return seen
 
     _, seen = await asyncio.gather(drain(), burst())
     await drain()
     assert seen  # the burst did arrive while the first run was going
-    writes = int(await redis.get("lbtest:writes"))
+    writes = int(await redis.get(k("writes")))
     assert 1 <= writes <= 2
-    assert await _targets(redis) == [{"source_id": "b", "value": "50"}]
+    assert await _targets(redis, k) == [{"source_id": "b", "value": "50"}]
 
 
 async def test_two_jobs_of_one_record_on_two_workers_never_run_at_once(
-    engine_settings: Settings, redis: Any, drain: Drain
+    k: EchoKey, engine_settings: Settings, redis: Any, drain: Drain
 ) -> None:
     """Two jobs for one record can exist (a run's follow-up next to a new trigger): the record lock serialises
     them (the second is deferred while the first holds it), and the second finds nothing to change."""
-    await _source(redis, "r", value="v")
-    await redis.set("lbtest:hold:r", "0.3")
-    keys = Keys(engine_settings.redis.key_prefix)
+    await _source(redis, k, "r", value="v")
+    await redis.set(k("hold:r"), "0.3")
+    keys = Keys.of(engine_settings).for_link("default")
     for job_id in (keys.record_job("echo", "r"), keys.followup_job("echo", "r")):
         await redis.enqueue_job(
             JOB_RUN_RECORD, "echo", "r", "manual", None, _job_id=job_id, _queue_name=engine_settings.redis.queue_name
         )
     await drain(workers=2)
-    assert int(await redis.get("lbtest:maxrun:r")) == 1
-    assert int(await redis.get("lbtest:writes")) == 1
-    assert await _targets(redis) == [{"source_id": "r", "value": "v"}]
+    assert int(await redis.get(k("maxrun:r"))) == 1
+    assert int(await redis.get(k("writes"))) == 1
+    assert await _targets(redis, k) == [{"source_id": "r", "value": "v"}]
 
 
 async def test_a_run_that_takes_too_long_is_cut_off_logged_and_retried(
-    engine_settings: Settings, redis: Any, http: httpx.AsyncClient, api: httpx.AsyncClient
+    k: EchoKey, engine_settings: Settings, redis: Any, http: httpx.AsyncClient, api: httpx.AsyncClient
 ) -> None:
     from app.worker import build_worker
     from tests.engine.flowkit import FLOWS
 
     engine = engine_settings.engine.model_copy(update={"run_timeout_seconds": 0.5})
     quick = engine_settings.model_copy(update={"engine": engine})
-    await _source(redis, "s", value="v")
-    await redis.set("lbtest:fail:s", "slow:1")
+    await _source(redis, k, "s", value="v")
+    await redis.set(k("fail:s"), "slow:1")
     await enqueue_record(redis, quick, "echo", "s", "manual")
     for _ in range(20):
         worker = build_worker(quick, burst=True, configure_logs=False, flows=FLOWS, http=http, cron=False)
@@ -170,17 +170,17 @@ async def test_a_run_that_takes_too_long_is_cut_off_logged_and_retried(
 
 
 async def test_transient_failures_are_retried_and_permanent_ones_dead_lettered_then_replayed(
-    redis: Any, drain: Drain, api: httpx.AsyncClient
+    k: EchoKey, redis: Any, drain: Drain, api: httpx.AsyncClient
 ) -> None:
-    await _source(redis, "t", value="t")
-    await _source(redis, "p", value="p")
-    await _source(redis, "ok", value="ok")
-    await redis.set("lbtest:fail:t", "transient:2")
-    await redis.set("lbtest:fail:p", "permanent")
+    await _source(redis, k, "t", value="t")
+    await _source(redis, k, "p", value="p")
+    await _source(redis, k, "ok", value="ok")
+    await redis.set(k("fail:t"), "transient:2")
+    await redis.set(k("fail:p"), "permanent")
     for record in ("t", "p", "ok"):
         await api.post("/flows/echo/run", json={"record_id": record})
     await drain()
-    values = sorted(t["value"] for t in await _targets(redis))
+    values = sorted(t["value"] for t in await _targets(redis, k))
     assert values == ["ok", "t"]  # the failing record blocked nobody
     t_log = [e["outcome"] for e in (await api.get("/logs", params={"source_id": "t"})).json()["items"]]
     assert t_log == ["created", "retrying", "retrying"]
@@ -188,45 +188,47 @@ async def test_transient_failures_are_retried_and_permanent_ones_dead_lettered_t
     assert [(d["flow"], d["source_id"]) for d in dead] == [("echo", "p")]
     assert "marked broken" in json.dumps(dead[0]["error"])
     # Fix the cause, replay: it succeeds and leaves the dead-letter list.
-    await redis.delete("lbtest:fail:p")
+    await redis.delete(k("fail:p"))
     assert (await api.post("/flows/echo/retry-failed")).json() == {"queued": 1}
     await drain()
-    assert sorted(t["value"] for t in await _targets(redis)) == ["ok", "p", "t"]
+    assert sorted(t["value"] for t in await _targets(redis, k)) == ["ok", "p", "t"]
     assert (await api.get("/dead-letters")).json() == {"items": []}
     entry = (await api.get("/logs", params={"source_id": "p"})).json()["items"][0]
     assert entry["outcome"] == "created" and entry["trigger"] == "retry" and entry["replay_of"]
 
 
 async def test_transient_failures_beyond_max_tries_are_dead_lettered(
-    redis: Any, drain: Drain, api: httpx.AsyncClient
+    k: EchoKey, redis: Any, drain: Drain, api: httpx.AsyncClient
 ) -> None:
-    await _source(redis, "z", value="z")
-    await redis.set("lbtest:fail:z", "transient:99")
+    await _source(redis, k, "z", value="z")
+    await redis.set(k("fail:z"), "transient:99")
     await api.post("/flows/echo/run", json={"record_id": "z"})
     await drain()
     outcomes = [e["outcome"] for e in (await api.get("/logs", params={"source_id": "z"})).json()["items"]]
     assert outcomes == ["failed", "retrying", "retrying"]  # max_tries = 3
     entry_id = (await api.get("/logs", params={"source_id": "z"})).json()["items"][0]["id"]
-    await redis.delete("lbtest:fail:z")
+    await redis.delete(k("fail:z"))
     assert (await api.post(f"/logs/{entry_id}/retry")).status_code == 202
     await drain()
-    assert [t["value"] for t in await _targets(redis)] == ["z"]
+    assert [t["value"] for t in await _targets(redis, k)] == ["z"]
 
 
 async def test_polling_enqueues_every_changed_record_and_advances_the_cursor(
-    redis: Any, drain: Drain, api: httpx.AsyncClient
+    k: EchoKey, engine_settings: Settings, redis: Any, drain: Drain, api: httpx.AsyncClient
 ) -> None:
     for i in range(5):
-        await _source(redis, f"r{i}", value=str(i))
+        await _source(redis, k, f"r{i}", value=str(i))
     assert (await api.post("/flows/echo/run")).status_code == 202
     await drain()
-    assert sorted(t["value"] for t in await _targets(redis)) == ["0", "1", "2", "3", "4"]
-    assert await redis.get("lbtest:cursor:echo") == b"5"
+    assert sorted(t["value"] for t in await _targets(redis, k)) == ["0", "1", "2", "3", "4"]
+    assert await redis.get(Keys.of(engine_settings).for_link("default").cursor("echo")) == b"5"
     flows = (await api.get("/flows")).json()
     assert flows[0]["name"] == "echo" and flows[0]["cursor"] == "5"
 
 
-async def test_flow_config_is_validated_and_the_old_one_kept(redis: Any, drain: Drain, api: httpx.AsyncClient) -> None:
+async def test_flow_config_is_validated_and_the_old_one_kept(
+    k: EchoKey, redis: Any, drain: Drain, api: httpx.AsyncClient
+) -> None:
     bad = await api.put("/flows/echo/config", json={"enabled": True, "options": {"uppercase": "maybe"}})
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["options", "uppercase"]
@@ -235,10 +237,10 @@ async def test_flow_config_is_validated_and_the_old_one_kept(redis: Any, drain: 
     assert (await api.get("/flows/echo/config")).json()["options"] == {"uppercase": False}
     good = await api.put("/flows/echo/config", json={"enabled": True, "options": {"uppercase": True}})
     assert good.status_code == 200
-    await _source(redis, "u", value="shout")
+    await _source(redis, k, "u", value="shout")
     await api.post("/flows/echo/run", json={"record_id": "u"})
     await drain()
-    assert await _targets(redis) == [{"source_id": "u", "value": "SHOUT"}]
+    assert await _targets(redis, k) == [{"source_id": "u", "value": "SHOUT"}]
 
 
 async def test_admin_api_requires_the_token(api: httpx.AsyncClient) -> None:
@@ -249,14 +251,14 @@ async def test_admin_api_requires_the_token(api: httpx.AsyncClient) -> None:
 
 
 async def test_a_since_the_poller_cannot_read_is_logged_not_a_crash(
-    engine_settings: Settings, redis: Any, http: httpx.AsyncClient
+    k: EchoKey, engine_settings: Settings, redis: Any, http: httpx.AsyncClient
 ) -> None:
     from app.scope import Process
     from tests.engine.flowkit import FLOWS
 
     process = Process(engine_settings, redis, FLOWS, http=http)
     engine = process.engine(process.default_link())
-    await _source(redis, "a", value="1")
+    await _source(redis, k, "a", value="1")
     assert await engine.poll_flow("echo", since="not-a-cursor") == 0  # the echo poller's cursor is a number
     assert await redis.get(engine.keys.cursor("echo")) is None  # nothing advanced
     await redis.delete(engine.keys.last_poll("echo"))

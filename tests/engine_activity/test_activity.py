@@ -13,7 +13,7 @@ from connectors.keys import Keys
 from tests.engine_activity.conftest import Clock, make_entry
 
 DAY = 86400
-KEYS = Keys("lbtest")
+KEYS = Keys("lbtest", "default")
 
 
 def make_log(redis: Any, clock: Clock, *, days: int = 14, personal: bool = False) -> ActivityLog:

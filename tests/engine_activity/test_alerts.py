@@ -15,7 +15,7 @@ from app.alerts import Alerter
 from connectors.keys import Keys
 
 URL = "https://hooks.slack.example/services/T000/B000/sekrit-path-token"
-GATE = "lbtest:alerts:gate"
+GATE = Keys("lbtest", "default").alerts("gate")
 
 
 class Slack:
@@ -47,7 +47,7 @@ async def http(slack: Slack) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def alerter(redis: Any, http: httpx.AsyncClient, url: str | None = URL) -> Alerter:
-    return Alerter(redis, Keys("lbtest"), http=http, url=url, min_interval_seconds=300)
+    return Alerter(redis, Keys("lbtest", "default"), http=http, url=url, min_interval_seconds=300)
 
 
 async def interval_passes(redis: Any) -> None:
@@ -108,7 +108,7 @@ async def test_next_alert_carries_the_pending_digest(redis: Any, http: httpx.Asy
     await a.alert("connection", "four")
     assert len(slack.bodies) == 2
     assert slack.bodies[1]["text"] == ("[ledgerbridge] connection: four\n2 more alerts: record_failed ×2 (two; three)")
-    assert await redis.llen("lbtest:alerts:pending") == 0
+    assert await redis.llen(Keys("lbtest", "default").alerts("pending")) == 0
 
 
 @pytest.mark.parametrize("failure", ["500", "connect"])

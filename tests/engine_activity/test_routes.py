@@ -50,7 +50,7 @@ def client(settings: Settings, redis: Any) -> Iterator[TestClient]:
 
 def activity(redis: Any, settings: Settings) -> ActivityLog:
     return ActivityLog(
-        redis, Keys(settings.redis.key_prefix), retention_seconds=settings.retention.activity_log_days * 86400
+        redis, Keys.of(settings).for_link("default"), retention_seconds=settings.retention.activity_log_days * 86400
     )
 
 
@@ -102,7 +102,7 @@ async def test_bad_query_is_422(client: TestClient, params: dict[str, Any]) -> N
 
 
 async def test_dead_letters_route(client: TestClient, redis: Any, settings: Settings) -> None:
-    dead = DeadLetters(redis, Keys(settings.redis.key_prefix))
+    dead = DeadLetters(redis, Keys.of(settings).for_link("default"))
     await dead.add("customers", "acc-1", log_id="l1", error={"message": "boom"}, trigger="poll")
     await dead.add("invoices", "inv-1", log_id="l2", error={"message": "bad"}, trigger="webhook")
     everything = client.get("/dead-letters", headers=AUTH).json()["items"]
@@ -112,7 +112,7 @@ async def test_dead_letters_route(client: TestClient, redis: Any, settings: Sett
 
 
 async def test_metrics_route(client: TestClient, redis: Any, settings: Settings) -> None:
-    keys = Keys(settings.redis.key_prefix)
+    keys = Keys.of(settings).for_link("default")
     await Metrics(redis, keys).job_finished("customers", "created", 0.2)
     await DeadLetters(redis, keys).add("invoices", "inv-1", log_id="l", error={}, trigger="poll")
     await redis.zadd(settings.redis.queue_name, {"job-a": 1, "job-b": 2, "job-c": 3})
@@ -122,5 +122,5 @@ async def test_metrics_route(client: TestClient, redis: Any, settings: Settings)
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     samples, _, _ = parse(response.text)
     assert ("ledgerbridge_queue_depth", {}, 3.0) in samples
-    assert ("ledgerbridge_dead_letters", {"flow": "invoices"}, 1.0) in samples
-    assert ("ledgerbridge_jobs_total", {"flow": "customers", "outcome": "created"}, 1.0) in samples
+    assert ("ledgerbridge_dead_letters", {"link": "default", "flow": "invoices"}, 1.0) in samples
+    assert ("ledgerbridge_jobs_total", {"link": "default", "flow": "customers", "outcome": "created"}, 1.0) in samples
