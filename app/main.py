@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 
 import httpx
 import structlog
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import RedisSettings
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from redis.asyncio import ConnectionPool
 
 from app.deps import NO_SUCH_LINK, link_path
 from app.logging import configure_logging
+from app.redis import connect_redis
 from app.routes import config, connections, dashboard, flows, health, links, logs, metrics, reconciliation, webhooks
 from app.scope import Process
 from app.services.errors import ServiceError
@@ -33,15 +33,12 @@ API_DESCRIPTION = """Keeps Exact Online and Visma eAccounting in sync.
 """
 
 
+__all__ = ["connect_redis", "create_app", "redis_settings"]
+
+
 def redis_settings(settings: Settings) -> RedisSettings:
     """The one place arq's RedisSettings is built (its repr contains the password: never log it)."""
     return RedisSettings.from_dsn(settings.redis.url)
-
-
-def connect_redis(settings: Settings) -> ArqRedis:
-    """A lazily connecting arq/Redis client on the configured URL, with bounded socket timeouts."""
-    pool = ConnectionPool.from_url(settings.redis.url, socket_connect_timeout=2, socket_timeout=10)
-    return ArqRedis(connection_pool=pool, default_queue_name=settings.redis.queue_name)
 
 
 def create_app(

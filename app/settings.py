@@ -15,6 +15,8 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from connectors.keys import Keys
+
 PLACEHOLDER_SECRETS = frozenset({"changethis", "changeme", "secret", ""})
 
 # Demo values only ever apply when DEMO=true; they point at the bundled simulators.
@@ -55,8 +57,16 @@ class _Section(BaseModel):
 
 class RedisSection(_Section):
     url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL for the queue, token store and activity log")
-    key_prefix: str = Field("lb", description="Prefix of every key ledgerbridge writes (not arq's own keys)")
-    queue_name: str = Field("ledgerbridge:queue", description="arq queue name")
+    key_prefix: str = Field(
+        "lb", min_length=1, description="Prefix of every key ledgerbridge writes, arq's included (app/redis.py)"
+    )
+    queue_name: str = Field("", description="arq queue name; empty: {REDIS__KEY_PREFIX}:queue")
+
+    @model_validator(mode="after")
+    def _derive_queue(self) -> RedisSection:
+        if not self.queue_name:
+            self.queue_name = Keys.of_section(self).default_queue
+        return self
 
 
 class ExactSection(_Section):

@@ -25,7 +25,7 @@ from arq.worker import Function, Worker, func
 from app.engine import Engine
 from app.jobs import JOB_POLL_DUE, JOB_POLL_FLOW, JOB_RUN_RECORD
 from app.logging import configure_logging
-from app.main import redis_settings
+from app.redis import connect_redis
 from app.scope import Process, Timing
 from app.settings import Settings, load_settings
 from app.subscriptions import ensure_subscriptions, webhook_topics
@@ -220,7 +220,8 @@ def build_worker(
         "on_shutdown": shutdown,
         "on_job_start": on_job_start,
         "on_job_end": on_job_end,
-        "redis_settings": redis_settings(settings),
+        # Our client, so arq's own keys live under the prefix too (app/redis.py).
+        "redis_pool": connect_redis(settings),
         "queue_name": settings.redis.queue_name,
         "max_jobs": settings.worker.max_jobs,
         # Above the engine's own run timeout, so a long run ends as a logged retry, never as an arq timeout.

@@ -77,7 +77,11 @@ class Keys:
     @classmethod
     def of(cls, settings: _Settings) -> Keys:
         """The installation's keys (`REDIS__KEY_PREFIX`): the one place the prefix setting is read."""
-        return cls(settings.redis.key_prefix)
+        return cls.of_section(settings.redis)
+
+    @classmethod
+    def of_section(cls, section: _RedisSection) -> Keys:
+        return cls(section.key_prefix)
 
     def for_link(self, link: str) -> Keys:
         """The keys of `link` (its own records, cursors, logs, ...) in this installation."""
@@ -146,9 +150,18 @@ class Keys:
         """Where one of arq's own keys (`arq:job:{id}`, ..., see ARQ_KEY_PREFIXES) lives in this installation."""
         return self._key(arq_key)
 
+    @staticmethod
+    def legacy_arq(arq_prefix: str, arq_key: str, job_id: str) -> str:
+        """Where layout 1 kept one of arq's keys of a job (`arq_prefix` `arq:` unless a test moved them)."""
+        return arq_prefix + arq_key.removeprefix("arq:") + job_id
+
+    def arq_of_job(self, arq_prefix: str, job_id: str) -> str:
+        """Where arq's key `arq_prefix` (one of ARQ_KEY_PREFIXES) of the job `job_id` lives in this installation."""
+        return self.arq(arq_prefix + job_id)
+
     def arq_job(self, job_id: str) -> str:
         """Where arq keeps a queued job's function and arguments."""
-        return self.arq(f"{ARQ_KEY_PREFIXES[0]}{job_id}")
+        return self.arq_of_job(ARQ_KEY_PREFIXES[0], job_id)
 
     # -- a link's data ------------------------------------------------------------------------------------------
 

@@ -1,4 +1,8 @@
-"""Shared fixtures: a real Redis for every test (the running one, else a redis-server started for the session)."""
+"""Shared fixtures: a real Redis for every test (the running one, else a redis-server started for the session).
+
+A shared Redis is safe: nothing here flushes a database. Each test run has its own key prefix (`RUN_PREFIX`, every
+key the service writes is under it, arq's included), and each test deletes the keys under it before and after.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ import pytest
 from arq.connections import ArqRedis
 
 from app.devredis import LocalRedis, redis_answers, start_local_redis
-from app.main import connect_redis
+from app.redis import connect_redis
 from app.settings import Settings
+from connectors.keys import DEFAULT_LINK, Keys
 from tests.contract.wirelog import install as install_wire_log
+from tests.redisdb import RUN_PREFIX
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -20,8 +26,22 @@ def pytest_configure(config: pytest.Config) -> None:
     install_wire_log(config)
 
 
-# Tests use their own database number on a shared server and flush only that database.
+# The database number tests use unless a suite picks its own (tests/redisdb.py).
 TEST_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
+
+
+async def delete_prefix(redis: Any, prefix: str) -> int:
+    """Delete every key under `prefix` (and nothing else)."""
+    removed = 0
+    batch: list[Any] = []
+    async for key in redis.scan_iter(match=Keys(prefix).everything, count=1000):
+        batch.append(key)
+        if len(batch) >= 500:
+            removed += int(await redis.delete(*batch))
+            batch = []
+    if batch:
+        removed += int(await redis.delete(*batch))
+    return removed
 
 
 @pytest.fixture(scope="session")
@@ -45,21 +65,27 @@ def redis_url(redis_server: str) -> str:
 
 @pytest.fixture
 def settings(redis_url: str) -> Settings:
-    """Demo-mode settings on the test database, independent of the developer's .env."""
+    """Demo-mode settings on the test database and this run's prefix, independent of the developer's .env."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         demo=True,
-        redis={"url": redis_url, "key_prefix": "lbtest", "queue_name": "lbtest:queue"},
+        redis={"url": redis_url, "key_prefix": RUN_PREFIX},
         worker={"heartbeat_seconds": 0.2, "heartbeat_max_age_seconds": 5},
     )
 
 
 @pytest.fixture
+def keys(settings: Settings) -> Keys:
+    """The keys of link `default` in this run's installation."""
+    return Keys.of(settings).for_link(DEFAULT_LINK)
+
+
+@pytest.fixture
 async def redis(settings: Settings) -> AsyncIterator[ArqRedis]:
     client = connect_redis(settings)
-    await client.flushdb()
+    await delete_prefix(client, settings.redis.key_prefix)
     yield client
-    await client.flushdb()
+    await delete_prefix(client, settings.redis.key_prefix)
     await client.aclose()
 
 

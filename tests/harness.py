@@ -28,7 +28,7 @@ from arq.worker import Worker, func
 
 from app.engine import JOB_RUN_RECORD, Engine
 from app.flowconfig import resolve
-from app.main import create_app, redis_settings
+from app.main import connect_redis, create_app
 from app.scope import Process, Timing
 from app.settings import Settings
 from connectors.eaccounting import EAccountingClient
@@ -240,7 +240,7 @@ async def drain(world: World, *, workers: int = 1) -> None:
         pool = [
             Worker(
                 functions=[func(run_record, name=JOB_RUN_RECORD, max_tries=10_000, keep_result=0)],
-                redis_settings=redis_settings(world.settings),
+                redis_pool=connect_redis(world.settings),
                 queue_name=queue,
                 burst=True,
                 poll_delay=0.005,

@@ -4,10 +4,11 @@ from decimal import Decimal
 from app.xref import CrossRefs, content_hash
 from connectors.keys import Keys
 from flows.cache import RefCache
+from tests.redisdb import RUN_PREFIX
 
 
 async def test_link_is_bidirectional_and_clears_the_intent(redis) -> None:
-    xref = CrossRefs(redis, Keys("lbtest", "default"))
+    xref = CrossRefs(redis, Keys(RUN_PREFIX, "default"))
     assert await xref.begin("ea:order>exact:salesorder", "o1") is False
     assert await xref.pending("ea:order>exact:salesorder", "o1")
     await xref.link("ea:order>exact:salesorder", "o1", "guid-1", payload_hash="h1")
@@ -23,13 +24,13 @@ async def test_link_is_bidirectional_and_clears_the_intent(redis) -> None:
 
 async def test_begin_reports_an_unlinked_earlier_intent(redis) -> None:
     """A run that died between the target write and link() leaves an intent the next run sees."""
-    xref = CrossRefs(redis, Keys("lbtest", "default"))
+    xref = CrossRefs(redis, Keys(RUN_PREFIX, "default"))
     await xref.begin("k", "s1")
     assert await xref.begin("k", "s1") is True
 
 
 async def test_last_values_and_kinds_are_separate(redis) -> None:
-    xref = CrossRefs(redis, Keys("lbtest", "default"))
+    xref = CrossRefs(redis, Keys(RUN_PREFIX, "default"))
     await xref.set_last_value("stock", "SKU-1", "5")
     await xref.link("other", "SKU-1", "x")
     assert await xref.last_values("stock", ["SKU-1", "SKU-2"]) == {"SKU-1": "5"}

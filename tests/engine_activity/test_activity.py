@@ -11,9 +11,10 @@ from app.activity import ENTRY_ID_RE, ActivityLog, DeadLetters, is_personal_key,
 from app.logging import REDACTED
 from connectors.keys import Keys
 from tests.engine_activity.conftest import Clock, make_entry
+from tests.redisdb import RUN_PREFIX
 
 DAY = 86400
-KEYS = Keys("lbtest", "default")
+KEYS = Keys(RUN_PREFIX, "default")
 
 
 def make_log(redis: Any, clock: Clock, *, days: int = 14, personal: bool = False) -> ActivityLog:

@@ -13,9 +13,10 @@ from structlog.testing import capture_logs
 
 from app.alerts import Alerter
 from connectors.keys import Keys
+from tests.redisdb import RUN_PREFIX
 
 URL = "https://hooks.slack.example/services/T000/B000/sekrit-path-token"
-GATE = Keys("lbtest", "default").alerts("gate")
+GATE = Keys(RUN_PREFIX, "default").alerts("gate")
 
 
 class Slack:
@@ -47,7 +48,7 @@ async def http(slack: Slack) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def alerter(redis: Any, http: httpx.AsyncClient, url: str | None = URL) -> Alerter:
-    return Alerter(redis, Keys("lbtest", "default"), http=http, url=url, min_interval_seconds=300)
+    return Alerter(redis, Keys(RUN_PREFIX, "default"), http=http, url=url, min_interval_seconds=300)
 
 
 async def interval_passes(redis: Any) -> None:
@@ -108,7 +109,7 @@ async def test_next_alert_carries_the_pending_digest(redis: Any, http: httpx.Asy
     await a.alert("connection", "four")
     assert len(slack.bodies) == 2
     assert slack.bodies[1]["text"] == ("[ledgerbridge] connection: four\n2 more alerts: record_failed ×2 (two; three)")
-    assert await redis.llen(Keys("lbtest", "default").alerts("pending")) == 0
+    assert await redis.llen(Keys(RUN_PREFIX, "default").alerts("pending")) == 0
 
 
 @pytest.mark.parametrize("failure", ["500", "connect"])

@@ -8,6 +8,7 @@ from app.metrics import Metrics, normalise_endpoint
 from connectors.keys import Keys
 from tests.engine_activity.conftest import make_entry
 from tests.engine_activity.promparse import parse
+from tests.redisdb import RUN_PREFIX
 
 
 def value(samples: list[tuple[str, dict[str, str], float]], name: str, **labels: str) -> float:
@@ -21,8 +22,8 @@ def value(samples: list[tuple[str, dict[str, str], float]], name: str, **labels:
 
 async def test_counters_add_up_across_instances_and_render(redis: Any) -> None:
     api, worker = (
-        Metrics(redis, Keys("lbtest", "default")),
-        Metrics(redis, Keys("lbtest", "default")),
+        Metrics(redis, Keys(RUN_PREFIX, "default")),
+        Metrics(redis, Keys(RUN_PREFIX, "default")),
     )  # two processes in real life
     await worker.job_finished("customers", "created", 0.25)
     await worker.job_finished("customers", "created", 0.5)
@@ -63,7 +64,7 @@ async def test_counters_add_up_across_instances_and_render(redis: Any) -> None:
 
 
 async def test_label_values_are_escaped(redis: Any) -> None:
-    metrics = Metrics(redis, Keys("lbtest", "default"))
+    metrics = Metrics(redis, Keys(RUN_PREFIX, "default"))
     nasty = 'we"ird\\flow\nname'
     await metrics.job_finished(nasty, "failed", 0.1)
     text = await metrics.render(queue_depth=None, dead_letters={nasty: 1})
@@ -75,7 +76,7 @@ async def test_label_values_are_escaped(redis: Any) -> None:
 
 
 async def test_record_entry_counts_the_job_and_its_calls(redis: Any) -> None:
-    metrics = Metrics(redis, Keys("lbtest", "default"))
+    metrics = Metrics(redis, Keys(RUN_PREFIX, "default"))
     calls = [
         {"system": "exact", "method": "GET", "endpoint": "/api/v1/1/salesinvoice/SalesInvoices", "status": 200},
         {"system": "eaccounting", "method": "POST", "endpoint": "/v2/customerinvoices", "status": 429},
@@ -93,7 +94,7 @@ async def test_record_entry_counts_the_job_and_its_calls(redis: Any) -> None:
 
 
 async def test_rate_limit_waits_count_as_waiting_not_as_calls(redis: Any) -> None:
-    metrics = Metrics(redis, Keys("lbtest", "default"))
+    metrics = Metrics(redis, Keys(RUN_PREFIX, "default"))
     calls = [
         {"system": "exact", "method": "WAIT", "endpoint": "logistics/Items", "status": None, "duration_ms": 2500.0},
         {"system": "exact", "method": "GET", "endpoint": "logistics/Items", "status": 200, "duration_ms": 12.0},
@@ -107,7 +108,7 @@ async def test_rate_limit_waits_count_as_waiting_not_as_calls(redis: Any) -> Non
 
 
 async def test_poll_pages_count_the_records_they_enqueued(redis: Any) -> None:
-    metrics = Metrics(redis, Keys("lbtest", "default"))
+    metrics = Metrics(redis, Keys(RUN_PREFIX, "default"))
     for records in (1000, 1000, 417):
         await metrics.poll_page("products", records, [])
     samples, _, _ = parse(await metrics.render(queue_depth=None, dead_letters={}))

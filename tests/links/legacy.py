@@ -1,7 +1,8 @@
 """Loads tests/links/legacy_v1.json (a Redis written by the single-administration code) under a test's own names.
 
 Keys under the fixture's prefix `lb` move to the test's prefix; the fixture's arq queue and arq keys (which sat
-outside any prefix then) move under `{prefix}:legacy-` names, so a test never writes outside its own prefix.
+outside any prefix then) move to `{prefix}:queue:legacy` and under `{prefix}:arq:legacy:`, so a test never writes
+outside its own prefix (installation-wide names, which the upgrade does not adopt into a link).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _value(cell: dict[str, str]) -> bytes:
 async def load_legacy(redis: Any, prefix: str) -> Loaded:
     document = json.loads(FIXTURE.read_text())
     old_prefix, old_queue = document["prefix"], document["queue"]
-    queue, arq_prefix = f"{prefix}:legacy-queue", f"{prefix}:legacy-arq:"
+    queue, arq_prefix = f"{prefix}:queue:legacy", f"{prefix}:arq:legacy:"
 
     def job(job_id: str) -> str:
         return prefix + job_id.removeprefix(old_prefix) if job_id.startswith(f"{old_prefix}:") else job_id

@@ -8,11 +8,13 @@ from typing import Any
 
 import httpx
 from arq.connections import ArqRedis
+from redis.asyncio import Redis
 
 from app.activity import ActivityLog
 from app.scope import Process
 from app.settings import Settings
-from app.upgrade import SCHEMA, upgrade
+from app.upgrade import SCHEMA, Legacy, upgrade
+from app.worker import build_worker
 from app.xref import text_of
 from connectors.keys import DEFAULT_LINK, Keys
 from flows.registry import load_flows
@@ -26,6 +28,7 @@ def _text(row: dict[str, Any]) -> str:
 
 async def _upgraded(settings: Settings, redis: ArqRedis) -> tuple[Loaded, Process]:
     loaded = await load_legacy(redis, settings.redis.key_prefix)
+    assert await upgrade(redis, settings, legacy=Legacy(queue=loaded.queue, arq_prefix=loaded.arq_prefix))
     process = Process(settings, redis, load_flows(), http=httpx.AsyncClient())
     await process.ready()
     return loaded, process
@@ -112,3 +115,31 @@ async def test_a_fresh_installation_starts_with_link_default_on_exact_division(
     stored = json.loads(text_of(await redis.hget(Keys.of(configured).links, DEFAULT_LINK)) or "{}")
     assert stored["division"] == 7654321
     await process.aclose()
+
+
+async def test_a_job_queued_before_the_upgrade_runs_after_it_as_link_default(
+    settings: Settings, redis: ArqRedis
+) -> None:
+    loaded, process = await _upgraded(settings, redis)
+    await process.aclose()
+    queued = next(row for row in loaded.document["keys"] if row["key"] == loaded.document["queue"])
+    ((job_id, _),) = queued["value"]
+    job_id = settings.redis.key_prefix + job_id.removeprefix("lb")
+    record = job_id.rsplit(":", 1)[1]
+    # The job and its arq data moved to the current queue and under the prefix; the old queue is empty.
+    assert await redis.zrange(settings.redis.queue_name, 0, -1) == [job_id.encode()]
+    assert await redis.zcard(loaded.queue) == 0
+    raw = Redis(connection_pool=redis.connection_pool)
+    assert await raw.exists(Keys.of(settings).arq_job(job_id))
+
+    # No network here: both systems answer 404, so the run ends quickly; what matters is that it ran, as default.
+    offline = httpx.AsyncClient(transport=httpx.MockTransport(lambda _r: httpx.Response(404, json={})))
+    worker = build_worker(settings, burst=True, configure_logs=False, flows=load_flows(), http=offline, cron=False)
+    await worker.async_run()
+    await worker.close()
+    await offline.aclose()
+    engine = await Process(settings, redis, load_flows(), http=httpx.AsyncClient()).engine_of(DEFAULT_LINK)
+    assert engine is not None
+    entries, _ = await engine.activity.query(source_id=record)
+    assert [(e.flow, e.trigger) for e in entries] == [("orders", "manual")]
+    assert await redis.zcard(settings.redis.queue_name) == 0
