@@ -18,12 +18,14 @@ import json
 import secrets
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import structlog
 from arq import Retry
 
+from app import polling
 from app.activity import ActivityEntry
+from app.budgets import Budget
 from app.flowconfig import ConfigInvalid, ResolvedConfig
 from app.jobs import (
     JOB_POLL_DUE,
@@ -37,7 +39,7 @@ from app.jobs import (
 from app.outcome import Verdict, classify
 from app.xref import RELEASE_SCRIPT
 from connectors.calls import capture_calls
-from connectors.errors import AuthError, ConnectorError, TransientError
+from connectors.errors import ConnectorError, TransientError
 from connectors.exact.factory import DivisionBudget
 from flows.base import FlowContext, FlowDefinition, Outcome, RecordFailed
 
@@ -124,6 +126,10 @@ class Engine:
         structlog.contextvars.bind_contextvars(link=self.link, flow=flow, record_id=record_id, trigger=trigger)
         if self.scope.link.paused:
             raise Retry(defer=PAUSED_DEFER_SECONDS)  # kept, not run, until the link is resumed
+        wait, spent = await self.scope.budgets.wait()
+        if wait > (self.process.timing.max_wait or 0.0):
+            # The link's budget is spent: its turn comes later, and this worker slot goes to another job now.
+            await self._defer(flow, spent, wait)
         keys = self.keys
         token = secrets.token_hex(8)
         lock_ms = int(self.settings.engine.lock_seconds * 1000)
@@ -134,7 +140,7 @@ class Engine:
         try:
             return await self._run_locked(definition, record_id, trigger, job_id=job_id, replay_of=replay_of)
         finally:
-            await self._release(keys.lock(flow, record_id), token)
+            await self.release(keys.lock(flow, record_id), token)
             now_generation = await self.redis.get(keys.generation(flow, record_id))
             if now_generation != generation and now_generation is not None:
                 await enqueue_followup(self.redis, self.settings, flow, record_id, link=self.link)
@@ -154,7 +160,7 @@ class Engine:
 
             await purge_link_data(self.process, self.link)
 
-    async def _release(self, key: str, token: str) -> None:
+    async def release(self, key: str, token: str) -> None:
         await self.redis.eval(RELEASE_SCRIPT, 1, key, token)  # type: ignore[misc]
 
     async def _run_locked(
@@ -230,9 +236,8 @@ class Engine:
         flow, record_id = entry.flow, entry.source_id
         if verdict.outcome is None:
             # Not the record's failure (a rate budget): no entry, no try used; run again when the budget allows.
-            await self.metrics.deferred(flow, entry.api_calls)
-            log.info("engine.record_deferred", reason=verdict.reason, defer=round(verdict.retry_in or 0, 1))
-            raise Retry(defer=verdict.retry_in)
+            system = str((verdict.error or {}).get("system") or "")
+            await self._defer(flow, self.scope.budgets.of(system), verdict.retry_in or 1.0, entry.api_calls)
         entry.outcome = verdict.outcome  # type: ignore[assignment]
         if verdict.error is not None:
             entry.reason, entry.error = verdict.reason, verdict.error
@@ -256,7 +261,10 @@ class Engine:
         if not verdict.final:
             await self.redis.set(attempts, entry.attempt, ex=ATTEMPTS_TTL_SECONDS)
             raise Retry(defer=verdict.retry_in)
-        await self.redis.delete(attempts)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.delete(attempts)
+            pipe.srem(self.keys.queued(flow), record_id)
+            await pipe.execute()
         if verdict.dead_letter:
             await self.dead_letters.add(
                 flow, record_id, log_id=entry.id, error=entry.error or {"message": entry.reason}, trigger=trigger
@@ -278,6 +286,15 @@ class Engine:
                 link=self.link,
             )
         return entry.outcome
+
+    async def _defer(
+        self, flow: str, budget: Budget | None, wait: float, calls: list[dict[str, Any]] | None = None
+    ) -> NoReturn:
+        """Put the run off until its turn on the spent `budget` (app/budgets.py); no try used, no entry written."""
+        defer = await self.scope.budgets.turn(budget, wait)
+        await self.metrics.deferred(flow, calls or [])
+        log.info("engine.record_deferred", budget=budget.system if budget else None, defer=round(defer, 1))
+        raise Retry(defer=defer)
 
     async def _fetch_and_handle(
         self, definition: FlowDefinition, ctx: FlowContext, record_id: str, entry: ActivityEntry
@@ -301,76 +318,19 @@ class Engine:
             return data
         return await definition.fetch(ctx, record_id)
 
-    # ------------------------------------------------------------------ polling
+    # ------------------------------------------------------------------ polling (app/polling.py)
 
     async def poll_flow(self, flow: str, since: str | None = None) -> int:
         """Enqueue every record changed since the stored cursor (or `since`); returns how many were enqueued."""
-        definition = self.flows.get(flow)
-        if definition is None or definition.poll is None or self.scope.link.paused:
-            return 0
-        keys = self.keys
-        token = secrets.token_hex(8)
-        if not await self.redis.set(keys.poll_lock(flow), token, nx=True, px=600_000):
-            return 0
-        enqueued = 0
-        structlog.contextvars.bind_contextvars(link=self.link, flow=flow)
-        try:
-            resolved = await self.configs.get(flow)
-            ctx = self.context(definition, resolved, "poll")
-            raw_cursor = await self.redis.get(keys.cursor(flow))
-            cursor = since if since is not None else (raw_cursor.decode() if raw_cursor else None)
-            with capture_calls() as calls:
-                async for page in definition.poll(ctx, cursor):
-                    for record_id in page.record_ids:
-                        await self.enqueue(flow, record_id, "poll", payload=page.payloads.get(record_id))
-                    enqueued += len(page.record_ids)
-                    # Only now is the page safely in the queue: advance the cursor.
-                    if page.cursor is not None:
-                        await self.redis.set(keys.cursor(flow), page.cursor)
-                    log.info("engine.poll_page", flow=flow, records=len(page.record_ids), total=enqueued)
-                    await self.metrics.poll_page(flow, len(page.record_ids), [c.to_dict() for c in calls])
-                    calls.clear()
-        except ConnectorError as exc:
-            log.warning("engine.poll_failed", flow=flow, error=str(exc), enqueued=enqueued)
-            if isinstance(exc, AuthError):
-                await self.alerter.alert("connection", f"polling {flow}: {exc}", flow=flow, link=self.link)
-        except Exception as exc:  # a bug, or a `since` the flow's cursor cannot read: logged, never a crash loop
-            log.exception("engine.poll_crashed", flow=flow, error=f"{type(exc).__name__}: {exc}", since=since)
-            await self.alerter.alert(
-                "poll_failed", f"polling {flow} failed: {type(exc).__name__}: {exc}", flow=flow, link=self.link
-            )
-        finally:
-            # Also after a failure: the next try comes after the interval, not on the next 5-second tick.
-            await self.redis.set(keys.last_poll(flow), repr(time.time()))
-            await self._release(keys.poll_lock(flow), token)
-        return enqueued
+        return await polling.poll_flow(self, flow, since)
 
     async def polls_due(self, now: float) -> list[str]:
         """Enqueue a poll for every enabled flow of this link whose interval has passed."""
-        started: list[str] = []
-        if self.scope.link.paused:
-            return started
-        for name, definition in self.flows.items():
-            if definition.poll is None:
-                continue
-            try:
-                resolved = await self.configs.get(name)
-            except ConfigInvalid:
-                continue
-            if not resolved.config.enabled:
-                continue
-            interval = resolved.config.poll_interval_seconds or self.settings.worker.poll_interval_seconds
-            raw = await self.redis.get(self.keys.last_poll(name))
-            if raw is not None and now - float(raw) < interval:
-                continue
-            if await enqueue_poll(self.redis, self.settings, name, link=self.link):
-                started.append(name)
-        await self.alerter.flush_digest()
-        return started
+        return await polling.polls_due(self, now)
 
     async def poll_due(self) -> list[str]:
         """This link's due polls (kept for callers of the single-link engine)."""
-        return await self.polls_due(time.time())
+        return await polling.polls_due(self, time.time())
 
     async def retry_failed(self, flow: str) -> int:
         count = 0

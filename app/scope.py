@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import httpx
@@ -27,6 +27,7 @@ from arq.connections import ArqRedis
 
 from app.activity import ActivityLog, DeadLetters
 from app.alerts import Alerter
+from app.budgets import RunBudgets, eaccounting_budget, exact_budget
 from app.flowconfig import FlowConfigStore
 from app.links import Link, LinkStore
 from app.metrics import Metrics
@@ -36,9 +37,10 @@ from app.xref import CrossRefs
 from connectors.eaccounting import EAccountingClient
 from connectors.eaccounting.factory import eaccounting_client, eaccounting_tokens
 from connectors.exact import ExactClient
-from connectors.exact.factory import exact_client, exact_tokens
+from connectors.exact.factory import DivisionBudget, exact_client, exact_tokens
 from connectors.keys import DEFAULT_LINK, Keys
 from connectors.oauth import TokenManager
+from connectors.ratelimit import RateBudget
 from flows.base import FlowDefinition
 from flows.cache import RefCache
 
@@ -53,13 +55,14 @@ Sleep = Callable[[float], Awaitable[None]]
 @dataclass(frozen=True, slots=True)
 class Timing:
     """Clocks and sleeps of the connectors (tests and benchmarks run them on the simulators' clocks), and the
-    longest a call may wait in place for its rate budget before it raises `RateLimited` instead."""
+    longest a call may wait in place for its rate budget before it raises `RateLimited` instead (None:
+    `ENGINE__BUDGET_WAIT_SECONDS`)."""
 
     exact_clock: Clock = time.time
     exact_sleep: Sleep = asyncio.sleep
     eaccounting_clock: Clock = time.time
     eaccounting_sleep: Sleep = asyncio.sleep
-    max_wait: float = 90.0
+    max_wait: float | None = None
 
 
 def make_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
@@ -119,6 +122,7 @@ class LinkScope:
     dead_letters: DeadLetters
     metrics: Metrics
     alerter: Alerter
+    budgets: RunBudgets
     cache: RefCache = field(default_factory=RefCache)
 
     @property
@@ -144,7 +148,10 @@ class Process:
         self.http = http if http is not None else make_http_client(settings)
         self._owns_http = http is None
         self.keys = Keys.of(settings)
-        self.timing = timing or Timing()
+        timing = timing or Timing()
+        if timing.max_wait is None:
+            timing = replace(timing, max_wait=settings.engine.budget_wait_seconds)
+        self.timing = timing
         self.connections = Connections(settings, redis, self.http, self.keys, self.timing)
         self.registry = LinkStore(redis, self.keys)
         self._upgraded = False
@@ -212,6 +219,8 @@ class Process:
     def _build(self, link: Link) -> LinkScope:
         settings, redis, timing = self.settings, self.redis, self.timing
         keys = self.keys.for_link(link.id)
+        max_wait = timing.max_wait if timing.max_wait is not None else settings.engine.budget_wait_seconds
+        client_id = settings.eaccounting.client_id or "default"
         alert_url = settings.alerts.webhook_url.get_secret_value() if settings.alerts.webhook_url else None
         exact = exact_client(
             settings,
@@ -222,7 +231,7 @@ class Process:
             division=link.division,
             clock=timing.exact_clock,
             sleep=timing.exact_sleep,
-            max_wait=timing.max_wait,
+            max_wait=max_wait,
         )
         eaccounting = eaccounting_client(
             settings,
@@ -230,10 +239,10 @@ class Process:
             redis,
             tokens=self.connections.eaccounting(link.eaccounting_connection),
             keys=self.keys,
-            budget_scope=link.eaccounting_connection,
+            budget_scope=client_id,
             clock=timing.eaccounting_clock,
             sleep=timing.eaccounting_sleep,
-            max_wait=timing.max_wait,
+            max_wait=max_wait,
         )
         return LinkScope(
             link=link,
@@ -253,9 +262,29 @@ class Process:
             alerter=Alerter(
                 redis, keys, http=self.http, url=alert_url, min_interval_seconds=settings.alerts.min_interval_seconds
             ),
+            budgets=RunBudgets(
+                redis,
+                self.keys,
+                [
+                    exact_budget(str(link.division or "current"), _division_budget(exact), timing.exact_clock),
+                    eaccounting_budget(client_id, _budget(eaccounting), timing.eaccounting_clock),
+                ],
+            ),
         )
 
     async def aclose(self) -> None:
         """Close what this process opened (an HTTP client passed in belongs to the caller)."""
         if self._owns_http:
             await self.http.aclose()
+
+
+def _budget(client: EAccountingClient) -> RateBudget:
+    budget = client.api.budget
+    assert budget is not None, "the factories always give a client its budget"
+    return budget
+
+
+def _division_budget(client: ExactClient) -> DivisionBudget:
+    budget = client.api.budget
+    assert isinstance(budget, DivisionBudget), "exact_client gives every client its division's budget"
+    return budget

@@ -130,6 +130,15 @@ class EngineSection(_Section):
         1.0, ge=0, le=60, description="Webhook/poll triggers wait this long so a burst of changes makes one run"
     )
     webhook_max_body_bytes: int = Field(65536, ge=1024, description="Larger webhook bodies are refused with 413")
+    budget_wait_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=120,
+        description="A call waits this long in place for its rate budget; longer defers the run",
+    )
+    max_queued_per_flow: int = Field(
+        500, ge=10, description="Most record jobs a link's polls keep queued per flow; the rest waits in the source"
+    )
     subscribe_webhooks_on_start: bool = Field(True, description="Ensure Exact webhook subscriptions at worker start")
 
 

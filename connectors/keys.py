@@ -139,9 +139,9 @@ class Keys:
         """Base of a window budget's per-window counters (the budget's script appends `:{window start}`)."""
         return self._key("ratelimit", system, scope, "w")
 
-    def ratelimit_slots(self, system: str, scope: str) -> str:
-        """Where deferred runs take their turn once the budget `scope` is spent (app/budgets.py)."""
-        return self._key("ratelimit", system, scope, "slots")
+    def ratelimit_slots(self, system: str, scope: str, window: int) -> str:
+        """The turns of runs deferred until the budget `scope` resets at `window` (app/budgets.py)."""
+        return self._key("ratelimit", system, scope, "slots", window)
 
     def webhook_seen(self, digest: str) -> str:
         return self._key("webhook", "seen", digest)

@@ -13,10 +13,11 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-# Returns milliseconds to wait (0 = go ahead, and the call is counted).
+# Returns milliseconds to wait (0 = go ahead, and the call is counted unless ARGV[2] is '0': a look, no call).
 _ACQUIRE = """
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
+local consume = ARGV[2] ~= '0'
 local blocked = tonumber(redis.call('HGET', key, 'blocked_until') or '0')
 if blocked > now then return blocked - now end
 local function window(prefix, span)
@@ -39,6 +40,7 @@ local d = window('d', 86400000)
 if d > 0 then return d end
 local m = window('m', 60000)
 if m > 0 then return m end
+if not consume then return 0 end
 if m == 0 then redis.call('HINCRBY', key, 'm_rem', -1) end
 if d == 0 then redis.call('HINCRBY', key, 'd_rem', -1) end
 redis.call('PEXPIRE', key, 172800000)
@@ -64,6 +66,7 @@ return 0
 """
 
 # KEYS[1]: the base of the per-window counters (`:{window start}` is appended), KEYS[2]: the budget's hash.
+# ARGV[4] '0': only look (ms to wait before a call would be allowed), count nothing.
 _WINDOW = """
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
@@ -73,6 +76,10 @@ local blocked = tonumber(redis.call('HGET', KEYS[2], 'blocked_until') or '0')
 if blocked > now then return blocked - now end
 local start = now - (now % span)
 local wkey = key .. ':' .. start
+if ARGV[4] == '0' then
+  if tonumber(redis.call('GET', wkey) or '0') >= limit then return start + span - now end
+  return 0
+end
 local count = redis.call('INCR', wkey)
 if count == 1 then redis.call('PEXPIRE', wkey, span * 2) end
 if count > limit then
@@ -86,6 +93,10 @@ return 0
 class RateBudget(Protocol):
     async def acquire(self, now: float) -> float:
         """Count one call and return 0, or return the seconds to wait first (nothing counted)."""
+        ...
+
+    async def wait(self, now: float) -> float:
+        """Seconds until a call would be allowed (0: now), counting nothing."""
         ...
 
     async def observe(self, headers: dict[str, str], now: float) -> None: ...
@@ -113,7 +124,11 @@ class HeaderBudget(_BlockMixin):
         self._observe = redis.register_script(_OBSERVE)
 
     async def acquire(self, now: float) -> float:
-        wait_ms = await self._acquire(keys=[self._key], args=[int(now * 1000)])
+        wait_ms = await self._acquire(keys=[self._key], args=[int(now * 1000), 1])
+        return max(0.0, int(wait_ms) / 1000)
+
+    async def wait(self, now: float) -> float:
+        wait_ms = await self._acquire(keys=[self._key], args=[int(now * 1000), 0])
         return max(0.0, int(wait_ms) / 1000)
 
     async def observe(self, headers: dict[str, str], now: float) -> None:  # noqa: ARG002 - same signature as others
@@ -145,7 +160,13 @@ class WindowBudget(_BlockMixin):
 
     async def acquire(self, now: float) -> float:
         wait_ms = await self._window(
-            keys=[self._windows_key, self._key], args=[int(now * 1000), self._limit, self._span_ms]
+            keys=[self._windows_key, self._key], args=[int(now * 1000), self._limit, self._span_ms, 1]
+        )
+        return max(0.0, int(wait_ms) / 1000)
+
+    async def wait(self, now: float) -> float:
+        wait_ms = await self._window(
+            keys=[self._windows_key, self._key], args=[int(now * 1000), self._limit, self._span_ms, 0]
         )
         return max(0.0, int(wait_ms) / 1000)
 

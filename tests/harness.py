@@ -191,8 +191,14 @@ async def make_world(
         async def ea_sleep(seconds: float) -> None:
             ea_sim.advance_clock(seconds)
 
+        # The simulators' clocks stand still unless a connector sleeps, so waits for a rate budget are slept (which
+        # advances them) rather than deferred: a deferred run would wait for a reset that never comes.
         timing = Timing(
-            exact_clock=exact_clock, exact_sleep=exact_sleep, eaccounting_clock=ea_clock, eaccounting_sleep=ea_sleep
+            exact_clock=exact_clock,
+            exact_sleep=exact_sleep,
+            eaccounting_clock=ea_clock,
+            eaccounting_sleep=ea_sleep,
+            max_wait=90.0,
         )
         process = Process(cfg, redis, load_flows(), http=http, timing=timing)
         await process.ready()

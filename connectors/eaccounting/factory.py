@@ -10,7 +10,9 @@
   counted in fixed 10-second windows of 85 calls, because a sliding minute overlaps at most seven such windows
   (7 x 85 = 595 <= 600), so no minute ever sees more than the limit however the windows fall (a fixed 600-per-60-s
   window could let 1200 through across a boundary). That still allows 510 calls a minute. A 429 despite the budget
-  (another client on the same credentials) is waited out by `ApiClient` with the wait the API names.
+  (another client on the same credentials) is waited out by `ApiClient` with the wait the API names. The limit
+  names the client, not the company: a token reaches one company, but every company's calls come from our one
+  client, so the budget is keyed by the client id and every connection (every link) spends the same one.
 """
 
 from __future__ import annotations
@@ -148,7 +150,8 @@ def build_eaccounting_client(
         redis,
         tokens=tokens,
         keys=keys,
-        budget_scope=connection,
+        # Visma counts the limit per client (and endpoint), not per company: one budget for every connection.
+        budget_scope=settings.eaccounting.client_id or connection,
         clock=clock,
         sleep=sleep,
         page_size=page_size,

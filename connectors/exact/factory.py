@@ -86,6 +86,15 @@ class DivisionBudget:
     async def acquire(self, now: float) -> float:
         return 0.0 if self._inner is None else await self._inner.acquire(now)
 
+    async def wait(self, now: float) -> float:
+        return 0.0 if self._inner is None else await self._inner.wait(now)
+
+    async def minute_limit(self) -> int | None:
+        """The division's minutely limit as Exact's headers last reported it (None: not seen yet)."""
+        if self._inner is None:
+            return None
+        return (await self._inner.snapshot()).get("m_limit")
+
     async def observe(self, headers: dict[str, str], now: float) -> None:
         if self._inner is not None:
             await self._inner.observe(headers, now)

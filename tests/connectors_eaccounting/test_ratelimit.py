@@ -28,7 +28,7 @@ async def test_429_is_waited_out_for_the_seconds_the_message_names(harness: Harn
     assert counters["route_statuses"]["GET /v2/units 200"] == 7
     assert harness.sleeps == [60.0]  # "Try again in 60 seconds." (no Retry-After header is sent)
     # The wait is shared through Redis: another process waits for the same window instead of hitting 429 too.
-    key = Keys(harness.settings.redis.key_prefix).ratelimit("eaccounting", "default")
+    key = Keys(harness.settings.redis.key_prefix).ratelimit("eaccounting", str(harness.settings.eaccounting.client_id))
     blocked = await harness.redis.hget(key, "blocked_until")
     assert blocked is not None and int(blocked) > 0
 
@@ -40,7 +40,9 @@ async def test_other_process_waits_for_the_blocked_window(harness: Harness, ea: 
     other = harness.client()
     harness.sim.rate.reset()
     # Re-block the shared budget as a 429 would, 20 s ahead: the other process must wait before calling.
-    budget_key = Keys(harness.settings.redis.key_prefix).ratelimit("eaccounting", "default")
+    budget_key = Keys(harness.settings.redis.key_prefix).ratelimit(
+        "eaccounting", str(harness.settings.eaccounting.client_id)
+    )
     await harness.redis.hset(budget_key, "blocked_until", str(int((harness.clock() + 20) * 1000)))
     calls_before = harness.sim.counters()["calls"]["GET /v2/units"]
     assert await other.units()

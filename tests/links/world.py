@@ -10,17 +10,20 @@ record that strays into the other administration would find its counterpart ther
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from arq.connections import ArqRedis
+from arq.worker import Worker, func
 
 from app.engine import Engine
+from app.jobs import JOB_RUN_RECORD
 from app.links import NewLink
-from app.main import create_app
+from app.main import connect_redis, create_app
 from app.scope import Process, Timing
 from app.services.links import create_link
 from app.settings import Settings
@@ -75,12 +78,19 @@ async def _connect(process: Process, ea_host: EAccountingHost, http: httpx.Async
 
 @asynccontextmanager
 async def make_links_world(
-    settings: Settings, redis: ArqRedis, *, ea_rate_limit: int | None = None
+    settings: Settings,
+    redis: ArqRedis,
+    *,
+    ea_rate_limit: int | None = None,
+    exact_limits: tuple[int, int] = (100_000, 1_000_000),
+    max_wait: float = 90.0,
+    sleeps: list[float] | None = None,
 ) -> AsyncIterator[LinksWorld]:
+    """The world; `exact_limits` (minutely, daily) per division; `max_wait` the longest a connector waits for its
+    budget in place (the simulators' clocks only move when a connector sleeps); `sleeps` records those waits."""
+    minutely, daily = exact_limits
     exact_app = create_exact_app(
-        ExactSimConfig(
-            start_time=START, minutely_limit=100_000, daily_limit=1_000_000, other_divisions=(DIVISION_SOUTH,)
-        )
+        ExactSimConfig(start_time=START, minutely_limit=minutely, daily_limit=daily, other_divisions=(DIVISION_SOUTH,))
     )
     exact_sim: ExactSim = exact_app.state.sim
     seed_demo(exact_sim, division=DIVISION_SOUTH)
@@ -93,9 +103,13 @@ async def make_links_world(
     ea_clock = ea_host.sims[0]
 
     async def exact_sleep(seconds: float) -> None:
+        if sleeps is not None:
+            sleeps.append(seconds)
         exact_sim.clock.advance(seconds)
 
     async def ea_sleep(seconds: float) -> None:
+        if sleeps is not None:
+            sleeps.append(seconds)
         ea_clock.advance_clock(seconds)
 
     timing = Timing(
@@ -103,6 +117,7 @@ async def make_links_world(
         exact_sleep=exact_sleep,
         eaccounting_clock=lambda: ea_clock.now().timestamp(),
         eaccounting_sleep=ea_sleep,
+        max_wait=max_wait,
     )
     async with httpx.AsyncClient(transport=router) as http:
         process = Process(cfg, redis, load_flows(), http=http, timing=timing)
@@ -123,3 +138,41 @@ async def make_links_world(
                 exact_sim.reset_counters()
                 yield LinksWorld(cfg, redis, http, process, exact_sim, ea_host, api)
         await process.aclose()
+
+
+async def run_workers_until(
+    world: LinksWorld, done: Callable[[], Awaitable[bool]], *, workers: int = 1, max_jobs: int = 10, guard: float = 60
+) -> None:
+    """Run arq workers (the world's engines as the jobs) until `done()`; deferred jobs may stay queued. `guard` only
+    stops a hung test, it is no speed requirement."""
+
+    async def run_record(
+        ctx: dict[str, Any], flow: str, record_id: str, trigger: str, replay_of: Any = None, link: str = "default"
+    ) -> str:
+        engine = await world.process.engine_of(link)
+        assert engine is not None, link
+        return await engine.run_record(flow, record_id, trigger, job_id=ctx.get("job_id"), replay_of=replay_of)
+
+    pool = [
+        Worker(
+            functions=[func(run_record, name=JOB_RUN_RECORD, max_tries=10_000, keep_result=0)],
+            redis_pool=connect_redis(world.settings),
+            queue_name=world.settings.redis.queue_name,
+            poll_delay=0.01,
+            keep_result=0,
+            handle_signals=False,
+            max_jobs=max_jobs,
+        )
+        for _ in range(workers)
+    ]
+    tasks = [asyncio.create_task(worker.async_run()) for worker in pool]
+    try:
+        async with asyncio.timeout(guard):
+            while not await done():  # noqa: ASYNC110 - polling Redis state the workers change
+                await asyncio.sleep(0.05)
+    finally:
+        for worker in pool:
+            await worker.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

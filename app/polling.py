@@ -1,0 +1,114 @@
+"""Polling a link's flows: what changed in the source since the stored cursor becomes record jobs.
+
+The cursor is stored only after a page's jobs are enqueued, so a crash re-reads a page rather than skipping it.
+Admission: a link keeps at most `ENGINE__MAX_QUEUED_PER_FLOW` record jobs of a flow queued from its polls; a
+back-fill beyond that stays in the source (the cursor stops before the page) and later polls read on as the queue
+drains, so one link's back-log never fills the queue (docs/engine.md, "Budgets and fairness").
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import TYPE_CHECKING
+
+import structlog
+
+from app.flowconfig import ConfigInvalid
+from app.jobs import enqueue_poll
+from connectors.calls import capture_calls
+from connectors.errors import AuthError, ConnectorError
+
+if TYPE_CHECKING:
+    from app.engine import Engine
+
+log = structlog.get_logger("engine")
+
+
+async def poll_flow(engine: Engine, flow: str, since: str | None = None) -> int:
+    """Enqueue every record changed since the stored cursor (or `since`); returns how many were enqueued."""
+    definition = engine.flows.get(flow)
+    if definition is None or definition.poll is None or engine.scope.link.paused:
+        return 0
+    keys = engine.keys
+    token = secrets.token_hex(8)
+    if not await engine.redis.set(keys.poll_lock(flow), token, nx=True, px=600_000):
+        return 0
+    enqueued = 0
+    structlog.contextvars.bind_contextvars(link=engine.link, flow=flow)
+    try:
+        resolved = await engine.configs.get(flow)
+        ctx = engine.context(definition, resolved, "poll")
+        raw_cursor = await engine.redis.get(keys.cursor(flow))
+        cursor = since if since is not None else (raw_cursor.decode() if raw_cursor else None)
+        with capture_calls() as calls:
+            async for page in definition.poll(ctx, cursor):
+                if await queued(engine, flow) >= engine.settings.engine.max_queued_per_flow:
+                    # Admission: the link has enough queued; this page stays in the source (the cursor does not
+                    # move) and a later poll reads on once the queue has room.
+                    log.info("engine.poll_paused", flow=flow, reason="queue cap", total=enqueued)
+                    break
+                for record_id in page.record_ids:
+                    await engine.enqueue(flow, record_id, "poll", payload=page.payloads.get(record_id))
+                if page.record_ids:
+                    await engine.redis.sadd(keys.queued(flow), *page.record_ids)  # type: ignore[misc]
+                enqueued += len(page.record_ids)
+                # Only now is the page safely in the queue: advance the cursor.
+                if page.cursor is not None:
+                    await engine.redis.set(keys.cursor(flow), page.cursor)
+                log.info("engine.poll_page", flow=flow, records=len(page.record_ids), total=enqueued)
+                await engine.metrics.poll_page(flow, len(page.record_ids), [c.to_dict() for c in calls])
+                calls.clear()
+    except ConnectorError as exc:
+        log.warning("engine.poll_failed", flow=flow, error=str(exc), enqueued=enqueued)
+        if isinstance(exc, AuthError):
+            await engine.alerter.alert("connection", f"polling {flow}: {exc}", flow=flow, link=engine.link)
+    except Exception as exc:  # a bug, or a `since` the flow's cursor cannot read: logged, never a crash loop
+        log.exception("engine.poll_crashed", flow=flow, error=f"{type(exc).__name__}: {exc}", since=since)
+        await engine.alerter.alert(
+            "poll_failed", f"polling {flow} failed: {type(exc).__name__}: {exc}", flow=flow, link=engine.link
+        )
+    finally:
+        # Also after a failure: the next try comes after the interval, not on the next 5-second tick.
+        await engine.redis.set(keys.last_poll(flow), repr(time.time()))
+        await engine.release(keys.poll_lock(flow), token)
+    return enqueued
+
+
+async def queued(engine: Engine, flow: str) -> int:
+    """Record jobs of `flow` the link's polls admitted that have not finished; jobs that vanished without
+    finishing (expired, removed) are forgotten when the count reaches the cap."""
+    key = engine.keys.queued(flow)
+    count = int(await engine.redis.scard(key))  # type: ignore[misc]
+    if count < engine.settings.engine.max_queued_per_flow:
+        return count
+    for raw in await engine.redis.smembers(key):  # type: ignore[misc]
+        record_id = raw.decode()
+        jobs = [engine.keys.record_job(flow, record_id), engine.keys.followup_job(flow, record_id)]
+        if not await engine.redis.exists(*[engine.process.keys.arq_job(job) for job in jobs]):
+            await engine.redis.srem(key, record_id)  # type: ignore[misc]
+    return int(await engine.redis.scard(key))  # type: ignore[misc]
+
+
+async def polls_due(engine: Engine, now: float) -> list[str]:
+    """Enqueue a poll for every enabled flow of this link whose interval has passed."""
+    started: list[str] = []
+    if engine.scope.link.paused:
+        return started
+    for name, definition in engine.flows.items():
+        if definition.poll is None:
+            continue
+        try:
+            resolved = await engine.configs.get(name)
+        except ConfigInvalid:
+            continue
+        if not resolved.config.enabled:
+            continue
+        interval = resolved.config.poll_interval_seconds or engine.settings.worker.poll_interval_seconds
+        raw = await engine.redis.get(engine.keys.last_poll(name))
+        if raw is not None and now - float(raw) < interval:
+            continue
+        if await enqueue_poll(engine.redis, engine.settings, name, link=engine.link):
+            started.append(name)
+    await engine.alerter.flush_digest()
+    return started
