@@ -27,6 +27,7 @@ from connectors.ratelimit import RateBudget
 
 EXACT_CALLS_PER_RUN = 1.5  # the orders flow needs about 1.36 Exact calls per order
 EXACT_MINUTE_LIMIT = 60  # until Exact's headers tell otherwise
+EXACT_RESERVE = 3
 EACCOUNTING_CALLS_PER_RUN = 1.0
 
 
@@ -39,6 +40,7 @@ class Budget:
     budget: RateBudget
     clock: Callable[[], float]
     spacing: Callable[[], Awaitable[float]]  # seconds of the budget one run uses
+    reserve: int = 1  # calls a run may need: it starts only when the budget has that many left
 
 
 class RunBudgets:
@@ -56,7 +58,7 @@ class RunBudgets:
         """Seconds until every budget has a call left (0: now), and the budget that is spent (None: none)."""
         longest, spent = 0.0, None
         for budget in self._budgets:
-            wait = await budget.budget.wait(budget.clock())
+            wait = await budget.budget.wait(budget.clock(), budget.reserve)
             if wait > longest:
                 longest, spent = wait, budget
         return longest, spent
@@ -81,7 +83,9 @@ def exact_budget(division: str, budget: DivisionBudget, clock: Callable[[], floa
         limit = await budget.minute_limit() or EXACT_MINUTE_LIMIT
         return 60.0 * EXACT_CALLS_PER_RUN / max(limit, 1)
 
-    return Budget("exact", division, budget, clock, spacing)
+    # A new company customer's order costs three calls (account, contact person, order): start a run only when the
+    # division has them, rather than stop it half-way (its next try would then look up what it may have written).
+    return Budget("exact", division, budget, clock, spacing, reserve=EXACT_RESERVE)
 
 
 def eaccounting_budget(client_id: str, budget: RateBudget, clock: Callable[[], float]) -> Budget:

@@ -3,7 +3,9 @@
 The cursor is stored only after a page's jobs are enqueued, so a crash re-reads a page rather than skipping it.
 Admission: a link keeps at most `ENGINE__MAX_QUEUED_PER_FLOW` record jobs of a flow queued from its polls; a
 back-fill beyond that stays in the source (the cursor stops before the page) and later polls read on as the queue
-drains, so one link's back-log never fills the queue (docs/engine.md, "Budgets and fairness").
+drains, so one link's back-log never fills the queue (docs/engine.md, "Budgets and fairness"). A poll whose
+cursor only comes with its last page (the orders poll: eAccounting's server time when it began) does not start
+while the flow is at the cap, and once started reads to its end.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import structlog
 from app.flowconfig import ConfigInvalid
 from app.jobs import enqueue_poll
 from connectors.calls import capture_calls
-from connectors.errors import AuthError, ConnectorError
+from connectors.errors import AuthError, ConnectorError, RateLimited
 
 if TYPE_CHECKING:
     from app.engine import Engine
 
 log = structlog.get_logger("engine")
+
+POLL_SLACK_SECONDS = 1.0
 
 
 async def poll_flow(engine: Engine, flow: str, since: str | None = None) -> int:
@@ -35,15 +39,17 @@ async def poll_flow(engine: Engine, flow: str, since: str | None = None) -> int:
     if not await engine.redis.set(keys.poll_lock(flow), token, nx=True, px=600_000):
         return 0
     enqueued = 0
+    started = time.time()
     structlog.contextvars.bind_contextvars(link=engine.link, flow=flow)
     try:
         resolved = await engine.configs.get(flow)
         ctx = engine.context(definition, resolved, "poll")
         raw_cursor = await engine.redis.get(keys.cursor(flow))
         cursor = since if since is not None else (raw_cursor.decode() if raw_cursor else None)
+        resumable = True  # a later poll can start where this one stops (the cursor is where the last page ended)
         with capture_calls() as calls:
             async for page in definition.poll(ctx, cursor):
-                if await queued(engine, flow) >= engine.settings.engine.max_queued_per_flow:
+                if resumable and await queued(engine, flow) >= engine.settings.engine.max_queued_per_flow:
                     # Admission: the link has enough queued; this page stays in the source (the cursor does not
                     # move) and a later poll reads on once the queue has room.
                     log.info("engine.poll_paused", flow=flow, reason="queue cap", total=enqueued)
@@ -53,12 +59,17 @@ async def poll_flow(engine: Engine, flow: str, since: str | None = None) -> int:
                 if page.record_ids:
                     await engine.redis.sadd(keys.queued(flow), *page.record_ids)  # type: ignore[misc]
                 enqueued += len(page.record_ids)
-                # Only now is the page safely in the queue: advance the cursor.
+                # Only now is the page safely in the queue: advance the cursor. A page without one (a poll whose cursor
+                # comes at its end) is read to the end: stopping there would make the next poll read it all again.
+                resumable = page.cursor is not None
                 if page.cursor is not None:
                     await engine.redis.set(keys.cursor(flow), page.cursor)
                 log.info("engine.poll_page", flow=flow, records=len(page.record_ids), total=enqueued)
                 await engine.metrics.poll_page(flow, len(page.record_ids), [c.to_dict() for c in calls])
                 calls.clear()
+    except RateLimited as exc:
+        # The link's budget is spent for now: what was read is queued, the rest comes with the next poll.
+        log.info("engine.poll_deferred", flow=flow, wait=round(exc.retry_after, 1), enqueued=enqueued)
     except ConnectorError as exc:
         log.warning("engine.poll_failed", flow=flow, error=str(exc), enqueued=enqueued)
         if isinstance(exc, AuthError):
@@ -69,8 +80,9 @@ async def poll_flow(engine: Engine, flow: str, since: str | None = None) -> int:
             "poll_failed", f"polling {flow} failed: {type(exc).__name__}: {exc}", flow=flow, link=engine.link
         )
     finally:
-        # Also after a failure: the next try comes after the interval, not on the next 5-second tick.
-        await engine.redis.set(keys.last_poll(flow), repr(time.time()))
+        # Also after a failure: the next try comes after the interval, not on the next 5-second tick. The interval
+        # runs from start to start, so a poll that takes a while does not push the next one a tick further.
+        await engine.redis.set(keys.last_poll(flow), repr(started))
         await engine.release(keys.poll_lock(flow), token)
     return enqueued
 
@@ -106,7 +118,9 @@ async def polls_due(engine: Engine, now: float) -> list[str]:
             continue
         interval = resolved.config.poll_interval_seconds or engine.settings.worker.poll_interval_seconds
         raw = await engine.redis.get(engine.keys.last_poll(name))
-        if raw is not None and now - float(raw) < interval:
+        # The cron ticks every few seconds and a poll starts a moment after its tick: the slack keeps a 5-second
+        # interval at 5 seconds instead of every other tick.
+        if raw is not None and now - float(raw) < interval - POLL_SLACK_SECONDS:
             continue
         if await enqueue_poll(engine.redis, engine.settings, name, link=engine.link):
             started.append(name)

@@ -13,11 +13,13 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-# Returns milliseconds to wait (0 = go ahead, and the call is counted unless ARGV[2] is '0': a look, no call).
+# Returns milliseconds to wait (0 = go ahead, and the call is counted unless ARGV[2] is '0': a look, no call, which
+# asks for ARGV[3] calls left in each window).
 _ACQUIRE = """
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local consume = ARGV[2] ~= '0'
+local need = tonumber(ARGV[3] or '1')
 local blocked = tonumber(redis.call('HGET', key, 'blocked_until') or '0')
 if blocked > now then return blocked - now end
 local function window(prefix, span)
@@ -33,7 +35,7 @@ local function window(prefix, span)
     rem = limit
     redis.call('HSET', key, prefix .. '_rem', rem, prefix .. '_reset', reset)
   end
-  if rem <= 0 then return reset - now end
+  if rem < need then return reset - now end
   return 0
 end
 local d = window('d', 86400000)
@@ -95,8 +97,8 @@ class RateBudget(Protocol):
         """Count one call and return 0, or return the seconds to wait first (nothing counted)."""
         ...
 
-    async def wait(self, now: float) -> float:
-        """Seconds until a call would be allowed (0: now), counting nothing."""
+    async def wait(self, now: float, calls: int = 1) -> float:
+        """Seconds until `calls` calls would be allowed (0: now), counting nothing."""
         ...
 
     async def observe(self, headers: dict[str, str], now: float) -> None: ...
@@ -127,8 +129,8 @@ class HeaderBudget(_BlockMixin):
         wait_ms = await self._acquire(keys=[self._key], args=[int(now * 1000), 1])
         return max(0.0, int(wait_ms) / 1000)
 
-    async def wait(self, now: float) -> float:
-        wait_ms = await self._acquire(keys=[self._key], args=[int(now * 1000), 0])
+    async def wait(self, now: float, calls: int = 1) -> float:
+        wait_ms = await self._acquire(keys=[self._key], args=[int(now * 1000), 0, calls])
         return max(0.0, int(wait_ms) / 1000)
 
     async def observe(self, headers: dict[str, str], now: float) -> None:  # noqa: ARG002 - same signature as others
@@ -164,9 +166,10 @@ class WindowBudget(_BlockMixin):
         )
         return max(0.0, int(wait_ms) / 1000)
 
-    async def wait(self, now: float) -> float:
+    async def wait(self, now: float, calls: int = 1) -> float:
+        limit = self._limit - max(calls, 1) + 1
         wait_ms = await self._window(
-            keys=[self._windows_key, self._key], args=[int(now * 1000), self._limit, self._span_ms, 0]
+            keys=[self._windows_key, self._key], args=[int(now * 1000), limit, self._span_ms, 0]
         )
         return max(0.0, int(wait_ms) / 1000)
 

@@ -15,6 +15,7 @@ Exact GUIDs are kept lower-cased, as webhook keys and cross-references are.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ class SyncIndex:
     timestamp: int = 1
     refreshed_at: float = 0.0
     extra: dict[str, str | None] = field(default_factory=dict)  # key -> a second property (an item's VAT code)
+    # Single flight: the jobs of one process that find the index stale at once make one sync call, not one each.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def refresh(
         self,
@@ -81,9 +84,11 @@ async def items_by_code(ctx: FlowContext, codes: set[str], refresh_seconds: floa
     order whose SKU truly does not exist costs one sync call, not one lookup per row.
     """
     index = await _index(ctx, ITEMS_KEY)
-    stale = time.monotonic() - index.refreshed_at >= refresh_seconds
-    if stale or not codes <= index.by_key.keys():
-        await index.refresh(ctx.exact.sync_items(index.timestamp), _item_code, _item_vat)
+    seen = index.refreshed_at
+    if time.monotonic() - seen >= refresh_seconds or not codes <= index.by_key.keys():
+        async with index.lock:
+            if index.refreshed_at == seen:  # nobody refreshed while this job waited for the lock
+                await index.refresh(ctx.exact.sync_items(index.timestamp), _item_code, _item_vat)
     return {c: index.by_key[c] for c in codes if c in index.by_key}
 
 
@@ -112,8 +117,11 @@ async def account_by_key(
     """
     if match == "email" and not verify:
         index = await _index(ctx, ACCOUNTS_KEY)
-        if time.monotonic() - index.refreshed_at >= refresh_seconds:
-            await index.refresh(ctx.exact.sync_accounts(index.timestamp), _account_email)
+        seen = index.refreshed_at
+        if time.monotonic() - seen >= refresh_seconds:
+            async with index.lock:
+                if index.refreshed_at == seen:
+                    await index.refresh(ctx.exact.sync_accounts(index.timestamp), _account_email)
         return index.by_key.get(value.lower())
     finder = {
         "email": ctx.exact.find_account_by_email,

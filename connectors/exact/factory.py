@@ -86,8 +86,8 @@ class DivisionBudget:
     async def acquire(self, now: float) -> float:
         return 0.0 if self._inner is None else await self._inner.acquire(now)
 
-    async def wait(self, now: float) -> float:
-        return 0.0 if self._inner is None else await self._inner.wait(now)
+    async def wait(self, now: float, calls: int = 1) -> float:
+        return 0.0 if self._inner is None else await self._inner.wait(now, calls)
 
     async def minute_limit(self) -> int | None:
         """The division's minutely limit as Exact's headers last reported it (None: not seen yet)."""
