@@ -69,6 +69,7 @@ class ActivityEntry(BaseModel):
         description="A warning on a written record: the target's figures differ from the source's "
         "(`source`, `exact` and `difference` totals: net, VAT, gross per currency)",
     )
+    worker: str | None = Field(None, description="The process that ran it (`host:pid`)")
 
 
 class DeadLetter(BaseModel):

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
+import socket
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -50,6 +52,7 @@ __all__ = ["JOB_POLL_DUE", "JOB_POLL_FLOW", "JOB_RUN_RECORD", "Engine", "enqueue
 
 log = structlog.get_logger("engine")
 
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 LOCK_DEFER_SECONDS = 2.0
 PAUSED_DEFER_SECONDS = 60.0
 ATTEMPTS_TTL_SECONDS = 7 * 86400
@@ -181,6 +184,7 @@ class Engine:
             attempt=attempt,
             job_id=job_id,
             replay_of=replay_of,
+            worker=WORKER_ID,
         )
         with capture_calls() as calls:
             failure = await self._attempt(definition, record_id, trigger, entry)
@@ -291,7 +295,8 @@ class Engine:
         self, flow: str, budget: Budget | None, wait: float, calls: list[dict[str, Any]] | None = None
     ) -> NoReturn:
         """Put the run off until its turn on the spent `budget` (app/budgets.py); no try used, no entry written."""
-        defer = await self.scope.budgets.turn(budget, wait)
+        # Budgets count on the connectors' clock; arq defers in real seconds.
+        defer = await self.scope.budgets.turn(budget, wait) / self.process.timing.time_scale
         await self.metrics.deferred(flow, calls or [])
         log.info("engine.record_deferred", budget=budget.system if budget else None, defer=round(defer, 1))
         raise Retry(defer=defer)

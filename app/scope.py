@@ -63,6 +63,7 @@ class Timing:
     eaccounting_clock: Clock = time.time
     eaccounting_sleep: Sleep = asyncio.sleep
     max_wait: float | None = None
+    time_scale: float = 1.0  # connector-clock seconds per real second (a benchmark may run the APIs' time faster)
 
 
 def make_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
