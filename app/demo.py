@@ -1,12 +1,15 @@
 """`ledgerbridge demo`: Redis (started if none answers), both simulators, the API and the worker in one process.
 
-Nothing to configure: the settings point every base URL at the simulators, both systems are connected through
-the real OAuth authorization-code flow (the simulators consent at once), Exact webhooks are subscribed at the
-API's callback (the Exact simulator accepts http:// callbacks in the demo only), and polling runs every few
-seconds. A small task plays the warehouse in the Exact simulator, shipping a few of the transferred orders (one in
-two parts), so the shipments flow has deliveries to record. The demo's Redis keys live under their own prefix and
-are cleared at start, because the simulators start afresh each time and old cross-references or tokens would
-point at records that no longer exist.
+Nothing to configure: the settings point every base URL at the simulators, and two links run side by side (see
+DEMO_LINKS): link `default` and link `south`, two Exact divisions reached by one Exact login, two eAccounting
+companies behind one eAccounting host, each company connected by its own consent (the demo picks the company on
+the simulator's consent page as a user would). Everything is connected through the real OAuth authorization-code
+flow (the simulators consent at once), Exact webhooks are subscribed at the API's callback for both divisions (the
+Exact simulator accepts http:// callbacks in the demo only), and polling runs every few seconds. A small task
+plays the warehouse in the Exact simulator, shipping a few of the transferred orders (one in two parts), so the
+shipments flow has deliveries to record. The demo's Redis keys live under their own prefix and are cleared at
+start and at stop, because the simulators start afresh each time and old cross-references or tokens would point
+at records that no longer exist.
 
 What the terminal shows (`make run`): a line per start-up step, then the banner (URLs, the demo admin token) once
 `/health/ready` answers. The logs go to a file (`--log-file`, default `ledgerbridge-demo.log`) so they cannot
@@ -37,14 +40,20 @@ from app.main import connect_redis, create_app
 from app.settings import RedisSection, Settings, load_settings
 from app.worker import build_worker
 from connectors.keys import Keys
-from sandbox.eaccounting import EAccountingSimConfig, create_eaccounting_app
+from sandbox.eaccounting import EAccountingSimConfig
+from sandbox.eaccounting.host import create_eaccounting_host
 from sandbox.exact import ExactSim, ExactSimConfig, create_exact_app
+from sandbox.exact.seed import seed_demo
 
 log = structlog.get_logger("demo")
 
 DEMO_PREFIX = "lbdemo"  # plus the API port, so two demos on one Redis keep apart
 DEMO_POLL_SECONDS = 10
 SETTLE_SECONDS = 60  # with logs on the terminal, the banner is printed again after this at the latest
+# The demo's second link (the first is the installation's `default`, on the simulator's main division and company):
+# a second division, seeded like the first, and a second company behind the same eAccounting host.
+SOUTH_DIVISION = 7654321
+SOUTH_COMPANY = "Koffiebranderij Het Zuiden B.V."
 
 
 class _Server(uvicorn.Server):
@@ -102,15 +111,28 @@ async def _clear_demo_keys(settings: Settings) -> None:
         await redis.aclose()
 
 
-async def _connect(api: str, admin_token: str) -> None:
-    """Connect both systems the way an admin would: our authorize endpoint -> consent -> our callback."""
+def demo_links(settings: Settings, company: str) -> tuple[tuple[str, int, str], ...]:
+    """(link, Exact division, eAccounting company) of the demo's two links."""
+    division = settings.exact.division or ExactSimConfig().division
+    return (("default", division, company), ("south", SOUTH_DIVISION, SOUTH_COMPANY))
+
+
+async def _connect(api: str, ea: str, admin_token: str, links: tuple[tuple[str, int, str], ...]) -> None:
+    """Create link `south` and connect both links the way an admin would: our authorize endpoint -> consent -> our
+    callback; Exact once (its login reaches both divisions), eAccounting once per company, picking the company on
+    the consent page (the simulator's stand-in for Visma's company picker)."""
+    headers = {"Authorization": f"Bearer {admin_token}"}
     async with httpx.AsyncClient(follow_redirects=True, timeout=30) as client:
-        for system in ("eaccounting", "exact"):
-            response = await client.get(
-                f"{api}/oauth/{system}/authorize", headers={"Authorization": f"Bearer {admin_token}"}
-            )
+        for link, division, _company in links[1:]:
+            response = await client.post(f"{api}/links", json={"id": link, "division": division}, headers=headers)
             response.raise_for_status()
-            log.info("demo.connected", system=system)
+        (await client.get(f"{api}/oauth/exact/authorize", headers=headers)).raise_for_status()
+        log.info("demo.connected", system="exact")
+        for link, _division, company in links:
+            (await client.post(f"{ea}/_sim/consent-company", json={"company": company})).raise_for_status()
+            response = await client.get(f"{api}/links/{link}/oauth/eaccounting/authorize", headers=headers)
+            response.raise_for_status()
+            log.info("demo.connected", system="eaccounting", link=link, company=company)
 
 
 async def _play_the_warehouse(sim: ExactSim, *, every: float = 15.0, most: int = 3) -> None:
@@ -165,7 +187,16 @@ def _url_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - compared, not bound
 
 
-def _banner(settings: Settings, *, api: str, exact: str, ea: str, redis: str, log_file: str | None) -> str:
+def _banner(
+    settings: Settings,
+    *,
+    api: str,
+    exact: str,
+    ea: str,
+    redis: str,
+    log_file: str | None,
+    links: tuple[tuple[str, int, str], ...] = (),
+) -> str:
     admin = settings.admin.token.get_secret_value() if settings.admin.token else ""
     logs = f"{log_file}   (follow: tail -f {log_file})" if log_file else "this terminal"
     return (
@@ -178,7 +209,11 @@ def _banner(settings: Settings, *, api: str, exact: str, ea: str, redis: str, lo
         f"  activity     {api}/logs\n"
         f"  Exact sim    {exact}   (counters: /_sim/counters)\n"
         f"  eAcc. sim    {ea}/v2/\n"
-        f"  redis        {redis}\n"
+        + "".join(
+            f"  link {link:<7} Exact division {division} <-> eAccounting {company}\n"
+            for link, division, company in links
+        )
+        + f"  redis        {redis}\n"
         f"  logs         {logs}\n"
         "Press Ctrl+C to stop.\n\n"
     )
@@ -245,9 +280,15 @@ async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1", log_file: s
     await _clear_demo_keys(settings)
 
     exact_sim = create_exact_app(
-        ExactSimConfig(public_base_url=f"http://{url_host}:{exact_port}", require_https_callbacks=False)
+        ExactSimConfig(
+            public_base_url=f"http://{url_host}:{exact_port}",
+            require_https_callbacks=False,
+            other_divisions=(SOUTH_DIVISION,),
+        )
     )
-    ea_sim = create_eaccounting_app(EAccountingSimConfig())
+    seed_demo(exact_sim.state.sim, division=SOUTH_DIVISION)
+    ea_sim = create_eaccounting_host(EAccountingSimConfig(), [None, SOUTH_COMPANY])
+    links = demo_links(settings, ea_sim.names[0])
     api_app = create_app(settings, configure_logs=False)
     servers = [
         _server(exact_sim, host, exact_port),
@@ -268,6 +309,7 @@ async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1", log_file: s
         ea=f"http://{url_host}:{ea_port}",
         redis=f"{local.url}{'  (started for this demo)' if local.process else ''}",
         log_file=log_file,
+        links=links,
     )
     _say(f"simulators on :{exact_port} (Exact) and :{ea_port} (eAccounting), API on :{api_port}")
     tasks = [asyncio.create_task(s.serve(), name=f"server:{s.config.port}") for s in servers]
@@ -276,7 +318,7 @@ async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1", log_file: s
     try:
         await _wait_until_up(f"{api}/health/live")
         _say("connecting Exact and eAccounting (OAuth; the simulators consent at once)")
-        await _connect(api, admin)
+        await _connect(api, f"http://{url_host}:{ea_port}", admin, links)
         worker = build_worker(settings, configure_logs=False, handle_signals=False)
         tasks.append(asyncio.create_task(worker.async_run(), name="worker"))
         helpers.append(asyncio.create_task(_play_the_warehouse(exact_sim.state.sim), name="warehouse"))
@@ -310,6 +352,8 @@ async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1", log_file: s
         for task in pending:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):  # a Redis that went away has nothing of ours left to clear
+            await _clear_demo_keys(settings)
         local.stop()
         log.info("demo.stopped")
         if stream is not None:

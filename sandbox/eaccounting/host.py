@@ -101,14 +101,16 @@ class EAccountingHost:
         await send({"type": "http.response.body", "body": payload})
 
 
-def create_eaccounting_host(config: EAccountingSimConfig | None, companies: Sequence[str]) -> EAccountingHost:
-    """One host serving `companies` (their names; each seeded like the demo company when `config.seed`)."""
+def create_eaccounting_host(config: EAccountingSimConfig | None, companies: Sequence[str | None]) -> EAccountingHost:
+    """One host serving `companies` (their names; each seeded like the demo company when `config.seed`; None keeps
+    the seeded company's own name)."""
     if not companies:
         raise ValueError("at least one company")
     apps: dict[str, FastAPI] = {}
-    for name in companies:
+    for index, given in enumerate(companies):
         app = create_eaccounting_app(config)
         sim: EAccountingSim = app.state.sim
+        name = given or str(sim.company.get("Name") or f"Company {index + 1}")
         if sim.company:
             sim.company = {**sim.company, "Name": name}
         apps[name] = app
