@@ -42,7 +42,7 @@ from connectors.keys import DEFAULT_LINK, Keys
 from connectors.oauth import TokenManager
 from connectors.ratelimit import RateBudget
 from flows.base import FlowDefinition
-from flows.cache import RefCache
+from flows.cache import RedisShared, RefCache
 
 if TYPE_CHECKING:
     from app.engine import Engine
@@ -262,6 +262,14 @@ class Process:
             metrics=Metrics(redis, keys),
             alerter=Alerter(
                 redis, keys, http=self.http, url=alert_url, min_interval_seconds=settings.alerts.min_interval_seconds
+            ),
+            # Reference data loaded by one worker process serves the link's others (flows/cache.py).
+            cache=RefCache(
+                shared=RedisShared(
+                    redis,
+                    key_of=lambda name: keys.flow_state("cache", name),
+                    lock_of=lambda name: keys.flow_state("cache-loading", name),
+                )
             ),
             budgets=RunBudgets(
                 redis,

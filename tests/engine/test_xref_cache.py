@@ -1,9 +1,10 @@
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
 
 from app.xref import CrossRefs, content_hash
 from connectors.keys import Keys
-from flows.cache import RefCache
+from flows.cache import RedisShared, RefCache
 from tests.redisdb import RUN_PREFIX
 
 
@@ -65,3 +66,42 @@ async def test_ref_cache_loads_once_for_concurrent_readers_and_expires() -> None
     cache.invalidate("vat")
     await cache.get("vat", loader)
     assert loads == 3
+
+
+async def test_a_shared_cache_loads_once_for_every_process_of_a_link(redis, keys) -> None:
+    """Two processes' caches of one link: what one loaded (with a time to live) the other takes from Redis."""
+    calls: list[str] = []
+
+    async def vat_codes() -> list[str]:
+        calls.append("vat")
+        return ["2", "3"]
+
+    def process() -> RefCache:
+        shared = RedisShared(
+            redis,
+            key_of=lambda name: keys.flow_state("cache", name),
+            lock_of=lambda name: keys.flow_state("cache-loading", name),
+        )
+        return RefCache(shared=shared)
+
+    first, second = process(), process()
+    assert await first.get("orders:vat_codes", vat_codes) == ["2", "3"]
+    assert await second.get("orders:vat_codes", vat_codes) == ["2", "3"]
+    assert calls == ["vat"]
+    second.invalidate("orders:vat_codes")  # a miss in the second process: it loads afresh, and shares that
+    assert await second.get("orders:vat_codes", vat_codes) == ["2", "3"]
+    assert calls == ["vat", "vat"]
+
+    # Working state without a time to live (a sync index a flow updates in place), and what does not pickle, stay.
+    async def index() -> dict[str, str]:
+        calls.append("index")
+        return {}
+
+    async def client() -> Callable[[], None]:
+        calls.append("client")
+        return lambda: None
+
+    for cache in (first, second):
+        await cache.get("orders:items_by_code", index, ttl=float("inf"))
+        await cache.get("orders:client", client)
+    assert calls[2:] == ["index", "client", "index", "client"]
