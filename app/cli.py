@@ -128,7 +128,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     from app.reconcile_cli import run
 
-    return asyncio.run(run(load_settings(), args.start, args.end, args.format, sys.stdout, sys.stderr))
+    settings = load_settings()
+    return asyncio.run(run(settings, args.start, args.end, args.format, sys.stdout, sys.stderr, link=args.link))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--from", dest="start", required=True, type=date.fromisoformat, help="first day, ISO")
     reconcile.add_argument("--to", dest="end", required=True, type=date.fromisoformat, help="last day, included")
     reconcile.add_argument("--format", choices=("csv", "json"), default="csv", help="csv: one line per finding")
+    reconcile.add_argument("--link", default="default", help="the link (administration) to report on")
     reconcile.set_defaults(handler=_cmd_reconcile)
     return parser
 

@@ -27,12 +27,11 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import structlog
 import uvicorn
-from fastapi import FastAPI
 
 from app.devredis import LocalRedis, ensure_redis, port_free
 from app.logging import configure_logging
@@ -64,7 +63,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _server(app: FastAPI, host: str, port: int) -> _Server:
+def _server(app: Any, host: str, port: int) -> _Server:
     return _Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
 
 

@@ -17,11 +17,10 @@ import httpx
 from app.flowconfig import ConfigInvalid
 from app.main import connect_redis
 from app.reconciliation import PeriodInvalid, run_reconciliation
-from app.services import open_services
+from app.scope import Process, Timing
 from app.settings import Settings
-from connectors.eaccounting import EAccountingClient
 from connectors.errors import ConnectorError
-from connectors.exact import ExactClient
+from connectors.keys import DEFAULT_LINK
 from flows.registry import load_flows
 
 __all__ = ["ProgressBar", "run"]
@@ -61,21 +60,24 @@ async def run(
     err: TextIO,
     *,
     http: httpx.AsyncClient | None = None,
-    exact: ExactClient | None = None,
-    eaccounting: EAccountingClient | None = None,
+    timing: Timing | None = None,
+    link: str = DEFAULT_LINK,
 ) -> int:
-    """Print the report; `http` and the connectors may be given (tests route them to the simulators)."""
+    """Print the report of `link`; `http` and `timing` may be given (tests route them to the simulators)."""
     redis = connect_redis(settings)
-    services = open_services(settings, redis, load_flows(), http=http, exact=exact, eaccounting=eaccounting)
+    process = Process(settings, redis, load_flows(), http=http, timing=timing)
     bar = ProgressBar(err)
     try:
-        report = await run_reconciliation(services.engine, start, end, bar)
+        engine = await process.engine_of(link)
+        if engine is None:
+            raise KeyError(f"no link {link!r}")
+        report = await run_reconciliation(engine, start, end, bar)
     except (PeriodInvalid, ConfigInvalid, ConnectorError, KeyError) as exc:
         bar.close()
         err.write(f"ledgerbridge reconcile: {exc}\n")
         return 2
     finally:
-        await services.aclose()
+        await process.aclose()
         await redis.aclose()
     bar.close()
     out.write(report.csv() if fmt == "csv" else json.dumps(report.to_dict(), indent=2) + "\n")

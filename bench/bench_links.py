@@ -55,15 +55,15 @@ def _customer(sim: Any, n: int, company: bool) -> str:
         return number
     body: dict[str, Any] = {
         "CustomerNumber": number,
-        "Name": f"Bench Company {n} AB" if company else f"Bench Person {n}",
+        "Name": f"Bench Company {n} B.V." if company else f"Bench Person {n}",
         "IsPrivatePerson": not company,
         "IsActive": True,
-        "InvoiceAddress1": f"Street {n}",
-        "InvoiceCity": "Stockholm",
-        "InvoicePostalCode": "111 22",
-        "InvoiceCountryCode": "SE",
-        "CurrencyCode": "SEK",
-        "EmailAddress": f"bench{n}@example.se",
+        "InvoiceAddress1": f"Straat {n}",
+        "InvoiceCity": "Utrecht",
+        "InvoicePostalCode": "3511 AB",
+        "InvoiceCountryCode": "NL",
+        "CurrencyCode": "EUR",
+        "EmailAddress": f"bench{n}@example.nl",
         "TermsOfPaymentId": next(iter(sim.table("termsofpayments").values()))["Id"],
     }
     if company:

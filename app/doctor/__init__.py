@@ -15,10 +15,12 @@ from arq.connections import ArqRedis
 from app.doctor.context import Connection, DoctorContext, Link, targets_from_services
 from app.doctor.model import CheckResult, Report, Status
 from app.doctor.runner import render_text, run_doctor
-from app.services import Services
+from app.flowconfig import FlowConfigStore
+from app.scope import Process
 from app.settings import Settings
-from connectors.eaccounting import build_eaccounting_client
-from connectors.exact import build_exact_client
+from connectors.eaccounting.factory import eaccounting_client
+from connectors.exact.factory import exact_client
+from connectors.keys import DEFAULT_LINK
 from flows.base import FlowDefinition
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "render_text",
     "run_doctor",
     "run_doctor_cli",
+    "targets_from_services",
 ]
 
 
@@ -40,33 +43,59 @@ __all__ = [
 BUDGET_PATIENCE_SECONDS = 2.0
 
 
-def doctor_context(
-    settings: Settings, redis: ArqRedis, flows: Mapping[str, FlowDefinition], services: Services
+async def doctor_context(
+    settings: Settings, redis: ArqRedis, flows: Mapping[str, FlowDefinition], process: Process
 ) -> DoctorContext:
-    """The context for a process's own services (the API's lifespan, or the CLI's)."""
-    exact = build_exact_client(settings, services.http, redis, max_wait=BUDGET_PATIENCE_SECONDS)
-    eaccounting = build_eaccounting_client(settings, services.http, redis, max_wait=BUDGET_PATIENCE_SECONDS)
-    return DoctorContext(
-        settings=settings,
-        redis=redis,
-        flows=flows,
-        configs=services.engine.configs,
-        http=services.http,
-        links=targets_from_services(settings, exact, eaccounting),
-    )
+    """The context for a process (the API's lifespan, or the CLI's): every link of the installation, each with
+    clients of the doctor's own on the link's connections (they share tokens and budgets in Redis)."""
+    links: list[Link] = []
+    configs = None
+    for link in await process.links():
+        engine = process.engine(link)
+        configs = configs or engine.configs  # the flows' enabled state as the first link has it
+        exact = exact_client(
+            settings,
+            process.http,
+            redis,
+            tokens=process.connections.exact(link.exact_connection),
+            keys=process.keys,
+            division=link.division,
+            max_wait=BUDGET_PATIENCE_SECONDS,
+        )
+        eaccounting = eaccounting_client(
+            settings,
+            process.http,
+            redis,
+            tokens=process.connections.eaccounting(link.eaccounting_connection),
+            keys=process.keys,
+            budget_scope=settings.eaccounting.client_id or link.eaccounting_connection,
+            max_wait=BUDGET_PATIENCE_SECONDS,
+        )
+        links.append(
+            Link(
+                link.id,
+                exact,
+                eaccounting,
+                exact_connection=link.exact_connection,
+                eaccounting_connection=link.eaccounting_connection,
+                division_configured=link.division,
+            )
+        )
+    if configs is None:  # an installation without links: the flows' defaults
+        configs = FlowConfigStore(redis, process.keys.for_link(DEFAULT_LINK), flows)
+    return DoctorContext(settings=settings, redis=redis, flows=flows, configs=configs, http=process.http, links=links)
 
 
 async def run_doctor_cli(settings: Settings) -> Report:
     """`ledgerbridge doctor`: the checks with services of its own, closed afterwards."""
     from app.main import connect_redis
-    from app.services import open_services
     from flows.registry import load_flows
 
     redis = connect_redis(settings)
     flows = load_flows()
-    services = open_services(settings, redis, flows)
+    process = Process(settings, redis, flows)
     try:
-        return await run_doctor(doctor_context(settings, redis, flows, services))
+        return await run_doctor(await doctor_context(settings, redis, flows, process))
     finally:
-        await services.aclose()
+        await process.aclose()
         await redis.aclose()

@@ -1,9 +1,8 @@
 """What the checks look at: the installation, its connections (one per system login) and its links.
 
 A *link* pairs one Exact division with one eAccounting company; a *connection* is the OAuth login of one system
-and may serve several links. Today there is one connection per system and one link, `default`
-(`targets_from_services`); when an installation has many, it lists them here and every per-connection and
-per-link check runs for each, without any check changing.
+and may serve several links. `app.doctor.doctor_context` lists the installation's links (app/links.py) here, and
+every per-connection and per-link check runs for each.
 
 Checks share what they fetched through `memo` (the connection check's `current/Me` answer is the clock check's
 server time), so a doctor run makes each API call once.
@@ -72,7 +71,7 @@ class DoctorContext:
 
     @property
     def keys(self) -> Keys:
-        return Keys(self.settings.redis.key_prefix)
+        return Keys.of(self.settings)
 
     def connections(self) -> list[Connection]:
         """Every connection the links use, once each."""
@@ -107,5 +106,5 @@ class DoctorContext:
 
 
 def targets_from_services(settings: Settings, exact: ExactClient, eaccounting: EAccountingClient) -> list[Link]:
-    """Today's installation: one connection per system and one link, `default`."""
+    """An installation of one link, `default`, on the given clients."""
     return [Link("default", exact, eaccounting, division_configured=settings.exact.division)]

@@ -151,7 +151,8 @@ async def stock_module(ctx: DoctorContext, link: Link) -> Verdict:
 
 async def rate_budget(ctx: DoctorContext, link: Link) -> Verdict:
     """eAccounting has no daily limit; 600 calls a minute per endpoint, of which the budget keeps to 510."""
-    key = ctx.keys.ratelimit(SYSTEM, link.eaccounting_connection)
+    # Counted per client, not per company (connectors/eaccounting/factory.py): every link spends the same budget.
+    key = ctx.keys.ratelimit(SYSTEM, ctx.settings.eaccounting.client_id or link.eaccounting_connection)
     blocked = await ctx.redis.hget(key, "blocked_until")  # type: ignore[misc]
     per_minute = BUDGET_CALLS * int(60 / BUDGET_WINDOW_SECONDS)
     words = (

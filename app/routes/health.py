@@ -56,4 +56,5 @@ async def ready(redis: RedisDep, keys: KeysDep, settings: SettingsDep) -> JSONRe
 async def doctor(request: Request, settings: SettingsDep, redis: RedisDep) -> Report:
     """One line per check: name, status (ok/warn/fail), what was found and what to do. Answered 200 whatever the
     report says; `status` is the worst check's. Makes about a dozen API calls (Exact: about ten of the day's 5,000)."""
-    return await run_doctor(doctor_context(settings, redis, request.state.flows, request.state.services))
+    process = request.state.process
+    return await run_doctor(await doctor_context(settings, redis, process.flows, process))

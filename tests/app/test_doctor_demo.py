@@ -144,7 +144,7 @@ def test_doctor_is_green_on_the_demo_and_names_injected_faults(demo: Demo) -> No
     roomy_minute(redis_url, prefix)
     green = doctor_cli(env)
     assert green.returncode == 0, green.stdout + green.stderr
-    assert "16 checks: all good" in green.stdout
+    assert "26 checks: all good" in green.stdout  # the installation, two connections per system, two links
     assert "“Demo BV”" in green.stdout and "“Koffiebranderij De Gouden Boon B.V.”" in green.stdout
 
     # Redis without AOF: its line turns red with the fix, and the command exits 1.

@@ -68,7 +68,7 @@ async def test_a_mismatch_shows_in_the_activity_log_the_metrics_and_an_alert(
     assert entries[0].mismatch["source"]["vat"] == "44.18" and entries[0].mismatch["exact"]["vat"] == "50.17"
     assert "totals differ" in (entries[0].reason or "")
     text = await world.base.engine.metrics.render(queue_depth=None, dead_letters={})
-    assert 'ledgerbridge_totals_mismatch_total{flow="orders"} 1' in text
+    assert 'ledgerbridge_totals_mismatch_total{link="default",flow="orders"} 1' in text
     alerts = [e for e in logs if e.get("event") == "alert"]
     assert [a["kind"] for a in alerts] == ["totals_mismatch"]
     assert await world.base.engine.dead_letters.get("orders", order_id) is None  # created: not a failure

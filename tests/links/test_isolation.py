@@ -22,7 +22,10 @@ async def world(settings: Settings, redis: ArqRedis) -> AsyncIterator[LinksWorld
 
 
 def _refs(world: LinksWorld, division: int) -> list[str]:
-    return sorted(str(o["YourRef"]) for o in world.exact_records(division, "SalesOrders") if o.get("YourRef"))
+    """The eAccounting order numbers of the division's sales orders (the flow's key, in `Description`)."""
+    key = "eAccounting order "
+    orders = world.exact_records(division, "SalesOrders")
+    return sorted(str(o["Description"]).removeprefix(key) for o in orders if str(o.get("Description")).startswith(key))
 
 
 async def _order(world: LinksWorld, company: str) -> dict[str, Any]:
@@ -38,7 +41,7 @@ async def test_each_links_orders_land_in_its_own_division(world: LinksWorld) -> 
         )
     await drain(world)  # type: ignore[arg-type]
     new = {d: sorted(set(_refs(world, d)) - set(before[d])) for d in (DIVISION_NORTH, DIVISION_SOUTH)}
-    # Both companies number their orders alike, so the YourRef is the same: the division tells them apart.
+    # Both companies number their orders alike, so the keys are the same: the division tells them apart.
     assert new == {DIVISION_NORTH: [str(north["Number"])], DIVISION_SOUTH: [str(south["Number"])]}
     default, other = world.engine("default"), world.engine("south")
     assert await default.xref.target("ea:order>exact:salesorder", str(north["Id"]).lower()) is not None

@@ -46,7 +46,8 @@ async def test_two_worker_processes_share_the_work_with_no_duplicates(settings: 
         for link in rig.links:
             division = rig.division(link)
             refs = Counter(
-                str(o.get("YourRef")) for o in rig.exact_sim.division(division).store("SalesOrders").records.values()
+                str(o.get("Description")).removeprefix("eAccounting order ")
+                for o in rig.exact_sim.division(division).store("SalesOrders").records.values()
             )
             mine = [str(o["Number"]) for o in orders[link]]
             assert {ref: refs[ref] for ref in mine} == dict.fromkeys(mine, 1), link  # each exactly once

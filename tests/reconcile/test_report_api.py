@@ -15,21 +15,17 @@ import httpx
 
 from app.main import create_app
 from app.reconcile_cli import run
-from app.services import open_services
 from flows.orders import ORDERS
-from flows.registry import load_flows
 from tests.harness import World
 from tests.reconcile.corpus import CASES, PERIOD, place
 
 
 @asynccontextmanager
 async def _api(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    """The real API app; its services use the world's connectors, whose clocks are the simulators'."""
+    """The real API app; its process is the world's, whose connectors run on the simulators' clocks."""
     app = create_app(world.settings, configure_logs=False, http=world.http)
     async with app.router.lifespan_context(app) as state:
-        services = open_services(world.settings, world.redis, load_flows(), http=world.http, exact=world.exact,
-                                 eaccounting=world.ea)  # fmt: skip
-        app_state = {**dict(state or {}), "services": services}
+        app_state = {**dict(state or {}), "process": world.process}
 
         async def asgi(scope: Any, receive: Any, send: Any) -> None:
             await app({**scope, "state": app_state}, receive, send)
@@ -72,7 +68,7 @@ async def test_api_answers_json_and_csv_and_refuses_a_bad_period(world: World) -
 
 
 def _clients(world: World) -> dict[str, Any]:
-    return {"http": world.http, "exact": world.exact, "eaccounting": world.ea}
+    return {"http": world.http, "timing": world.process.timing}
 
 
 class _Terminal(io.StringIO):
