@@ -23,7 +23,7 @@ from arq.connections import ArqRedis
 from connectors.eaccounting.factory import BUDGET_CALLS, BUDGET_WINDOW_SECONDS
 from connectors.exact.factory import DivisionBudget
 from connectors.keys import Keys
-from connectors.ratelimit import RateBudget
+from connectors.ratelimit import RateBudget, Reservation
 
 EXACT_CALLS_PER_RUN = 1.5  # the orders flow needs about 1.36 Exact calls per order
 EXACT_MINUTE_LIMIT = 60  # until Exact's headers tell otherwise
@@ -63,6 +63,42 @@ class RunBudgets:
                 longest, spent = wait, budget
         return longest, spent
 
+    async def admit(self) -> tuple[float, Budget | None, list[Reservation]]:
+        """Reserve what a run needs of the budgets that can be reserved (the division's Exact budget: `reserve`
+        calls), looking at the others: 0 and the reservations, or the wait and the spent budget (nothing kept)."""
+        reservations: list[Reservation] = []
+        for budget in self._budgets:
+            if isinstance(budget.budget, DivisionBudget) and budget.reserve > 1:
+                wait, reservation = await budget.budget.reserve(budget.clock(), budget.reserve)
+            else:
+                wait, reservation = await budget.budget.wait(budget.clock(), budget.reserve), None
+            if wait > 0:
+                await self.refund(reservations, {})
+                return wait, budget, []
+            if reservation is not None:
+                reservations.append(reservation)
+        return 0.0, None, reservations
+
+    async def start_in(self) -> float:
+        """Seconds (on the connectors' clock) until one more polled run of the link should start: the runs its
+        division's minute can serve now start at once, the rest one run's share of the minute apart."""
+        exact = next((b for b in self._budgets if isinstance(b.budget, DivisionBudget)), None)
+        if exact is None or not isinstance(exact.budget, DivisionBudget):
+            return 0.0
+        system = exact.system
+
+        def pace(division: int) -> str:
+            return self._keys.ratelimit_pace(system, str(division))
+
+        return await exact.budget.schedule(pace, exact.clock(), EXACT_CALLS_PER_RUN)
+
+    async def refund(self, reservations: list[Reservation], unused: dict[str, int]) -> None:
+        """Give back what the run did not use of its reservations (`unused`: calls left per budget key)."""
+        for reservation in reservations:
+            budget = next((b.budget for b in self._budgets if isinstance(b.budget, DivisionBudget)), None)
+            if budget is not None:
+                await budget.refund(reservation, unused.get(reservation.key, reservation.calls))
+
     async def turn(self, budget: Budget | None, wait: float) -> float:
         """Seconds to defer a run that must wait `wait` for `budget`: its paced turn after the reset."""
         if budget is None:
@@ -83,8 +119,8 @@ def exact_budget(division: str, budget: DivisionBudget, clock: Callable[[], floa
         limit = await budget.minute_limit() or EXACT_MINUTE_LIMIT
         return 60.0 * EXACT_CALLS_PER_RUN / max(limit, 1)
 
-    # A new company customer's order costs three calls (account, contact person, order): start a run only when the
-    # division has them, rather than stop it half-way (its next try would then look up what it may have written).
+    # A new company customer's order costs three calls (account, contact person, order): a run reserves them before
+    # it starts (`RunBudgets.admit`), rather than stop half-way (its next try would look up what it may have written).
     return Budget("exact", division, budget, clock, spacing, reserve=EXACT_RESERVE)
 
 

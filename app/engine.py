@@ -43,6 +43,7 @@ from app.xref import RELEASE_SCRIPT
 from connectors.calls import capture_calls
 from connectors.errors import ConnectorError, TransientError
 from connectors.exact.factory import DivisionBudget
+from connectors.ratelimit import prepaid_calls
 from flows.base import FlowContext, FlowDefinition, Outcome, RecordFailed
 
 if TYPE_CHECKING:
@@ -104,10 +105,27 @@ class Engine:
         )
 
     async def enqueue(
-        self, flow: str, record_id: str, trigger: str, *, payload: Any = None, replay_of: str | None = None
+        self,
+        flow: str,
+        record_id: str,
+        trigger: str,
+        *,
+        payload: Any = None,
+        replay_of: str | None = None,
+        paced: bool = False,
     ) -> bool:
+        """Queue a run of the record; `paced` (polls): due at the link's turn on its division's budget."""
+        start_in = await self.scope.budgets.start_in() / self.process.timing.time_scale if paced else 0.0
         return await enqueue_record(
-            self.redis, self.settings, flow, record_id, trigger, payload=payload, replay_of=replay_of, link=self.link
+            self.redis,
+            self.settings,
+            flow,
+            record_id,
+            trigger,
+            payload=payload,
+            replay_of=replay_of,
+            link=self.link,
+            start_in=start_in,
         )
 
     # ------------------------------------------------------------------ one record
@@ -141,7 +159,18 @@ class Engine:
             raise Retry(defer=LOCK_DEFER_SECONDS)
         generation = await self.redis.get(keys.generation(flow, record_id))
         try:
-            return await self._run_locked(definition, record_id, trigger, job_id=job_id, replay_of=replay_of)
+            budgets = self.scope.budgets
+            wait, spent, reservations = await budgets.admit()
+            if wait > (self.process.timing.max_wait or 0.0):
+                # The link's budget is spent: its turn comes later, and this worker slot goes to another job now.
+                await self._defer(flow, spent, wait)
+            prepaid = prepaid_calls.set({r.key: r.calls for r in reservations} or None)
+            try:
+                return await self._run_locked(definition, record_id, trigger, job_id=job_id, replay_of=replay_of)
+            finally:
+                left = dict(prepaid_calls.get() or {})
+                prepaid_calls.reset(prepaid)
+                await budgets.refund(reservations, left)
         finally:
             await self.release(keys.lock(flow, record_id), token)
             now_generation = await self.redis.get(keys.generation(flow, record_id))

@@ -44,18 +44,21 @@ async def enqueue_record(
     payload: Mapping[str, Any] | None = None,
     replay_of: str | None = None,
     link: str = DEFAULT_LINK,
+    start_in: float = 0.0,
 ) -> bool:
-    """Ask for a run of `flow` for `record_id` of `link`. True when a new job was queued, False when it joined a
-    queued one. Either way the change is not lost: the generation bump makes a running job schedule a follow-up."""
+    """Ask for a run of `flow` for `record_id` of `link`, due in `start_in` seconds at the earliest. True when a new
+    job was queued, False when it joined a queued one. Either way the change is not lost: the generation bump makes
+    a running job schedule a follow-up."""
     keys = link_keys(settings, link)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.incr(keys.generation(flow, record_id))
         pipe.expire(keys.generation(flow, record_id), GENERATION_TTL_SECONDS)
         if payload is not None:
-            pipe.set(keys.stash(flow, record_id), json.dumps(payload, default=str), ex=STASH_TTL_SECONDS)
+            stash_ttl = STASH_TTL_SECONDS + int(start_in)
+            pipe.set(keys.stash(flow, record_id), json.dumps(payload, default=str), ex=stash_ttl)
         await pipe.execute()
     # Change triggers wait a moment, so the rest of a burst (Exact sends one event per change) joins this job.
-    defer = settings.engine.coalesce_seconds if trigger in COALESCED else 0.0
+    defer = max(settings.engine.coalesce_seconds if trigger in COALESCED else 0.0, start_in)
     job = await redis.enqueue_job(
         JOB_RUN_RECORD,
         flow,

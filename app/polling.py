@@ -55,7 +55,8 @@ async def poll_flow(engine: Engine, flow: str, since: str | None = None) -> int:
                     log.info("engine.poll_paused", flow=flow, reason="queue cap", total=enqueued)
                     break
                 for record_id in page.record_ids:
-                    await engine.enqueue(flow, record_id, "poll", payload=page.payloads.get(record_id))
+                    # Paced: a back-fill's records come due at the rate the link's budget admits them.
+                    await engine.enqueue(flow, record_id, "poll", payload=page.payloads.get(record_id), paced=True)
                 if page.record_ids:
                     await engine.redis.sadd(keys.queued(flow), *page.record_ids)  # type: ignore[misc]
                 enqueued += len(page.record_ids)

@@ -4,9 +4,9 @@
 (4,000; 70% from returning customers, new customers 80% private persons and 20% companies, 1-8 rows, like
 bench_orders.py), two `ledgerbridge worker` processes on one Redis, polling every 5 s. The simulators enforce
 Exact's 60 calls a minute and 5,000 a day per division and eAccounting's 600 a minute per client and endpoint, on
-a clock running BENCH_SCALE (default 1.5) times faster than real time: fast enough that the run takes minutes, slow
+a clock running BENCH_SCALE (default 1.2) times faster than real time: fast enough that the run takes minutes, slow
 enough that the budgets, not this machine's two cores, bind (20 links at 40 orders a simulated minute each want
-20 orders a real second at 1.5x; the rig's processes manage about 30).
+16 orders a real second at 1.2x; the rig's processes manage about 30).
 
 Phase 1 (all links back-filling at once) reports per link: Exact calls per order (the division's own count, from
 the simulator's rate limiter), when its last order landed, and the 429s either simulator answered. Phase 2: one
@@ -42,7 +42,7 @@ from tests.links.rig import Rig, RigConfig, running_rig
 LINKS = int(os.environ.get("BENCH_LINKS", "20"))
 ORDERS = int(os.environ.get("BENCH_ORDERS", "200"))
 BACKFILL = int(os.environ.get("BENCH_BACKFILL", "2000"))
-SCALE = float(os.environ.get("BENCH_SCALE", "1.5"))
+SCALE = float(os.environ.get("BENCH_SCALE", "1.2"))
 POLL_SECONDS = 5
 RETURNING = 0.70
 PREFIX = "lbbenchlinks"

@@ -143,6 +143,10 @@ class Keys:
         """The turns of runs deferred until the budget `scope` resets at `window` (app/budgets.py)."""
         return self._key("ratelimit", system, scope, "slots", window)
 
+    def ratelimit_pace(self, system: str, scope: str) -> str:
+        """The virtual clock on which a budget's polled runs are given their start times (app/budgets.py)."""
+        return self._key("ratelimit", system, scope, "pace")
+
     def webhook_seen(self, digest: str) -> str:
         return self._key("webhook", "seen", digest)
 

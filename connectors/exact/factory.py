@@ -28,7 +28,7 @@ from connectors.exact.policy import SYSTEM, ExactErrorPolicy
 from connectors.http import ApiClient
 from connectors.keys import Keys
 from connectors.oauth import BearerAuth, OAuthConfig, TokenManager, connection_tokens
-from connectors.ratelimit import HeaderBudget
+from connectors.ratelimit import HeaderBudget, Reservation
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -88,6 +88,19 @@ class DivisionBudget:
 
     async def wait(self, now: float, calls: int = 1) -> float:
         return 0.0 if self._inner is None else await self._inner.wait(now, calls)
+
+    async def reserve(self, now: float, calls: int) -> tuple[float, Reservation | None]:
+        return (0.0, None) if self._inner is None else await self._inner.reserve(now, calls)
+
+    async def refund(self, reservation: Reservation, unused: int) -> None:
+        if self._inner is not None:
+            await self._inner.refund(reservation, unused)
+
+    async def schedule(self, pace_key: Callable[[int], str], now: float, cost: float) -> float:
+        """Seconds until one more run of the division should start (0 before the division is known)."""
+        if self._inner is None or self.division is None:
+            return 0.0
+        return await self._inner.schedule(pace_key(self.division), now, cost)
 
     async def minute_limit(self) -> int | None:
         """The division's minutely limit as Exact's headers last reported it (None: not seen yet)."""

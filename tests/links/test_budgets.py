@@ -16,6 +16,7 @@ from arq.connections import ArqRedis
 from app.jobs import enqueue_record
 from app.settings import Settings
 from connectors.keys import Keys
+from connectors.ratelimit import HeaderBudget, prepaid_calls
 from tests.links.world import DIVISION_NORTH, DIVISION_SOUTH, NORTH, SOUTH, LinksWorld, make_links_world
 from tests.links.world import run_workers_until as run
 
@@ -94,3 +95,26 @@ async def test_a_backfill_takes_paced_turns_and_a_quiet_links_order_runs_meanwhi
         assert gaps and min(gaps) >= 7000
         assert len(await _scores(world, "south")) == 0
         assert DIVISION_SOUTH in world.exact_sim.divisions
+
+
+async def test_a_run_reserves_its_calls_so_runs_starting_together_do_not_share_the_last_ones(
+    redis: ArqRedis, settings: Settings
+) -> None:
+    budget = HeaderBudget(redis, Keys.of(settings).ratelimit("exact", "42"))
+    now = 1_800_000_000.0
+    reset = int((now + 30) * 1000)
+    headers = {"X-RateLimit-Minutely-Limit": "60", "X-RateLimit-Minutely-Remaining": "5"}
+    await budget.observe({**headers, "X-RateLimit-Minutely-Reset": str(reset)}, now)
+    wait, first = await budget.reserve(now, 3)
+    assert wait == 0 and first is not None
+    wait, second = await budget.reserve(now, 3)  # two calls left: the second run waits for the minute
+    assert second is None and wait == 30
+    token = prepaid_calls.set({first.key: first.calls})
+    try:
+        assert await budget.acquire(now) == 0  # spent from the reservation, not counted again
+        left = dict(prepaid_calls.get() or {})
+    finally:
+        prepaid_calls.reset(token)
+    assert left == {first.key: 2}
+    await budget.refund(first, left[first.key])  # the run needed one: two go back
+    assert (await budget.snapshot())["m_rem"] == 4
