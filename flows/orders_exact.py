@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.xref import text_of
 from connectors.exact import Account, Item, PaymentCondition, SyncPage, VATCode
 from flows.base import FlowContext
 
@@ -121,7 +122,7 @@ async def account_by_key(
         if time.monotonic() - seen >= refresh_seconds:
             async with index.lock:
                 if index.refreshed_at == seen:
-                    await index.refresh(ctx.exact.sync_accounts(index.timestamp), _account_email)
+                    await _refresh_accounts(ctx, index, refresh_seconds)
         return index.by_key.get(value.lower())
     finder = {
         "email": ctx.exact.find_account_by_email,
@@ -130,6 +131,31 @@ async def account_by_key(
     }[match]
     account: Account | None = await finder(value)
     return account.id.lower() if account is not None else None
+
+
+async def _refresh_accounts(ctx: FlowContext, index: SyncIndex, refresh_seconds: float) -> None:
+    """One sync of the accounts per `refresh_seconds` for all of the link's worker processes: the process that takes
+    the interval's turn reads Exact and leaves what it read in Redis; the others take it from there instead of
+    reading Exact again (each worker process keeps its own index, and a second process would double the calls)."""
+    rows = ctx.keys.flow_state("orders", "accounts_by_email")
+    synced = ctx.keys.flow_state("orders", "accounts_synced")  # the Exact Timestamp the shared rows reach
+    turn = ctx.keys.flow_state("orders", "accounts_turn")
+    if await ctx.redis.set(turn, "1", nx=True, px=max(1, int(refresh_seconds * 1000))):
+        shared = text_of(await ctx.redis.get(synced))
+        before = dict(index.by_key)
+        await index.refresh(ctx.exact.sync_accounts(max(index.timestamp, int(shared or 1))), _account_email)
+        changed = {email: ident for email, ident in index.by_key.items() if before.get(email) != ident}
+        async with ctx.redis.pipeline(transaction=False) as pipe:
+            if changed:
+                pipe.hset(rows, mapping=changed)
+            pipe.set(synced, str(index.timestamp))
+            await pipe.execute()
+        return
+    # Another process of this link read Exact within the interval: take what it read.
+    stored = await ctx.redis.hgetall(rows)  # type: ignore[misc]  # redis-py: Awaitable[T] | T
+    index.by_key.update({text_of(k) or "": text_of(v) or "" for k, v in stored.items()})
+    index.timestamp = max(index.timestamp, int(text_of(await ctx.redis.get(synced)) or 1))
+    index.refreshed_at = time.monotonic()
 
 
 def remember_account(ctx: FlowContext, email: str | None, account_id: str) -> None:
