@@ -81,15 +81,17 @@ async def _index(ctx: FlowContext, key: str) -> SyncIndex:
 async def items_by_code(ctx: FlowContext, codes: set[str], refresh_seconds: float) -> dict[str, str]:
     """Exact item ids for `codes`; refreshes the sync index when stale or when a code is missing.
 
-    A miss triggers at most one incremental refresh (cheap: only items changed since the last Timestamp), so an
+    A miss first takes what the link's other worker processes read (an item another process saw a moment ago costs
+    no call), then makes at most one incremental refresh (cheap: only items changed since the last Timestamp), so an
     order whose SKU truly does not exist costs one sync call, not one lookup per row.
     """
     index = await _index(ctx, ITEMS_KEY)
     seen = index.refreshed_at
-    if time.monotonic() - seen >= refresh_seconds or not codes <= index.by_key.keys():
+    missing = not codes <= index.by_key.keys()
+    if time.monotonic() - seen >= refresh_seconds or missing:
         async with index.lock:
             if index.refreshed_at == seen:  # nobody refreshed while this job waited for the lock
-                await index.refresh(ctx.exact.sync_items(index.timestamp), _item_code, _item_vat)
+                await _refresh_shared(ctx, index, _ITEMS, refresh_seconds, needed=codes if missing else None)
     return {c: index.by_key[c] for c in codes if c in index.by_key}
 
 
@@ -122,7 +124,7 @@ async def account_by_key(
         if time.monotonic() - seen >= refresh_seconds:
             async with index.lock:
                 if index.refreshed_at == seen:
-                    await _refresh_accounts(ctx, index, refresh_seconds)
+                    await _refresh_shared(ctx, index, _ACCOUNTS, refresh_seconds)
         return index.by_key.get(value.lower())
     finder = {
         "email": ctx.exact.find_account_by_email,
@@ -133,29 +135,69 @@ async def account_by_key(
     return account.id.lower() if account is not None else None
 
 
-async def _refresh_accounts(ctx: FlowContext, index: SyncIndex, refresh_seconds: float) -> None:
-    """One sync of the accounts per `refresh_seconds` for all of the link's worker processes: the process that takes
-    the interval's turn reads Exact and leaves what it read in Redis; the others take it from there instead of
-    reading Exact again (each worker process keeps its own index, and a second process would double the calls)."""
-    rows = ctx.keys.flow_state("orders", "accounts_by_email")
-    synced = ctx.keys.flow_state("orders", "accounts_synced")  # the Exact Timestamp the shared rows reach
-    turn = ctx.keys.flow_state("orders", "accounts_turn")
-    if await ctx.redis.set(turn, "1", nx=True, px=max(1, int(refresh_seconds * 1000))):
-        shared = text_of(await ctx.redis.get(synced))
-        before = dict(index.by_key)
-        await index.refresh(ctx.exact.sync_accounts(max(index.timestamp, int(shared or 1))), _account_email)
-        changed = {email: ident for email, ident in index.by_key.items() if before.get(email) != ident}
-        async with ctx.redis.pipeline(transaction=False) as pipe:
-            if changed:
-                pipe.hset(rows, mapping=changed)
-            pipe.set(synced, str(index.timestamp))
-            await pipe.execute()
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """How one sync index is read from Exact and shared with the link's other worker processes through Redis."""
+
+    name: str  # `{name}`, `{name}_synced` and `{name}_turn` under the link's orders state
+    pages: Callable[[FlowContext, int], AsyncIterator[SyncPage[Any]]]
+    key: Callable[[Any], str | None]
+    extra: Callable[[Any], str | None] | None = None  # a second property, stored as `id<TAB>extra`
+
+
+_ITEMS = _Shared("items_by_code", lambda ctx, since: ctx.exact.sync_items(since), _item_code, _item_vat)
+_ACCOUNTS = _Shared("accounts_by_email", lambda ctx, since: ctx.exact.sync_accounts(since), _account_email)
+
+
+async def _refresh_shared(
+    ctx: FlowContext, index: SyncIndex, shared: _Shared, refresh_seconds: float, *, needed: set[str] | None = None
+) -> None:
+    """One sync per `refresh_seconds` for all of the link's worker processes, and what a miss needs.
+
+    Each worker process keeps its own index; a second process reading Exact too would double the calls. So the
+    process that takes the interval's turn reads Exact and leaves the rows it read in Redis; the others take them
+    from there. With `needed` (keys the caller misses) the shared rows are read first, and Exact only when some are
+    still missing, turn or not: a SKU created in Exact a moment ago must be found now.
+    """
+    rows = ctx.keys.flow_state("orders", shared.name)
+    synced = ctx.keys.flow_state("orders", f"{shared.name}_synced")  # the Exact Timestamp the shared rows reach
+    turn = ctx.keys.flow_state("orders", f"{shared.name}_turn")
+    await _take_shared(ctx, index, shared, rows, synced)
+    if needed is not None:
+        go = not needed <= index.by_key.keys()
+    else:
+        go = bool(await ctx.redis.set(turn, "1", nx=True, px=max(1, int(refresh_seconds * 1000))))
+    if not go:
+        index.refreshed_at = time.monotonic()
         return
-    # Another process of this link read Exact within the interval: take what it read.
+    before = dict(index.by_key)
+    before_extra = dict(index.extra)
+    await index.refresh(shared.pages(ctx, index.timestamp), shared.key, shared.extra)
+    changed = {
+        key: ident if shared.extra is None else f"{ident}\t{index.extra.get(key) or ''}"
+        for key, ident in index.by_key.items()
+        if before.get(key) != ident or before_extra.get(key) != index.extra.get(key)
+    }
+    async with ctx.redis.pipeline(transaction=False) as pipe:
+        if changed:
+            pipe.hset(rows, mapping=changed)
+        pipe.set(synced, str(index.timestamp))
+        await pipe.execute()
+
+
+async def _take_shared(ctx: FlowContext, index: SyncIndex, shared: _Shared, rows: str, synced: str) -> None:
+    """Merge what the link's other processes read into `index`, when they read further than it has."""
+    reached = int(text_of(await ctx.redis.get(synced)) or 1)
+    if reached <= index.timestamp:
+        return
     stored = await ctx.redis.hgetall(rows)  # type: ignore[misc]  # redis-py: Awaitable[T] | T
-    index.by_key.update({text_of(k) or "": text_of(v) or "" for k, v in stored.items()})
-    index.timestamp = max(index.timestamp, int(text_of(await ctx.redis.get(synced)) or 1))
-    index.refreshed_at = time.monotonic()
+    for raw_key, raw_value in stored.items():
+        key, value = text_of(raw_key) or "", text_of(raw_value) or ""
+        ident, _, extra = value.partition("\t")
+        index.by_key[key] = ident
+        if shared.extra is not None:
+            index.extra[key] = extra or None
+    index.timestamp = max(index.timestamp, reached)
 
 
 def remember_account(ctx: FlowContext, email: str | None, account_id: str) -> None:
