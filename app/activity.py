@@ -51,6 +51,9 @@ class ActivityEntry(BaseModel):
     trigger: Trigger
     source_system: str
     source_id: str
+    label: str | None = Field(
+        None, description="The record as people know it, from its flow (e.g. `order 1007 - Jansen BV`)"
+    )
     target_system: str
     target_id: str | None = None
     outcome: Outcome

@@ -335,6 +335,7 @@ class Engine:
     ) -> None:
         source = await self._source(definition, ctx, record_id)
         entry.source_payload = source
+        entry.label = definition.label_text(source, hide_person=self.activity.redact_personal)
         if source is None:
             entry.outcome, entry.reason = "skipped", "the source record no longer exists"
             return

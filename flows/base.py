@@ -89,6 +89,34 @@ class PollPage:
     payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class RecordLabel:
+    """A record as people know it: `kind` and `key` ("order", "1007") and a `name` ("Jansen BV").
+
+    The flow that owns a record owns its label (STYLE.md §7); the engine stores the text on the activity entry when
+    the record runs, so the console lists records by label without API calls. `person` marks a name that is a
+    private person's, left out when the activity log redacts personal fields.
+    """
+
+    kind: str
+    key: str | None
+    name: str | None = None
+    person: bool = False
+
+    def text(self, *, hide_person: bool = False) -> str:
+        head = f"{self.kind} {self.key}" if self.key else self.kind
+        name = None if (hide_person and self.person) else self.name
+        return f"{head} - {name}" if name else head
+
+
+def label_value(value: Any) -> str | None:
+    """A source field as label text: stripped (Exact pads account codes with spaces), None when empty."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
 class FlowOptions(BaseModel):
     """Base of each flow's own options; unknown keys are refused so a typo in a config is a 422, not a no-op."""
 
@@ -137,6 +165,7 @@ class FlowContext:
 Fetch = Callable[[FlowContext, str], Awaitable[dict[str, Any] | None]]
 Handle = Callable[[FlowContext, dict[str, Any]], Awaitable[Outcome]]
 Poll = Callable[[FlowContext, str | None], AsyncIterator[PollPage]]
+Label = Callable[[Mapping[str, Any]], RecordLabel]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +182,7 @@ class FlowDefinition:
     :param options_model: the flow's FlowOptions subclass.
     :param default_mapping: default mapping name; ``mapping_choices`` lists the others a user may pick.
     :param enabled_by_default: whether a fresh install runs this flow.
+    :param label: the record as people know it, from the source record (pure; "order 1007 - Jansen BV").
     """
 
     name: str
@@ -168,3 +198,13 @@ class FlowDefinition:
     mapping_choices: tuple[str, ...] = ()
     enabled_by_default: bool = True
     default_options: Mapping[str, Any] = field(default_factory=dict)
+    label: Label | None = None
+
+    def label_text(self, source: Mapping[str, Any] | None, *, hide_person: bool = False) -> str | None:
+        """The label of `source` (None without a source or label function; a label never fails a record)."""
+        if source is None or self.label is None:
+            return None
+        try:
+            return self.label(source).text(hide_person=hide_person)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None

@@ -9,13 +9,22 @@ last seen, so a change we wrote, echoed back by the other side's trigger, does n
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from app.xref import content_hash
 from connectors.eaccounting.wire import to_wire
 from connectors.errors import NotFound
-from flows.base import FlowContext, FlowDefinition, Outcome, PollPage, RecordFailed, source_record
+from flows.base import (
+    FlowContext,
+    FlowDefinition,
+    Outcome,
+    PollPage,
+    RecordFailed,
+    RecordLabel,
+    label_value,
+    source_record,
+)
 from flows.customers_options import ACCOUNT_KIND, ToEAccountingOptions, ToExactOptions
 from flows.customers_tables import (
     KEEP_TERMS,
@@ -209,6 +218,26 @@ async def handle_to_eaccounting(ctx: FlowContext, source: dict[str, Any]) -> Out
     return Outcome("created", target_id=customer.id, target_payload=payload)
 
 
+def exact_account_label(source: Mapping[str, Any]) -> RecordLabel:
+    """ "customer 10023 - Jansen BV" (Exact pads account codes with spaces; a person's name is personal data)."""
+    return RecordLabel(
+        "customer",
+        label_value(source.get("Code")),
+        label_value(source.get("Name")),
+        person=bool(source.get("IsPerson")),
+    )
+
+
+def eaccounting_customer_label(source: Mapping[str, Any]) -> RecordLabel:
+    """ "customer 10023 - Jansen BV" from an eAccounting customer."""
+    return RecordLabel(
+        "customer",
+        label_value(source.get("CustomerNumber")),
+        label_value(source.get("Name")),
+        person=source.get("IsPrivatePerson") is True,
+    )
+
+
 CUSTOMERS_TO_EACCOUNTING = FlowDefinition(
     name="customers_to_eaccounting",
     title="Exact Online accounts -> eAccounting customers",
@@ -220,6 +249,7 @@ CUSTOMERS_TO_EACCOUNTING = FlowDefinition(
     webhook_topics=("Accounts",),
     options_model=ToEAccountingOptions,
     default_mapping="customers_exact_to_eaccounting",
+    label=exact_account_label,
 )
 CUSTOMERS_TO_EXACT = FlowDefinition(
     name="customers_to_exact",
@@ -231,6 +261,7 @@ CUSTOMERS_TO_EXACT = FlowDefinition(
     poll=poll_customers,
     options_model=ToExactOptions,
     default_mapping="customers_eaccounting_to_exact",
+    label=eaccounting_customer_label,
     enabled_by_default=False,
 )
 FLOWS = (CUSTOMERS_TO_EACCOUNTING, CUSTOMERS_TO_EXACT)

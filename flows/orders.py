@@ -21,7 +21,17 @@ from typing import Any
 from app.xref import content_hash
 from connectors.eaccounting import OrderStatus
 from connectors.errors import ConnectorError, NotFound
-from flows.base import ORDER_LOCK, FlowContext, FlowDefinition, Outcome, PollPage, RecordFailed, source_record
+from flows.base import (
+    ORDER_LOCK,
+    FlowContext,
+    FlowDefinition,
+    Outcome,
+    PollPage,
+    RecordFailed,
+    RecordLabel,
+    label_value,
+    source_record,
+)
 from flows.orders_articles import article_vat
 from flows.orders_customers import order_customer
 from flows.orders_exact import item_vat_code, payment_conditions, table_by_code, vat_codes
@@ -345,6 +355,19 @@ async def _write_back(ctx: FlowContext, order_id: str, text: str) -> str | None:
     return f"written back to eAccounting: OurReference '{text[:50]}'"
 
 
+def label(source: Mapping[str, Any]) -> RecordLabel:
+    """ "order 1007 - Jansen BV" (a customer invoice: "invoice 2041 - Jansen BV")."""
+    invoice = label_value(source.get("InvoiceNumber"))
+    kind, key = ("invoice", invoice) if invoice else ("order", label_value(source.get("Number")))
+    name = label_value(source.get("InvoiceCustomerName") or source.get("CustomerName"))
+    return RecordLabel(
+        kind,
+        key,
+        name or label_value(source.get("DeliveryCustomerName")),
+        person=source.get("CustomerIsPrivatePerson") is True,
+    )
+
+
 ORDERS = FlowDefinition(
     name="orders",
     title="eAccounting orders -> Exact Online",
@@ -355,6 +378,7 @@ ORDERS = FlowDefinition(
     poll=poll,
     options_model=OrdersOptions,
     default_mapping="orders_to_exact_sales_order",
+    label=label,
     mapping_choices=(
         "orders_to_exact_sales_order",
         "orders_to_exact_sales_invoice",

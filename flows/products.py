@@ -22,7 +22,17 @@ from pydantic import Field
 from app.xref import content_hash
 from connectors.eaccounting.wire import to_wire
 from connectors.errors import NotFound
-from flows.base import ARTICLE_LOCK, FlowContext, FlowDefinition, FlowOptions, Outcome, PollPage, RecordFailed
+from flows.base import (
+    ARTICLE_LOCK,
+    FlowContext,
+    FlowDefinition,
+    FlowOptions,
+    Outcome,
+    PollPage,
+    RecordFailed,
+    RecordLabel,
+    label_value,
+)
 from flows.products_refs import Refs, company_currency, load_refs
 from mapping import MappingError, MapResult
 
@@ -379,6 +389,11 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
     return Outcome("created", target_id=new.id, reason=note, target_payload=payload)
 
 
+def label(source: Mapping[str, Any]) -> RecordLabel:
+    """ "article SKU-0006 - Espresso beans 1kg": the Exact item's code is the eAccounting article number."""
+    return RecordLabel("article", label_value(source.get("Code")), label_value(source.get("Description")))
+
+
 PRODUCTS = FlowDefinition(
     name="products",
     title="Exact Online items -> eAccounting articles",
@@ -390,5 +405,6 @@ PRODUCTS = FlowDefinition(
     webhook_topics=("Items",),
     options_model=ProductsOptions,
     default_mapping=MAPPING,
+    label=label,
 )
 FLOWS = (PRODUCTS,)

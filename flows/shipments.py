@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,6 +31,8 @@ from flows.base import (
     Outcome,
     PollPage,
     RecordFailed,
+    RecordLabel,
+    label_value,
     source_record,
 )
 from flows.shipments_orders import ea_order_by_number, exact_order_by_number
@@ -317,6 +319,13 @@ def _delivery_day(value: str) -> date | None:
     return moment.astimezone(AMSTERDAM).date() if isinstance(moment, datetime) else None
 
 
+def label(source: Mapping[str, Any]) -> RecordLabel:
+    """ "delivery 42 - Jansen BV" (Exact's goods delivery number and the customer delivered to)."""
+    return RecordLabel(
+        "delivery", label_value(source.get("DeliveryNumber")), label_value(source.get("DeliveryAccountName"))
+    )
+
+
 SHIPMENTS = FlowDefinition(
     name="shipments",
     title="Exact Online goods deliveries -> eAccounting orders",
@@ -328,5 +337,6 @@ SHIPMENTS = FlowDefinition(
     webhook_topics=("GoodsDeliveries",),
     options_model=ShipmentsOptions,
     default_mapping="shipments_exact_to_eaccounting",
+    label=label,
 )
 FLOWS = (SHIPMENTS,)

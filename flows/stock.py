@@ -24,11 +24,12 @@ no Exact call.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from connectors.errors import NotFound
-from flows.base import ARTICLE_LOCK, FlowContext, FlowDefinition, Outcome, RecordFailed
+from flows.base import ARTICLE_LOCK, FlowContext, FlowDefinition, Outcome, RecordFailed, RecordLabel, label_value
 from flows.products import KIND as ARTICLE_KIND
 from flows.products import link_article
 from flows.stock_index import from_item_warehouse, now_ms
@@ -166,6 +167,11 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
     return Outcome.skipped(reason)
 
 
+def label(source: Mapping[str, Any]) -> RecordLabel:
+    """ "stock of SKU-0001"."""
+    return RecordLabel("stock of", label_value(source.get("ItemCode")))
+
+
 STOCK = FlowDefinition(
     name="stock",
     title="Exact Online stock -> eAccounting article stock",
@@ -177,5 +183,6 @@ STOCK = FlowDefinition(
     webhook_topics=("StockPositions",),
     options_model=StockOptions,
     default_mapping=MAPPING,
+    label=label,
 )
 FLOWS = (STOCK,)
