@@ -200,7 +200,7 @@ def _banner(
     logs = f"{log_file}   (follow: tail -f {log_file})" if log_file else "this terminal"
     return (
         "\nledgerbridge demo is ready\n"
-        # The console lives at `/` (which redirects to `/dashboard` until the console replaces it).
+        # The console lives at `/` (sign in with the admin token below).
         f"  console      {api}/\n"
         f"  admin token  {admin}   (demo only; the console asks for it)\n"
         f"  API docs     {api}/docs\n"

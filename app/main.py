@@ -13,7 +13,9 @@ from arq.connections import RedisSettings
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.console import install_console
 from app.deps import NO_SUCH_LINK, link_path
+from app.docs import install_docs
 from app.logging import configure_logging
 from app.redis import connect_redis
 from app.routes import config, connections, dashboard, flows, health, links, logs, metrics, reconciliation, webhooks
@@ -47,11 +49,13 @@ def create_app(
     configure_logs: bool = True,
     flow_definitions: Mapping[str, FlowDefinition] | None = None,
     http: httpx.AsyncClient | None = None,
+    console_clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """Build the API. Settings are read here (or passed in by tests), never at import time.
 
     :param flow_definitions: the flows to serve (default: every shipped flow, `flows.registry.load_flows`).
     :param http: an HTTP client to share (tests route it to the simulators); by default the lifespan owns one.
+    :param console_clock: the operator console's clock (session expiry, "now" on its pages).
     """
 
     @asynccontextmanager
@@ -83,7 +87,14 @@ def create_app(
             await redis.aclose()
             log.info("api.stopped")
 
-    app = FastAPI(title="ledgerbridge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="ledgerbridge",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # app/docs.py serves them without a CDN
+        redoc_url=None,
+    )
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -113,4 +124,6 @@ def create_app(
     for router in (flows.router, logs.router, connections.router, reconciliation.router):
         app.include_router(router)
         app.include_router(router, prefix="/links/{link}", dependencies=[Depends(link_path)], responses=NO_SUCH_LINK)
+    install_docs(app)
+    install_console(app, clock=console_clock)
     return app

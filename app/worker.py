@@ -29,6 +29,7 @@ from app.redis import connect_redis
 from app.scope import Process, Timing
 from app.settings import Settings, load_settings
 from app.subscriptions import ensure_subscriptions, webhook_topics
+from app.tokenwatch import warn_unused_refresh_tokens
 from connectors.errors import ConnectorError
 from connectors.keys import DEFAULT_LINK, Keys
 from flows.base import FlowDefinition
@@ -39,6 +40,7 @@ Ctx = dict[str, Any]
 
 JOB_PING = "ping"
 JOB_PURGE = "purge_activity"
+JOB_TOKENWATCH = "check_refresh_tokens"
 # The engine keeps its own try counter per record (docs/engine.md); arq's only guards against a job that keeps
 # being deferred because another run holds the record's lock (every 2 s for at most ENGINE__LOCK_SECONDS).
 ARQ_MAX_TRIES = 10_000
@@ -94,6 +96,11 @@ async def purge_activity(ctx: Ctx) -> int:
     """Cron: drop index entries of activity-log entries older than the retention (the entries expire by TTL)."""
     process = _process(ctx)
     return sum([await process.engine(link).activity.purge_expired() for link in await process.links()])
+
+
+async def check_refresh_tokens(ctx: Ctx) -> list[str]:
+    """Cron: alert before a refresh token dies unused (`app.tokenwatch`)."""
+    return await warn_unused_refresh_tokens(_process(ctx), time.time())
 
 
 async def _heartbeat(redis: ArqRedis, keys: Keys, every: float, ttl: float) -> None:
@@ -176,6 +183,7 @@ FUNCTIONS: list[Function] = [
 CRON_JOBS = [
     arq_cron(poll_due, name=JOB_POLL_DUE, second=set(POLL_DUE_SECONDS), run_at_startup=True, keep_result=0),
     arq_cron(purge_activity, name=JOB_PURGE, minute={7}, second={0}, keep_result=0),
+    arq_cron(check_refresh_tokens, name=JOB_TOKENWATCH, minute={23}, second={0}, keep_result=0),
 ]
 
 

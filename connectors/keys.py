@@ -17,6 +17,7 @@ Installation-wide (`Keys(prefix)`): what belongs to a system login or to the dep
     {p}:oauth:state:{state}                 a pending OAuth consent (the `state` parameter)
     {p}:ratelimit:{system}:{scope}          a rate budget: Exact per division, eAccounting per client id
     {p}:webhook:seen:{sha256}               an Exact webhook delivery already accepted (3 days)
+    {p}:console:session:{sha256}            a console sign-in session (app/console/session.py)
     {p}:queue, {p}:queue:health-check       the arq queue (default name) and arq's health key
     {p}:arq:{job|in-progress|retry|result}:{job id}, {p}:arq:abort   arq's own keys (app/redis.py moves them here)
 
@@ -54,7 +55,7 @@ ARQ_KEY_PREFIXES = ("arq:job:", "arq:in-progress:", "arq:retry:", "arq:result:",
 
 # First segments (after the prefix) of installation-wide keys; any other key under the prefix belongs to a link.
 _INSTALLATION = frozenset(
-    {"links", "schema", "upgrade", "worker", "oauth", "ratelimit", "webhook", "queue", "arq", "l"}
+    {"links", "schema", "upgrade", "worker", "oauth", "ratelimit", "webhook", "queue", "arq", "console", "l"}
 )
 
 
@@ -149,6 +150,10 @@ class Keys:
 
     def webhook_seen(self, digest: str) -> str:
         return self._key("webhook", "seen", digest)
+
+    def console_session(self, digest: str) -> str:
+        """A console sign-in session, stored under the SHA-256 of its cookie (app/console/session.py)."""
+        return self._key("console", "session", digest)
 
     def arq(self, arq_key: str) -> str:
         """Where one of arq's own keys (`arq:job:{id}`, ..., see ARQ_KEY_PREFIXES) lives in this installation."""

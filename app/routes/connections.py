@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from app.deps import ADMIN_RESPONSES, AdminDep, LinkDep, ProcessDep
@@ -49,23 +49,31 @@ async def authorize(engine: LinkDep, system: System, redirect: bool = True) -> R
 @callback_router.get(
     "/oauth/{system}/callback",
     summary="OAuth redirect target: exchanges the code (the state proves it is our request)",
-    responses={400: {"description": "Unknown or expired state, or the provider reported an error"}},
+    responses={
+        303: {"description": "A browser (`Accept: text/html`) goes back to the console's overview"},
+        400: {"description": "Unknown or expired state, or the provider reported an error"},
+    },
 )
 async def callback(
+    request: Request,
     process: ProcessDep,
     system: System,
     code: str | None = None,
     state: str | None = None,
     error: str | None = None,
-) -> dict[str, Any]:
+) -> Any:
     if error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"authorization refused: {error}")
     if not code or not state:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="code and state are required")
     try:
-        return await service.finish_authorization(process, system, code=code, state=state)
+        done = await service.finish_authorization(process, system, code=code, state=state)
     except InvalidInput as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=exc.detail) from None
+    if "text/html" in request.headers.get("accept", ""):
+        # A person's browser coming back from the consent page: to the console, not to a JSON document.
+        return RedirectResponse(f"/?connected={system}", status_code=status.HTTP_303_SEE_OTHER)
+    return done
 
 
 @router.post(

@@ -5,11 +5,13 @@ Unprotected on purpose: the simulator only ever runs on a developer machine or i
 
 from __future__ import annotations
 
-from decimal import Decimal
+import html
+from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sandbox.exact.errors import ExactApiError, error_body
@@ -124,6 +126,38 @@ def control_router() -> APIRouter:
         fields = dict(body.model_extra or {})
         return _wire(_sim(request).upsert_item(body.code, fields, body.division))
 
+    @router.get("/items/new", response_class=HTMLResponse)
+    async def item_form(request: Request, code: str = "", back: str = Query("", alias="return")) -> HTMLResponse:
+        return HTMLResponse(_item_page(_sim(request), code, back))
+
+    @router.post("/items/new", response_class=HTMLResponse)
+    async def item_form_post(request: Request) -> HTMLResponse:
+        fields = {k: v[-1] for k, v in parse_qs((await request.body())[:16384].decode("utf-8", "replace")).items()}
+        sim = _sim(request)
+        code, back = fields.get("code", "").strip(), fields.get("return", "")
+        try:
+            price = Decimal(fields.get("price", "0").replace(",", ".") or "0")
+        except InvalidOperation:
+            return HTMLResponse(_item_page(sim, code, back, error="The price is not a number."), 422)
+        if not code or not fields.get("description", "").strip():
+            return HTMLResponse(_item_page(sim, code, back, error="Code and description are required."), 422)
+        item = {
+            "Description": fields["description"].strip(),
+            "IsSalesItem": True,
+            "IsStockItem": True,
+            "Unit": "pc",
+            "SalesVatCode": fields.get("vat") or "2",
+            "StandardSalesPrice": price,
+        }
+        group = next((g["ID"] for g in _groups(sim) if g["Code"] == fields.get("group")), None)
+        if group is not None:
+            item["ItemGroup"] = group
+        try:
+            sim.upsert_item(code, item)
+        except ExactApiError as exc:
+            return HTMLResponse(_item_page(sim, code, back, error=exc.message), exc.status)
+        return HTMLResponse(_item_page(sim, code, back, created=True), 201)
+
     @router.post("/accounts")
     async def accounts(request: Request, body: AccountIn) -> Response:
         fields = dict(body.model_extra or {})
@@ -171,6 +205,49 @@ def control_router() -> APIRouter:
         return Response(status_code=204)
 
     return router
+
+
+def _groups(sim: ExactSim) -> list[dict[str, Any]]:
+    return sorted(sim.division().store("ItemGroups").records.values(), key=lambda g: str(g.get("Code")))
+
+
+def _safe_return(url: str) -> str | None:
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _item_page(sim: ExactSim, code: str, back: str, *, error: str | None = None, created: bool = False) -> str:
+    """The demo's stand-in for Exact's item screen: one form creating an item (the console's fix hint links here)."""
+    e = html.escape
+    division = sim.division().division
+    back_url = _safe_return(back)
+    back_link = f'<p><a href="{e(back_url)}">Back to ledgerbridge</a></p>' if back_url else ""
+    if created:
+        body = f'<p role="status">Item <strong>{e(code)}</strong> created in division {division}.</p>{back_link}'
+    else:
+        groups = "".join(
+            f'<option value="{e(str(g["Code"]))}">{e(str(g.get("Description") or g["Code"]))}</option>'
+            for g in _groups(sim)
+        )
+        problem = f'<p role="alert" class="error">{e(error)}</p>' if error else ""
+        body = f"""{problem}<form method="post" action="/_sim/items/new">
+<input type="hidden" name="return" value="{e(back)}">
+<label for="code">Item code</label><input id="code" name="code" value="{e(code)}" required>
+<label for="description">Description</label><input id="description" name="description" required>
+<label for="price">Sales price (excl. VAT)</label><input id="price" name="price" inputmode="decimal" value="0.00">
+<label for="vat">Sales VAT code</label><select id="vat" name="vat"><option value="2">2 - VAT high 21% excl.</option>
+<option value="1">1 - VAT low 9% excl.</option><option value="0">0 - VAT 0%</option></select>
+<label for="group">Item group</label><select id="group" name="group">{groups}</select>
+<button type="submit">Create item</button></form>{back_link}"""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
+<title>New item - Exact Online simulator</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:1rem auto;padding:0 1rem}}
+label{{display:block;font-weight:600;margin-top:.7rem}}input,select{{width:100%;font:inherit;padding:.4rem}}
+button{{margin-top:1rem;font:inherit;padding:.5rem 1rem}}.error{{color:#b3261e}}
+:focus-visible{{outline:3px solid #f2a900}}</style></head>
+<body><header><p>Exact Online <em>simulator</em> (demo) · division {division}</p></header>
+<main><h1>New item</h1>{body}</main></body></html>"""
 
 
 def control_error(exc: ExactApiError) -> JSONResponse:

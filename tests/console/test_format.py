@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.console.format import as_datetime, clock, count, money, relative, span
+from app.format import as_datetime, clock, count, money, relative, span
 
 NOW = datetime(2026, 12, 9, 12, 45, tzinfo=UTC)
 
