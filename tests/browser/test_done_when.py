@@ -1,5 +1,7 @@
 """The console's "done when": from the console alone, a person who ran `make run` sees both systems connected,
 watches orders arrive, finds why order 1007 failed, fixes it in the Exact simulator, retries it and sees it succeed.
+
+This module's name sorts before the other browser tests', so the story runs on the fresh demo, as that person's does.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def test_a_person_fixes_order_1007_from_the_console_alone(page: Browser, demo: D
     page.open("/console/activity?flow=orders&outcome=failed&q=1007")
     row = page.until(lambda: _row(page, ORDER_1007, "failed"), "order 1007's failed row")
     page.click(page.button(f"Retry {ORDER_1007}", within=row))  # type: ignore[arg-type]
-    page.until(lambda: "Succeeded: created" in row.text, "the retry's result in the row", 90)  # type: ignore[attr-defined]
+    page.until(lambda: "Succeeded: created" in row.text, "the retry's result in the row", 180)  # type: ignore[attr-defined]
     page.screenshots("story-6-retried")
 
     # Afterwards the failed run shows the later success instead of a Retry button, and nothing is left to fix.
