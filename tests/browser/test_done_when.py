@@ -46,7 +46,9 @@ def test_a_person_fixes_order_1007_from_the_console_alone(page: Browser, demo: D
     page.field("Outcome").send_keys("failed")
     page.click(page.button("Show"))
     page.until(lambda: "outcome=failed" in page.path, "the filtered page")
-    page.wait_text(ORDER_1007)
+    # The page does not redraw under the reader: like a person, reload until order 1007 has run (a slow machine
+    # may show the first orders before it).
+    page.wait_reloading(ORDER_1007, seconds=180)
     page.wait_text("SKU SKU-9999 does not exist in Exact")
     page.wait_text("SKU SKU-9999 is not an Exact item")
     row = page.until(lambda: _row(page, ORDER_1007, "failed"), "order 1007's failed row")
