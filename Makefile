@@ -27,9 +27,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 ## The service in demo mode: Redis (started if none answers), simulators, API and worker. Nothing to configure.
-## Its logs go to ledgerbridge-demo.log; `make run LOGS=1` shows them here instead.
+## Its logs go to ledgerbridge-demo.log; `make run LOGS=1` shows them here instead. `make run FRESH=1`: the
+## simulators with nothing connected or configured, for the setup wizard.
 run: install
-	@$(BIN)/ledgerbridge demo $(if $(LOGS),--log-file -,)
+	@$(BIN)/ledgerbridge demo $(if $(LOGS),--log-file -,) $(if $(FRESH),--fresh,)
 
 ## Lint and type-check, then the whole test suite (tests start a redis-server if none answers).
 test: lint pytest

@@ -122,7 +122,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     os.environ["DEMO"] = "true"
     log_file = None if args.log_file == "-" else args.log_file
-    return asyncio.run(run_demo(api_port=args.port, host=args.host, log_file=log_file))
+    return asyncio.run(run_demo(api_port=args.port, host=args.host, log_file=log_file, fresh=args.fresh))
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
@@ -147,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-file",
         default=os.environ.get("LEDGERBRIDGE_DEMO_LOG", "ledgerbridge-demo.log"),
         help="where the demo's logs go ('-' = the terminal; default: ledgerbridge-demo.log, or $LEDGERBRIDGE_DEMO_LOG)",
+    )
+    demo.add_argument(
+        "--fresh",
+        action="store_true",
+        help="a new installation: the simulators run, nothing is connected or configured (the setup wizard's start)",
     )
     demo.set_defaults(handler=_cmd_demo)
     doctor = sub.add_parser(

@@ -75,8 +75,11 @@ def _pick_port(preferred: int, taken: set[int]) -> int:
     return port
 
 
-def demo_settings(redis_url: str, host: str, api_port: int, exact_port: int, ea_port: int) -> Settings:
-    """Demo-mode settings with every base URL on the local simulators."""
+def demo_settings(
+    redis_url: str, host: str, api_port: int, exact_port: int, ea_port: int, *, fresh: bool = False
+) -> Settings:
+    """Demo-mode settings with every base URL on the local simulators (fresh: no division pinned, the setup
+    wizard asks for it)."""
     api = f"http://{host}:{api_port}"
     exact = f"http://{host}:{exact_port}"
     ea = f"http://{host}:{ea_port}"
@@ -86,7 +89,7 @@ def demo_settings(redis_url: str, host: str, api_port: int, exact_port: int, ea_
         redis={"url": redis_url, "key_prefix": keys.prefix, "queue_name": keys.default_queue},
         exact={
             # Pinned, as an operator should (current/Me's CurrentDivision is whichever division was opened last).
-            "division": ExactSimConfig().division,
+            "division": None if fresh else ExactSimConfig().division,
             "api_base_url": exact,
             "auth_base_url": exact,
             "redirect_uri": f"{api}/oauth/exact/callback",
@@ -195,6 +198,7 @@ def _banner(
     redis: str,
     log_file: str | None,
     links: tuple[tuple[str, int, str], ...] = (),
+    fresh: bool = False,
 ) -> str:
     admin = settings.admin.token.get_secret_value() if settings.admin.token else ""
     logs = f"{log_file}   (follow: tail -f {log_file})" if log_file else "this terminal"
@@ -212,6 +216,7 @@ def _banner(
             f"  link {link:<7} Exact division {division} <-> eAccounting {company}\n"
             for link, division, company in links
         )
+        + (f"  setup        {api}/console/setup   (fresh: nothing connected or configured yet)\n" if fresh else "")
         + f"  redis        {redis}\n"
         f"  logs         {logs}\n"
         "Press Ctrl+C to stop.\n\n"
@@ -252,7 +257,11 @@ async def _persistent(local: LocalRedis) -> None:
         await client.aclose()
 
 
-async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1", log_file: str | None = None) -> int:
+async def run_demo(
+    *, api_port: int = 8000, host: str = "127.0.0.1", log_file: str | None = None, fresh: bool = False
+) -> int:
+    """Run the demo until Ctrl+C. `fresh`: a new installation, the simulators running and nothing connected or
+    configured (link `default` only, with no division yet), for the setup wizard (`/console/setup`)."""
     os.environ["DEMO"] = "true"
     started = time.monotonic()
     redis_url = os.environ.get("REDIS__URL", RedisSection().url)
@@ -268,7 +277,7 @@ async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1", log_file: s
     ea_port = _pick_port(8102, taken)
     url_host = _url_host(host)
     try:
-        settings = demo_settings(local.url, url_host, api_port, exact_port, ea_port)
+        settings = demo_settings(local.url, url_host, api_port, exact_port, ea_port, fresh=fresh)
     except Exception:
         local.stop()
         raise
@@ -286,8 +295,8 @@ async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1", log_file: s
         )
     )
     seed_demo(exact_sim.state.sim, division=SOUTH_DIVISION)
-    ea_sim = create_eaccounting_host(EAccountingSimConfig(), [None, SOUTH_COMPANY])
-    links = demo_links(settings, ea_sim.names[0])
+    ea_sim = create_eaccounting_host(EAccountingSimConfig(), [None] if fresh else [None, SOUTH_COMPANY])
+    links = () if fresh else demo_links(settings, ea_sim.names[0])
     api_app = create_app(settings, configure_logs=False)
     servers = [
         _server(exact_sim, host, exact_port),
@@ -309,6 +318,7 @@ async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1", log_file: s
         redis=f"{local.url}{'  (started for this demo)' if local.process else ''}",
         log_file=log_file,
         links=links,
+        fresh=fresh,
     )
     _say(f"simulators on :{exact_port} (Exact) and :{ea_port} (eAccounting), API on :{api_port}")
     tasks = [asyncio.create_task(s.serve(), name=f"server:{s.config.port}") for s in servers]
@@ -316,8 +326,11 @@ async def run_demo(*, api_port: int = 8000, host: str = "127.0.0.1", log_file: s
     worker = None
     try:
         await _wait_until_up(f"{api}/health/live")
-        _say("connecting Exact and eAccounting (OAuth; the simulators consent at once)")
-        await _connect(api, f"http://{url_host}:{ea_port}", admin, links)
+        if fresh:
+            _say("fresh installation: nothing connected; the console's setup wizard takes it from here")
+        else:
+            _say("connecting Exact and eAccounting (OAuth; the simulators consent at once)")
+            await _connect(api, f"http://{url_host}:{ea_port}", admin, links)
         worker = build_worker(settings, configure_logs=False, handle_signals=False)
         tasks.append(asyncio.create_task(worker.async_run(), name="worker"))
         helpers.append(asyncio.create_task(_play_the_warehouse(exact_sim.state.sim), name="warehouse"))

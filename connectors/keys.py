@@ -33,6 +33,7 @@ link removes exactly it:
     alerts:gate|pending|pending_count          the link's alert rate gate and digest
     metrics:{family}                           Prometheus counters (hashes)
     {flow}:{part}                              a flow's own state (stock index, shipments index)
+    setup                                      the setup wizard's progress (app/services/setup.py)
 
 arq job ids: `{p}:l:{link}:rec:{flow}:{record}` (a record run) and `{p}:l:{link}:poll:{flow}` (a poll).
 
@@ -241,6 +242,11 @@ class Keys:
 
     def flow_config(self, flow: str) -> str:
         return self._link_key("flowcfg", flow)
+
+    @property
+    def setup(self) -> str:
+        """The setup wizard's progress for the link (steps done, choices made)."""
+        return self._link_key("setup")
 
     def flow_state(self, flow: str, part: str) -> str:
         """A flow's own state (the stock index, the shipments order index)."""

@@ -15,6 +15,7 @@ from app.services import activity as data
 from app.services import connections as connections_service
 from app.services import flows as flows_service
 from app.services import overview
+from app.services import setup as setup_service
 from app.services.errors import NotFoundError
 
 router = APIRouter(include_in_schema=False)
@@ -75,6 +76,8 @@ async def overview_page(
             "chart": outcome_chart(buckets, overview.CHART_OUTCOMES, summary),
             "totals": totals,
             "buckets": buckets,
+            "setup": await setup_service.load_state(engine),
+            "unconnected": not all(c.connected for c in connections),
         },
         flash=flash,
     )

@@ -72,7 +72,10 @@ async def callback(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=exc.detail) from None
     if "text/html" in request.headers.get("accept", ""):
         # A person's browser coming back from the consent page: to the console, not to a JSON document.
-        return RedirectResponse(f"/?connected={system}", status_code=status.HTTP_303_SEE_OTHER)
+        back = str(done.get("back") or "/")
+        back = back if back.startswith("/") and not back.startswith("//") and "\\" not in back else "/"
+        joiner = "&" if "?" in back else "?"
+        return RedirectResponse(f"{back}{joiner}connected={system}", status_code=status.HTTP_303_SEE_OTHER)
     return done
 
 

@@ -41,10 +41,11 @@ async def connection_status(engine: Engine) -> dict[str, Any]:
     return result
 
 
-async def start_authorization(engine: Engine, system: System) -> str:
-    """The provider's consent page for `system` of the link; the returned URL carries a fresh one-time state."""
+async def start_authorization(engine: Engine, system: System, *, back: str | None = None) -> str:
+    """The provider's consent page for `system` of the link; the returned URL carries a fresh one-time state.
+    `back`: the console page a person's browser returns to after the callback (default: the overview)."""
     state = secrets.token_urlsafe(24)
-    remembered = json.dumps({"system": system, "link": engine.link})
+    remembered = json.dumps({"system": system, "link": engine.link, **({"back": back} if back else {})})
     await engine.redis.set(engine.process.keys.oauth_state(state), remembered, ex=STATE_TTL_SECONDS)
     url: str = _client(engine, system).authorize_url(state)
     return url
@@ -66,6 +67,8 @@ async def finish_authorization(process: Process, system: System, *, code: str, s
     log.info("oauth.connected", system=system, link=engine.link)
     status: dict[str, Any] = await _client(engine, system).auth_status()
     result: dict[str, Any] = {"connected": True, "system": system, "link": engine.link, "status": status}
+    if remembered.get("back"):
+        result["back"] = remembered["back"]
     if system == "eaccounting":
         # A token is bound to the company the admin picked at consent: show which one this link now reaches.
         try:

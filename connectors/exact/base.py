@@ -133,6 +133,13 @@ class ExactBase:
         rows = [row async for page in self._pages("system/Divisions", params) for row in page]
         return self._valid(Division, rows[0], "system/Divisions") if rows else None
 
+    async def divisions(self) -> list[Division]:
+        """Every division the connected user can reach (`system/Divisions`), so a person can choose one instead of
+        taking `CurrentDivision`, which is only the division last opened in Exact's web interface."""
+        params = {"$select": "Code,Description,Current,Status,BlockingStatus,Country,Currency"}
+        rows = [row async for page in self._pages("system/Divisions", params) for row in page]
+        return [self._valid(Division, row, "system/Divisions") for row in rows]
+
     @staticmethod
     def _valid(model: type[M], row: Any, resource: str) -> M:
         """`model` from a row of an answer; one the model cannot hold is a `PermanentError`, never a pydantic one."""

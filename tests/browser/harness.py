@@ -266,6 +266,7 @@ class DemoWorld:
     admin_token: str
     process: subprocess.Popen[str]
     log_file: Path
+    ea_url: str = ""  # the eAccounting simulator's host (its `/_sim/` control plane)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -278,13 +279,16 @@ class DemoWorld:
 
 
 @contextmanager
-def demo_world(redis_url: str, *, seconds: float = 120.0) -> Iterator[DemoWorld]:
-    """Start the demo against `redis_url` (a database of its own) and wait for its banner."""
+def demo_world(redis_url: str, *, seconds: float = 120.0, fresh: bool = False) -> Iterator[DemoWorld]:
+    """Start the demo against `redis_url` (a database of its own) and wait for its banner. `fresh`: `ledgerbridge
+    demo --fresh`, nothing connected or configured (the setup wizard's start)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    log_file = ARTIFACTS / "demo.log"
+    log_file = ARTIFACTS / ("demo-fresh.log" if fresh else "demo.log")
     env = {**os.environ, "REDIS__URL": redis_url, "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "app.cli", "demo", "--port", str(port), "--log-file", str(log_file)]
+    if fresh:
+        command.append("--fresh")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     banner: dict[str, str] = {}
@@ -296,7 +300,7 @@ def demo_world(redis_url: str, *, seconds: float = 120.0) -> Iterator[DemoWorld]
             if not line:
                 break
             lines.append(line)
-            match = re.match(r"\s+(console|admin token|Exact sim|redis)\s+(\S+)", line)
+            match = re.match(r"\s+(console|admin token|Exact sim|eAcc\. sim|redis)\s+(\S+)", line)
             if match:
                 banner[match.group(1)] = match.group(2)
         if "console" not in banner:
@@ -307,6 +311,7 @@ def demo_world(redis_url: str, *, seconds: float = 120.0) -> Iterator[DemoWorld]
             admin_token=banner["admin token"],
             process=process,
             log_file=log_file,
+            ea_url=banner.get("eAcc. sim", "").removesuffix("/").removesuffix("/v2"),
         )
         httpx.get(world.url + "/health/ready", timeout=10).raise_for_status()
         yield world
