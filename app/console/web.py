@@ -8,6 +8,7 @@ may post the same forms with `Accept: application/json` and gets the same result
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,7 +86,13 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.globals.update(fmt=fmt)
+    env.filters["pretty"] = _pretty
     return Jinja2Templates(env=env)
+
+
+def _pretty(value: Any) -> str:
+    """JSON for people (indented, letters as they are; autoescaping makes it safe in HTML)."""
+    return json.dumps(value, indent=1, ensure_ascii=False, default=str)
 
 
 def console_of(request: Request) -> Console:

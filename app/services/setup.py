@@ -48,7 +48,7 @@ from flows.base import RecordFailed
 from flows.orders import _kinds_of_source, vat_rules
 from flows.orders_options import OrdersOptions
 from flows.orders_payment import METHOD_NAMES, TYPE_NAMES, payment_condition
-from flows.orders_vat import choose_code, describe
+from flows.orders_vat import choose_code
 
 log = structlog.get_logger("setup")
 
@@ -97,6 +97,14 @@ ZERO_RATE_SITUATIONS = (
     "domestic_reverse_charge",
     "rounding",
 )
+SITUATION_LABELS = {
+    "eu_b2b_goods": "Goods to a business in another EU country (intra-community, 0 %)",
+    "eu_b2b_services": "Services to a business in another EU country (reverse charge, 0 %)",
+    "eu_triangulation": "Triangulation (ABC) supply within the EU (0 %)",
+    "export": "Export outside the EU (0 %)",
+    "domestic_reverse_charge": "Domestic sale with reverse charge (0 %)",
+    "rounding": "Rounding line (no VAT)",
+}
 VALUE_MAPS = ("shipping_method_by_delivery_method", "cost_center_by_cost_center_item")
 
 
@@ -340,6 +348,11 @@ class TableRow:
     unmapped: str | None = None
     editable: bool = True
 
+    @property
+    def automatic_label(self) -> str | None:
+        """The automatic choice as its dropdown option names it (code and description)."""
+        return next((c.label for c in self.choices if c.value == self.automatic), self.automatic)
+
 
 @dataclass(slots=True)
 class Table:
@@ -510,7 +523,7 @@ def _vat_row(situation: str, rate: Decimal, country: str, codes: list[Any], rule
     fitting = [c for c in codes if (c.percentage or Decimal(0)) == rate]
     row = TableRow(
         situation if editable else f"{situation}:{rate}",
-        describe(situation, country, rate).capitalize() + ("" if editable else f" ({_pct(rate)})"),
+        f"Domestic sale at {_pct(rate)}" if situation == "domestic" else SITUATION_LABELS.get(situation, situation),
         [Choice(c.code, f"{c.code} - {c.description or ''} ({_pct(c.percentage)})") for c in fitting],
         editable=editable,
     )
