@@ -1,4 +1,4 @@
-"""The `ledgerbridge` console script: api, worker, demo, doctor, check-worker, gen-key, reconcile.
+"""The `ledgerbridge` console script: api, worker, demo, setup, doctor, check-worker, gen-key, reconcile.
 
 Exit codes: 0 fine; 1 something needs action (`doctor`, `check-worker`) or a crash (with its traceback); 2 the
 configuration or the surroundings cannot start the command. Exit 2 always comes with one readable message that
@@ -132,6 +132,19 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     return asyncio.run(run(settings, args.start, args.end, args.format, sys.stdout, sys.stderr, link=args.link))
 
 
+def _cmd_setup(args: argparse.Namespace) -> int:
+    from app.setup_cli import run
+
+    settings = load_settings()
+    _require_redis(settings)
+
+    def say(text: str) -> None:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+    return asyncio.run(run(settings, input, say, link=args.link))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ledgerbridge", description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
         handler=_cmd_check_worker
     )
     sub.add_parser("gen-key", help="print a new Fernet key for TOKEN_ENCRYPTION_KEY").set_defaults(handler=_cmd_gen_key)
+    setup = sub.add_parser("setup", help="the setup wizard in the terminal (connect, flows, tables, dry run, enable)")
+    setup.add_argument("--link", default="default", help="the link (administration) to set up")
+    setup.set_defaults(handler=_cmd_setup)
     reconcile = sub.add_parser("reconcile", help="the orders flow's documents of a period against Exact (report)")
     reconcile.add_argument("--from", dest="start", required=True, type=date.fromisoformat, help="first day, ISO")
     reconcile.add_argument("--to", dest="end", required=True, type=date.fromisoformat, help="last day, included")
