@@ -11,6 +11,10 @@ shipments flow has deliveries to record. The demo's Redis keys live under their 
 start and at stop, because the simulators start afresh each time and old cross-references or tokens would point
 at records that no longer exist.
 
+`ledgerbridge demo --fresh` (`make run FRESH=1`) is a new installation instead: the simulators run (two Exact
+divisions, one eAccounting company), and nothing is connected or configured: link `default` has no division yet,
+for the console's setup wizard (`/console/setup`) or `ledgerbridge setup` to take it from there.
+
 What the terminal shows (`make run`): a line per start-up step, then the banner (URLs, the demo admin token) once
 `/health/ready` answers. The logs go to a file (`--log-file`, default `ledgerbridge-demo.log`) so they cannot
 bury the banner; with `--log-file -` (`make run LOGS=1`) they go to the terminal and the banner is printed again

@@ -98,6 +98,7 @@ def _link_keys(keys: Keys) -> list[str]:
         keys.metrics("jobs"),
         keys.record_job("f", "r"),
         keys.poll_job("f"),
+        keys.setup,
     ]
 
 
