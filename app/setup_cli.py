@@ -217,8 +217,9 @@ async def _step_tables(t: Terminal, engine: Engine) -> None:
                 options = [(c.value, c.label) for c in row.choices]
                 answer = await t.pick("  Exact value (number; Enter keeps it)", options, row.chosen or "")
                 picked[table.name][row.key] = answer or None
-            if table.unmapped:
-                t.say(f"  Unmapped: {', '.join(r.label for r in table.unmapped if not picked[table.name].get(r.key))}")
+            left = [row.label for row in table.unmapped if not picked[table.name].get(row.key)]
+            if left:
+                t.say("  Unmapped: " + ", ".join(left))
         t.say("Default debtor: empty (safe default) finds or creates each order's customer in Exact.")
         debtor = await t.ask("Default debtor (Exact account code)", tables.default_debtor or "")
         shipping = await t.ask("Shipping item (Exact item code)", tables.shipping_item)

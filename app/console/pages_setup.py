@@ -207,8 +207,10 @@ async def save_flows(request: Request, user: SignedInDep, form: FormDep) -> Resp
 async def save_tables(request: Request, user: SignedInDep, form: FormDep) -> Response:
     engine, _ = await _started(request, user)
 
-    def picked(prefix: str) -> dict[str, str | None]:
-        return {k.split(":", 1)[1]: (v or None) for k, v in form.items() if k.startswith(f"{prefix}:")}
+    def picked(group: str) -> dict[str, str | None]:
+        """The form's `{group}:{row}` selects: row -> the Exact value chosen (empty: automatic or unmapped)."""
+        head = group + ":"
+        return {k.split(":", 1)[1]: (v or None) for k, v in form.items() if k.startswith(head)}
 
     try:
         if form.get("skip") == "1":
