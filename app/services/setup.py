@@ -85,7 +85,8 @@ KEY_OPTIONS: dict[str, dict[str, str]] = {
         "update_existing": "Also update articles eAccounting has already. Safe default: on.",
     },
     "stock": {
-        "quantity": "Which Exact quantity becomes the article's stock. Safe default: on_hand.",
+        "calculation": "Which Exact quantity becomes the article's stock. Safe default: on_hand (eAccounting "
+        "subtracts its own open orders and shipments itself).",
     },
 }
 # VAT situations a single Exact code can stand for (0 %); taxed situations have one code per rate (matched).
@@ -737,6 +738,7 @@ async def enable(process: Process, engine: Engine, start: date) -> dict[str, Any
 
 
 __all__ = [
+    "FLOW_SENTENCES",
     "KEY_OPTIONS",
     "STEPS",
     "STEP_TITLES",

@@ -12,6 +12,7 @@ import pytest
 from app.services import setup
 from app.services.errors import InvalidInput
 from app.worker import build_worker
+from flows.registry import load_flows
 from tests.setup.conftest import OTHER_DIVISION, Fresh
 
 MAIN_DIVISION = 1234567
@@ -179,3 +180,11 @@ async def test_enable_previews_the_back_fill_and_running_it_twice_creates_nothin
     await setup.enable(fresh.process, await fresh.engine(), start)  # the back-fill again, from the same date
     await _run_worker(fresh)
     assert _transferred(fresh) == first
+
+
+def test_every_key_option_the_wizard_asks_is_an_option_of_its_flow() -> None:
+    flows = load_flows()
+    for flow, options in setup.KEY_OPTIONS.items():
+        assert flow in flows, flow
+        assert set(options) <= set(flows[flow].options_model.model_fields), (flow, options)
+    assert set(setup.FLOW_SENTENCES) == set(flows)  # every flow explained in a sentence
