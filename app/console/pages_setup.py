@@ -60,6 +60,10 @@ async def _render(
     if request.query_params.get("connected"):
         system = request.query_params["connected"]
         flash.append({"text": f"{'Exact Online' if system == 'exact' else 'eAccounting'} is connected.", "kind": "ok"})
+    if request.query_params.get("refused"):
+        system = "Exact Online" if request.query_params["refused"] == "exact" else "eAccounting"
+        reason = request.query_params.get("reason", "")
+        flash.append({"text": f"{system} was not connected ({reason}). {_refusal_hint(reason)}", "kind": "warn"})
     return page(
         request,
         "setup.html",
@@ -77,6 +81,15 @@ async def _render(
         flash=flash,
         status_code=status_code,
     )
+
+
+def _refusal_hint(reason: str) -> str:
+    """What to do after a consent came back refused (OAuth `error` codes, RFC 6749 section 4.1.2.1)."""
+    if reason.startswith("access_denied"):
+        return "The sign-in or the consent was cancelled: connect again and allow the access asked."
+    if reason.startswith(("invalid_scope", "unauthorized_client", "invalid_request")):
+        return "The app registration does not allow this request: check the client ID, redirect URI and scopes."
+    return "Try connecting again in a minute."
 
 
 @router.get("/console/setup/done", response_class=HTMLResponse)

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from app.deps import ADMIN_RESPONSES, AdminDep, LinkDep, ProcessDep
@@ -46,6 +47,11 @@ async def authorize(engine: LinkDep, system: System, redirect: bool = True) -> R
     return RedirectResponse(url, status_code=status.HTTP_302_FOUND)
 
 
+def _local(path: str) -> str:
+    """`path` when it is a path on this site (never `//host` or a scheme), else the overview."""
+    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
+
+
 @callback_router.get(
     "/oauth/{system}/callback",
     summary="OAuth redirect target: exchanges the code (the state proves it is our request)",
@@ -61,9 +67,19 @@ async def callback(
     code: str | None = None,
     state: str | None = None,
     error: str | None = None,
+    error_description: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Any:
     if error:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"authorization refused: {error}")
+        said = f"{error}: {error_description}" if error_description else error
+        if "text/html" in request.headers.get("accept", "") and state:
+            # A person said no (or the provider failed): back to the page the consent started from, in words.
+            remembered = await service.abandon_authorization(process, state)
+            if remembered is not None and remembered.get("back"):
+                back = _local(remembered["back"])
+                joiner = "&" if "?" in back else "?"
+                query = urlencode({"refused": system, "reason": said[:500]})
+                return RedirectResponse(f"{back}{joiner}{query}", status_code=status.HTTP_303_SEE_OTHER)
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"authorization refused: {said}")
     if not code or not state:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="code and state are required")
     try:
@@ -72,8 +88,7 @@ async def callback(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=exc.detail) from None
     if "text/html" in request.headers.get("accept", ""):
         # A person's browser coming back from the consent page: to the console, not to a JSON document.
-        back = str(done.get("back") or "/")
-        back = back if back.startswith("/") and not back.startswith("//") and "\\" not in back else "/"
+        back = _local(str(done.get("back") or "/"))
         joiner = "&" if "?" in back else "?"
         return RedirectResponse(f"{back}{joiner}connected={system}", status_code=status.HTTP_303_SEE_OTHER)
     return done

@@ -80,6 +80,12 @@ async def finish_authorization(process: Process, system: System, *, code: str, s
     return result
 
 
+async def abandon_authorization(process: Process, state: str) -> dict[str, str] | None:
+    """A consent refused at the provider: its state is used up; what it was for (system, link, the page to go back
+    to), or None for an unknown or expired state."""
+    return _remembered(await process.redis.getdel(process.keys.oauth_state(state)))
+
+
 def _remembered(raw: bytes | None) -> dict[str, str] | None:
     if raw is None:
         return None
