@@ -623,17 +623,22 @@ class DryRun:
     error: str | None = None
 
 
+async def _orders_dated(engine: Engine, opts: OrdersOptions, first: date, last: date) -> dict[str, Any]:
+    """The eAccounting orders of the flow's statuses dated `first` to `last` (both included), by id."""
+    found: dict[str, Any] = {}
+    for status in opts.statuses:
+        async for order in engine.eaccounting.list_orders(status=status, dated=(first, last)):
+            found[order.id] = order
+    return found
+
+
 async def recent_orders(engine: Engine, count: int = DRY_RUN_ORDERS) -> list[dict[str, Any]]:
     """The `count` most recent eAccounting orders the orders flow would transfer (its statuses), newest first."""
     opts = await _orders_options(engine)
     today = datetime.now(UTC).date()
     found: dict[str, Any] = {}
     for days in RECENT_DAYS:
-        for status in opts.statuses:
-            async for order in engine.eaccounting.list_orders(
-                status=status, dated=(today - timedelta(days=days), today)
-            ):
-                found[order.id] = order
+        found = await _orders_dated(engine, opts, today - timedelta(days=days), today)
         if len(found) >= count:
             break
     newest = sorted(found.values(), key=lambda o: (str(o.order_date or ""), str(o.number or "")), reverse=True)
@@ -689,10 +694,10 @@ async def backfill_preview(engine: Engine, start: date) -> Backfill:
     if start > today:
         raise InvalidInput([{"loc": ["start_date"], "msg": "the start date is in the future"}])
     opts = await _orders_options(engine)
-    ids: dict[str, str] = {}
-    for status in opts.statuses:
-        async for order in engine.eaccounting.list_orders(status=status, dated=(start, today)):
-            ids[order.id.lower()] = str(order.number)
+    ids = {
+        order_id.lower(): str(order.number)
+        for order_id, order in (await _orders_dated(engine, opts, start, today)).items()
+    }
     transferred: set[str] = set()
     for kind in _kinds_of_source(opts):
         transferred |= set((await engine.xref.targets(kind, list(ids))).keys())
