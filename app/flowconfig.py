@@ -8,6 +8,7 @@ it and keep the old config.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -72,8 +73,29 @@ def default_config(definition: FlowDefinition) -> dict[str, Any]:
     }
 
 
+def _non_finite(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every number in `raw` that is not finite (JSON `1e400` parses as infinity; JSON cannot store it: it would be
+    written as null), with its path; walked without recursion, so no nesting depth can break it."""
+    errors: list[dict[str, Any]] = []
+    stack: list[tuple[list[Any], Any]] = [([], raw)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            errors.append({"loc": path, "msg": "must be a finite number", "type": "finite_number"})
+        elif isinstance(value, Mapping):
+            stack.extend(([*path, key], item) for key, item in value.items())
+        elif isinstance(value, list | tuple):
+            stack.extend(([*path, index], item) for index, item in enumerate(value))
+    return sorted(errors, key=lambda e: [str(p) for p in e["loc"]])
+
+
 def resolve(definition: FlowDefinition, raw: Mapping[str, Any]) -> ResolvedConfig:
     """Validate `raw` for `definition`; raises ConfigInvalid naming every field at fault."""
+    if not isinstance(raw, Mapping):
+        raise ConfigInvalid([{"loc": [], "msg": "a flow config is a JSON object", "type": "dict_type"}])
+    non_finite = _non_finite(raw)
+    if non_finite:
+        raise ConfigInvalid(non_finite)
     try:
         config = FlowConfig.model_validate(raw)
     except ValidationError as exc:
@@ -116,14 +138,31 @@ class FlowConfigStore:
         stored = await self._redis.get(self._keys.flow_config(flow))
         if stored is None:
             return default_config(self._flows[flow])
-        data: dict[str, Any] = json.loads(stored)
-        return data
+        try:
+            data: Any = json.loads(stored)
+        except (ValueError, RecursionError):
+            data = None  # not JSON: `get` reports it invalid (the flow's runs fail visibly) instead of crashing
+        return data if isinstance(data, dict) else {"unreadable": stored.decode(errors="replace")[:200]}
 
     async def get(self, flow: str) -> ResolvedConfig:
+        """The stored config, validated again as it is read (a config written by an older version, or by hand, is
+        checked like a new one): raises ConfigInvalid naming every field at fault."""
         return resolve(self._flows[flow], await self.raw(flow))
 
     async def put(self, flow: str, raw: Mapping[str, Any]) -> ResolvedConfig:
-        """Validate and store; the old config stays when validation fails."""
-        resolved = resolve(self._flows[flow], raw)
-        await self._redis.set(self._keys.flow_config(flow), json.dumps(resolved.config.model_dump(mode="json")))
-        return resolved
+        """Validate and store what reads back valid; the old config stays when validation fails.
+
+        The config is validated, serialised, and the serialised text validated again: only a config that reads back
+        as the same valid config is stored, so nothing the API accepts can turn invalid in Redis.
+        """
+        definition = self._flows[flow]
+        resolved = resolve(definition, raw)
+        try:
+            text = json.dumps(resolved.config.model_dump(mode="json"), allow_nan=False)
+            again = resolve(definition, json.loads(text))
+        except ValueError as exc:
+            raise ConfigInvalid([{"loc": [], "msg": f"cannot be stored: {exc}", "type": "value_error"}]) from None
+        if again.version != resolved.version:
+            raise ConfigInvalid([{"loc": [], "msg": "does not read back as stored", "type": "value_error"}])
+        await self._redis.set(self._keys.flow_config(flow), text)
+        return again

@@ -10,8 +10,10 @@ a `mapping.MappingError`, or `RecordFailed` for a business rule the record break
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
@@ -117,19 +119,31 @@ def label_value(value: Any) -> str | None:
     return text or None
 
 
-class FlowOptions(BaseModel):
-    """Base of each flow's own options; unknown keys are refused so a typo in a config is a 422, not a no-op."""
+# Bounds of the numbers a config may hold: every value the API accepts is one the service can run with.
+MAX_POLL_INTERVAL_SECONDS = 7 * 86400  # a poll backs up webhooks Exact may lose: at least once a week
+MAX_REFRESH_SECONDS = 86400.0  # reference data and indexes re-read at least daily
+MAX_EXACT_TIMESTAMP = 2**63 - 1  # Exact's sync `Timestamp` is an Int64 (`Timestamp gt 123L`)
 
-    model_config = ConfigDict(extra="forbid")
+
+class FlowOptions(BaseModel):
+    """Base of each flow's own options; unknown keys are refused so a typo in a config is a 422, not a no-op, and
+    numbers must be finite (JSON `1e400` parses as infinity, which would be stored as null)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class FlowConfig(BaseModel):
     """The stored, user-editable configuration of one flow (validated by `app.flowconfig`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     enabled: bool = Field(True, description="Triggers run this flow only when enabled")
-    poll_interval_seconds: int | None = Field(None, ge=5, description="Polling interval; default: worker setting")
+    poll_interval_seconds: int | None = Field(
+        None,
+        ge=5,
+        le=MAX_POLL_INTERVAL_SECONDS,
+        description="Polling interval in seconds (5 to 604,800, a week); default: the worker setting",
+    )
     mapping: str | None = Field(None, description="Default mapping name; None: the flow's default")
     mapping_overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
@@ -162,6 +176,50 @@ class FlowContext:
     link: str = DEFAULT_LINK  # the administration (Exact division + eAccounting company) this run belongs to
 
 
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def guid(text: str) -> str:
+    """`text` as a record id of either system: a GUID (both name records by GUIDs, compared case-insensitively),
+    lower-cased, as webhook Keys are.
+
+    Raises:
+        ValueError: not a GUID.
+    """
+    value = text.strip().lower()
+    if _GUID.fullmatch(value) is None:
+        raise ValueError("must be a GUID, e.g. 3f2c1d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f")
+    return value
+
+
+def exact_timestamp_since(text: str) -> str:
+    """A manual poll start of a flow reading Exact's sync API: a `Timestamp` (1 to 2^63-1; 1 reads everything).
+
+    Raises:
+        ValueError: anything else, with a message that says what is expected.
+    """
+    value = text.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 19 or not 1 <= int(value) <= MAX_EXACT_TIMESTAMP:
+        raise ValueError("must be an Exact sync Timestamp: a whole number from 1 (everything) to 2^63-1")
+    return str(int(value))
+
+
+def utc_datetime_since(text: str) -> str:
+    """A manual poll start of a flow reading eAccounting: an ISO 8601 date or date-time (naive means UTC), returned
+    as an aware ISO date-time (eAccounting's filters need one).
+
+    Raises:
+        ValueError: anything else, with a message that says what is expected.
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date or date-time, e.g. 2026-12-01 or 2026-12-01T08:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
 Fetch = Callable[[FlowContext, str], Awaitable[dict[str, Any] | None]]
 Handle = Callable[[FlowContext, dict[str, Any]], Awaitable[Outcome]]
 Poll = Callable[[FlowContext, str | None], AsyncIterator[PollPage]]
@@ -183,6 +241,10 @@ class FlowDefinition:
     :param default_mapping: default mapping name; ``mapping_choices`` lists the others a user may pick.
     :param enabled_by_default: whether a fresh install runs this flow.
     :param label: the record as people know it, from the source record (pure; "order 1007 - Jansen BV").
+    :param parse_record_id: checks and normalises a record id given by hand (`POST /flows/{flow}/run
+        {"record_id"}`), raising ValueError; default: a GUID, lower-cased (`guid`).
+    :param parse_since: checks and normalises a manual poll start (`POST /flows/{flow}/run {"since"}`), raising
+        ValueError; default: by `source`, an Exact sync Timestamp or an ISO date-time for eAccounting.
     """
 
     name: str
@@ -199,6 +261,18 @@ class FlowDefinition:
     enabled_by_default: bool = True
     default_options: Mapping[str, Any] = field(default_factory=dict)
     label: Label | None = None
+    parse_since: Callable[[str], str] | None = None
+    parse_record_id: Callable[[str], str] = guid
+
+    def record_id(self, text: str) -> str:
+        """`text` as a record id of this flow (see `parse_record_id`); raises ValueError naming what is expected."""
+        return self.parse_record_id(text)
+
+    def since(self, text: str) -> str:
+        """`text` as this flow's poll cursor (see `parse_since`); raises ValueError naming what is expected."""
+        if self.parse_since is not None:
+            return self.parse_since(text)
+        return exact_timestamp_since(text) if self.source == "exact" else utc_datetime_since(text)
 
     def label_text(self, source: Mapping[str, Any] | None, *, hide_person: bool = False) -> str | None:
         """The label of `source` (None without a source or label function; a label never fails a record)."""

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from flows.base import FlowOptions
+from flows.base import MAX_REFRESH_SECONDS, FlowOptions
 
 Document = Literal["sales_order", "sales_invoice", "direct_invoice", "journal_entry"]
 OrderStatus = Literal[1, 2, 3, 4]
@@ -95,10 +95,23 @@ class OrdersOptions(FlowOptions):
         "(orders only; 2 eAccounting calls per order; replaces what OurReference held)",
     )
     create_contact_person: bool = Field(True, description="New company accounts get their contact person (1 call)")
-    accounts_refresh_seconds: float = Field(60.0, ge=0, description="Accounts-by-e-mail sync at most this often")
-    items_refresh_seconds: float = Field(
-        300.0, ge=0, description="Incremental Exact items and eAccounting articles sync at most this often"
+    accounts_refresh_seconds: float = Field(
+        60.0, ge=0, le=MAX_REFRESH_SECONDS, description="Accounts-by-e-mail sync at most this often (0 to 86,400)"
     )
+    items_refresh_seconds: float = Field(
+        300.0,
+        ge=0,
+        le=MAX_REFRESH_SECONDS,
+        description="Incremental Exact items and eAccounting articles sync at most this often (0 to 86,400)",
+    )
+
+    @field_validator("statuses", mode="before")
+    @classmethod
+    def _numbers(cls, value: object) -> object:
+        # JSON true would pass as 1 (bool is an int in Python): a status is one of the numbers 1-4, nothing else.
+        if isinstance(value, list) and any(isinstance(item, bool) for item in value):
+            raise ValueError("statuses are eAccounting order status numbers: 1 draft, 2 ongoing, 3 shipped, 4 invoiced")
+        return value
 
     @field_validator("statuses")
     @classmethod

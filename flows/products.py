@@ -24,6 +24,7 @@ from connectors.eaccounting.wire import to_wire
 from connectors.errors import NotFound
 from flows.base import (
     ARTICLE_LOCK,
+    MAX_REFRESH_SECONDS,
     FlowContext,
     FlowDefinition,
     FlowOptions,
@@ -72,9 +73,10 @@ class ProductsOptions(FlowOptions):
     exact_currency: str = Field("EUR", min_length=3, max_length=3, description="Currency of the Exact administration")
     exchange_rate: Decimal | None = Field(
         None,
-        gt=0,
-        description="eAccounting company-currency units per unit of exact_currency; unset and the currencies "
-        "differ: prices are not sent",
+        ge=Decimal("0.000001"),
+        le=Decimal(1_000_000),
+        description="eAccounting company-currency units per unit of exact_currency (0.000001 to 1,000,000); unset "
+        "and the currencies differ: prices are not sent",
     )
     item_group_labels: bool = Field(True, description="Put the article label of the item's group on the article")
     label_by_item_group: dict[str, str] = Field(
@@ -98,7 +100,11 @@ class ProductsOptions(FlowOptions):
     )
     default_unit: str | None = Field(None, description="eAccounting unit when the item's unit matches none")
     refs_refresh_seconds: float = Field(
-        900.0, ge=0, description="Reference data (codings, units, labels, VAT codes, item groups) is re-read this often"
+        900.0,
+        ge=0,
+        le=MAX_REFRESH_SECONDS,
+        description="Reference data (codings, units, labels, VAT codes, item groups) is re-read this often (0 to "
+        "86,400)",
     )
 
 

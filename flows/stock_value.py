@@ -43,6 +43,9 @@ _FORMULAS: dict[str, dict[str, Any]] = {
 _VARIANTS: dict[tuple[str, str], mapping.CompiledMapping] = {}
 
 
+MAX_FULL_RECONCILE_HOURS = 720.0  # a full comparison at least monthly
+
+
 class StockOptions(FlowOptions):
     """Which stock number goes to eAccounting, from which warehouses, and how often everything is compared."""
 
@@ -64,7 +67,11 @@ class StockOptions(FlowOptions):
         "skip", description="An item without an eAccounting article (by link or number) is skipped, or fails"
     )
     full_reconcile_hours: float = Field(
-        24.0, ge=0, description="Read every stock row (1 Exact call per 1,000) this often; 0: on every poll"
+        24.0,
+        ge=0,
+        le=MAX_FULL_RECONCILE_HOURS,
+        description="Read every stock row (1 Exact call per 1,000) this often, in hours (0 to 720, 30 days); 0: on "
+        "every poll",
     )
 
 

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from app.activity import ActivityEntry, ActivityLog, DeadLetter, DeadLetters, Outcome
+from app.activity import ActivityEntry, ActivityLog, DeadLetter, Outcome
 from app.deps import ADMIN_RESPONSES, NOT_FOUND, AdminDep, LinkDep
+from app.services import activity as service
 
 router = APIRouter(tags=["activity"], dependencies=[AdminDep], responses=ADMIN_RESPONSES | NOT_FOUND)
 
@@ -21,12 +22,7 @@ def get_activity(engine: LinkDep) -> ActivityLog:
     return engine.activity
 
 
-def get_dead_letters(engine: LinkDep) -> DeadLetters:
-    return engine.dead_letters
-
-
 ActivityDep = Annotated[ActivityLog, Depends(get_activity)]
-DeadLettersDep = Annotated[DeadLetters, Depends(get_dead_letters)]
 
 
 class LogPage(BaseModel):
@@ -38,10 +34,15 @@ class DeadLetterList(BaseModel):
     items: list[DeadLetter]
 
 
-@router.get("/logs", summary="Activity-log entries, newest first, filtered and paged", response_model=LogPage)
+@router.get(
+    "/logs",
+    summary="Activity-log entries, newest first, filtered and paged",
+    response_model=LogPage,
+    responses={404: {"description": "No such flow (or link)"}, 422: {"description": "Invalid filter"}},
+)
 async def list_logs(
-    activity: ActivityDep,
-    flow: Annotated[str | None, Query(description="Flow name, e.g. `invoices`", max_length=200)] = None,
+    engine: LinkDep,
+    flow: Annotated[str | None, Query(description="Flow name, e.g. `orders` (see GET /flows)", max_length=200)] = None,
     outcome: Annotated[Outcome | None, Query(description="Only this outcome")] = None,
     source_id: Annotated[str | None, Query(description="Source record id", max_length=200)] = None,
     since: Annotated[datetime | None, Query(description="ISO 8601; naive means UTC (inclusive)")] = None,
@@ -51,12 +52,9 @@ async def list_logs(
         str | None, Query(description="Cursor: the `next` of the previous page", pattern=_CURSOR_PATTERN)
     ] = None,
 ) -> LogPage:
-    try:
-        items, cursor = await activity.query(
-            flow=flow, outcome=outcome, source_id=source_id, since=since, until=until, limit=limit, before=before
-        )
-    except (ValueError, OverflowError) as exc:  # out-of-range datetimes
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
+    items, cursor = await service.log_page(
+        engine, flow=flow, outcome=outcome, source_id=source_id, since=since, until=until, limit=limit, before=before
+    )
     return LogPage(items=items, next=cursor)
 
 
@@ -75,7 +73,7 @@ async def get_log(log_id: str, activity: ActivityDep) -> ActivityEntry:
 
 @router.get("/dead-letters", summary="Records that failed for good, newest first", response_model=DeadLetterList)
 async def list_dead_letters(
-    dead_letters: DeadLettersDep,
-    flow: Annotated[str | None, Query(description="Only this flow", max_length=200)] = None,
+    engine: LinkDep,
+    flow: Annotated[str | None, Query(description="Only this flow (see GET /flows)", max_length=200)] = None,
 ) -> DeadLetterList:
-    return DeadLetterList(items=await dead_letters.list(flow))
+    return DeadLetterList(items=await service.dead_letters(engine, flow))

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.activity import ActivityEntry
+from app.activity import ActivityEntry, DeadLetter, Outcome
 from app.engine import Engine
+from app.services.errors import InvalidInput
+from app.services.flows import definition
 from app.services.hints import Hint, fix_hint, group_key
 
 __all__ = [
@@ -20,13 +22,45 @@ __all__ = [
     "ProblemGroup",
     "activity_rows",
     "changed_fields",
+    "dead_letters",
     "fix_hint",
     "label_of",
     "later_success",
+    "log_page",
     "previous_run",
     "problem_groups",
     "retry_group",
 ]
+
+
+async def log_page(
+    engine: Engine,
+    *,
+    flow: str | None = None,
+    outcome: Outcome | None = None,
+    source_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    before: str | None = None,
+) -> tuple[list[ActivityEntry], str | None]:
+    """A page of the link's activity log, newest first, and the cursor of the next; a flow the link does not have is
+    NotFoundError (a typo must not look like "nothing happened"), an out-of-range time InvalidInput."""
+    if flow is not None:
+        definition(engine, flow)
+    try:
+        return await engine.activity.query(
+            flow=flow, outcome=outcome, source_id=source_id, since=since, until=until, limit=limit, before=before
+        )
+    except (ValueError, OverflowError) as exc:  # out-of-range datetimes
+        raise InvalidInput(str(exc)) from None
+
+
+async def dead_letters(engine: Engine, flow: str | None = None) -> list[DeadLetter]:
+    """The link's dead letters, newest first, optionally of one flow (NotFoundError for a flow it does not have)."""
+    if flow is not None:
+        definition(engine, flow)
+    return await engine.dead_letters.list(flow)
 
 
 @dataclass(slots=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import structlog
@@ -18,6 +20,7 @@ from app.scope import Process
 from app.services.errors import InvalidInput
 from app.services.links import remember_company
 from app.subscriptions import ensure_subscriptions, webhook_topics
+from app.tokenwatch import REFRESH_TOKEN_DAYS
 from connectors.errors import ConnectorError
 
 log = structlog.get_logger("connections")
@@ -30,12 +33,37 @@ def _client(engine: Engine, system: System) -> Any:
     return engine.exact if system == "exact" else engine.eaccounting
 
 
-async def connection_status(engine: Engine) -> dict[str, Any]:
-    """Both systems' connection state for the link (no secrets)."""
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="seconds")
+
+
+def _readable(system: str, status: dict[str, Any], now: float) -> dict[str, Any]:
+    """Token times as ISO 8601 (UTC) with the seconds left (0 once passed), instead of epoch floats: when the access
+    token expires, when the refresh token was issued and, where the system lets an unused one die (Exact: 30 days),
+    when it does."""
+    shown = dict(status)
+    expires = status.get("access_token_expires_at")
+    if isinstance(expires, int | float):
+        shown["access_token_expires_at"] = _iso(expires)
+        shown["access_token_expires_in_seconds"] = max(0, round(expires - now))
+    issued = status.get("refresh_token_issued_at")
+    if isinstance(issued, int | float):
+        shown["refresh_token_issued_at"] = _iso(issued)
+        days = REFRESH_TOKEN_DAYS.get(system)
+        if days is not None:
+            dies = issued + days * 86400
+            shown["refresh_token_expires_at"] = _iso(dies)
+            shown["refresh_token_expires_in_seconds"] = max(0, round(dies - now))
+    return shown
+
+
+async def connection_status(engine: Engine, now: float | None = None) -> dict[str, Any]:
+    """Both systems' connection state for the link (no secrets); times as ISO 8601 with the seconds left."""
+    moment = time.time() if now is None else now
     result: dict[str, Any] = {}
     for system in ("exact", "eaccounting"):
         try:
-            result[system] = await _client(engine, system).auth_status()
+            result[system] = _readable(system, await _client(engine, system).auth_status(), moment)
         except ConnectorError as exc:
             result[system] = {"connected": False, "error": exc.to_dict()}
     return result

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 import mapping
 from app.engine import Engine
 from app.flowconfig import ConfigInvalid
-from app.jobs import enqueue_poll
+from app.jobs import enqueue_poll, queued_job
 from app.services.errors import InvalidInput, NotFoundError
 from flows.base import FlowDefinition
 
@@ -45,7 +45,8 @@ def definition(engine: Engine, flow: str) -> FlowDefinition:
 
 
 def _choices(found: FlowDefinition) -> list[str]:
-    return [n for n in (found.default_mapping, *found.mapping_choices) if n]
+    """The mappings a user may pick, the default first, each once (a definition may list its default again)."""
+    return list(dict.fromkeys(n for n in (found.default_mapping, *found.mapping_choices) if n))
 
 
 async def list_flows(engine: Engine) -> list[FlowSummary]:
@@ -71,7 +72,7 @@ async def list_flows(engine: Engine) -> list[FlowSummary]:
                 target=found.target,
                 enabled=enabled,
                 config_error=error,
-                webhook_topics=list(found.webhook_topics),
+                webhook_topics=list(dict.fromkeys(found.webhook_topics)),
                 polling=found.poll is not None,
                 cursor=cursor.decode() if cursor else None,
                 dead_letters=dead.get(name, 0),
@@ -109,18 +110,51 @@ async def put_flow_config(engine: Engine, flow: str, raw: dict[str, Any]) -> dic
     return {"config": resolved.config.model_dump(mode="json"), "version": resolved.version}
 
 
+def _field_error(field: str, message: str) -> InvalidInput:
+    """A 422 naming the body field at fault, shaped like FastAPI's own validation errors."""
+    return InvalidInput([{"loc": ["body", field], "msg": message, "type": "value_error"}])
+
+
+async def _already(engine: Engine, job_id: str, what: str) -> dict[str, Any]:
+    """Why a run was not queued: the run that holds its job id, and when that one was queued and is due."""
+    held = await queued_job(engine.redis, engine.settings, job_id)
+    reason = f"{what} is already {'running' if held['state'] == 'running' else 'queued'}; this request joined it"
+    return {"reason": reason, "existing": held}
+
+
 async def run_flow(engine: Engine, flow: str, *, record_id: str | None, since: str | None) -> dict[str, Any]:
-    """Queue a run of one record, or a poll (from `since` instead of the stored cursor)."""
+    """Queue a run of one record, or a poll (from `since` instead of the stored cursor).
+
+    `since` is checked here, as the flow's poller will read it (`FlowDefinition.since`), and `record_id` too: a value
+    the flow could not run with is a 422 naming the field, never a queued job that crashes. A run that joins one
+    already queued (or running) says so, and which one.
+    """
     found = definition(engine, flow)
-    if record_id:
-        # Record ids are GUIDs in both systems, compared case-insensitively there; webhook keys arrive lower-cased,
-        # so a manual run must use the same job id and record lock.
-        record = record_id.strip().lower()
-        return {"queued": await engine.enqueue(flow, record, "manual"), "record_id": record}
+    if record_id is not None:
+        try:
+            # Record ids are GUIDs in both systems, compared case-insensitively there; webhook keys arrive
+            # lower-cased, so a manual run must use the same job id and record lock.
+            record = found.record_id(record_id)
+        except ValueError as exc:
+            raise _field_error("record_id", str(exc)) from None
+        queued = await engine.enqueue(flow, record, "manual")
+        answer: dict[str, Any] = {"queued": queued, "record_id": record}
+        if not queued:
+            answer |= await _already(engine, engine.keys.record_job(flow, record), "a run")
+        return answer
     if found.poll is None:
-        raise InvalidInput("this flow has no polling; give record_id")
-    queued = await enqueue_poll(engine.redis, engine.settings, flow, since=since, link=engine.link)
-    return {"queued": queued, "poll": True, "since": since}
+        raise _field_error("record_id", "this flow has no polling; give record_id")
+    cursor = None
+    if since is not None:
+        try:
+            cursor = found.since(since)
+        except ValueError as exc:
+            raise _field_error("since", str(exc)) from None
+    queued = await enqueue_poll(engine.redis, engine.settings, flow, since=cursor, link=engine.link)
+    answer = {"queued": queued, "poll": True, "since": cursor}
+    if not queued:
+        answer |= await _already(engine, engine.keys.poll_job(flow), "a poll")
+    return answer
 
 
 async def retry_failed(engine: Engine, flow: str) -> int:
@@ -135,7 +169,11 @@ async def retry_log_entry(engine: Engine, log_id: str) -> dict[str, Any]:
         raise NotFoundError("no such log entry (or expired)")
     definition(engine, entry.flow)
     queued = await engine.enqueue(entry.flow, entry.source_id, "retry", replay_of=log_id)
-    return {"queued": queued, "flow": entry.flow, "record_id": entry.source_id}
+    answer: dict[str, Any] = {"queued": queued, "flow": entry.flow, "record_id": entry.source_id}
+    if not queued:
+        job_id = engine.keys.record_job(entry.flow, entry.source_id)
+        answer |= await _already(engine, job_id, "a run of this record")
+    return answer
 
 
 async def preview(engine: Engine, flow: str, body: PreviewRequest) -> dict[str, Any]:

@@ -135,5 +135,6 @@ ECHO = FlowDefinition(
     webhook_topics=("Items",),
     options_model=EchoOptions,
     default_mapping=None,
+    parse_record_id=str.strip,  # the echo world names its records "a", "b", ...
 )
 FLOWS = {"echo": ECHO}
