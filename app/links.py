@@ -12,7 +12,9 @@ is the installation from before links (`app/upgrade.py`).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
@@ -64,7 +66,14 @@ class LinkStore:
         self._key = keys.links
 
     async def all(self) -> list[Link]:
-        raw = await self._redis.hgetall(self._key)  # type: ignore[misc]  # redis-py: Awaitable[T] | T
+        return self.parse_all(await self._redis.hgetall(self._key))  # type: ignore[misc]  # Awaitable[T] | T
+
+    def queue_all(self, pipe: Any) -> None:
+        """Add the read of every link to a pipeline; `parse_all` reads its answer (batched reads, one round trip)."""
+        pipe.hgetall(self._key)
+
+    @staticmethod
+    def parse_all(raw: Mapping[Any, Any]) -> list[Link]:
         return sorted((Link.model_validate_json(v) for v in raw.values()), key=lambda link: link.id)
 
     async def get(self, link_id: str) -> Link | None:

@@ -135,10 +135,15 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "arq", "arq.worker", "arq.jobs"):
+    for name in ("uvicorn", "uvicorn.error", "arq", "arq.worker", "arq.jobs"):
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
+    # No uvicorn access log: the API's middleware logs every request once, structured (`http.request`, or the
+    # route's own line, e.g. `webhook.received`). Without handlers uvicorn skips the access line altogether.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
     # httpx logs full request URLs at INFO; keep it at WARNING so query strings never land in the logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)

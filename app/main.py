@@ -104,6 +104,8 @@ def create_app(
         started = time.perf_counter()
         response = await call_next(request)
         response.headers["x-request-id"] = request_id
+        if getattr(request.state, "logged", False):
+            return response  # the route logged the request's one line itself (POST /webhooks/exact)
         log.info(
             "http.request",
             method=request.method,

@@ -4,6 +4,10 @@ API call inside the request.
 Exact signs the raw text of the `Content` object (HMAC-SHA256 with the app's webhook secret, uppercase hex) and
 cannot send auth headers, so the signature is the only authentication. Right after a subscription is created,
 Exact POSTs an empty body and the subscription fails unless that gets a 2xx: it is answered 200 unsigned.
+
+The endpoint is open to anyone: a body of any shape (nested 20,000 deep, a 5,000-digit number, not UTF-8, too
+large) is a 4xx with one short log line, never a traceback. Every request logs exactly one line
+(`webhook.received`, `webhook.refused` or `webhook.validation_request`) instead of the HTTP middleware's.
 """
 
 from __future__ import annotations
@@ -12,15 +16,42 @@ import json
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from app.deps import ProcessDep, SettingsDep
-from app.services.webhooks import accept_exact_event
+from app.services.webhooks import BadEvent, accept_exact_event
 from connectors.exact.webhooks import verify_signature
 
 router = APIRouter(tags=["webhooks"])
 log = structlog.get_logger("webhooks")
+
+
+def _refuse(request: Request, status_code: int, reason: str, **fields: Any) -> JSONResponse:
+    """A refused delivery: one short log line (no body, no traceback) and a 4xx naming the reason."""
+    _log_once(request, "webhook.refused", status=status_code, reason=reason, **fields)
+    return JSONResponse({"detail": reason}, status_code=status_code)
+
+
+def _log_once(request: Request, event: str, **fields: Any) -> None:
+    """The request's one log line: the HTTP middleware skips its own line for a request marked logged."""
+    request.state.logged = True
+    log.info(event, **fields)
+
+
+def _parse(body: bytes) -> Any:
+    """The body as JSON, or a ValueError with a short reason: whatever its shape (nesting deeper than the parser's
+    recursion limit, an integer of more digits than Python converts, invalid UTF-8), never another exception."""
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"body is not JSON: {exc.msg} at {exc.pos}") from None
+    except UnicodeDecodeError:
+        raise ValueError("body is not UTF-8 JSON") from None
+    except RecursionError:
+        raise ValueError("body is nested too deeply") from None
+    except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
+        raise ValueError("body holds a number too long to read") from None
 
 
 @router.post(
@@ -29,7 +60,7 @@ log = structlog.get_logger("webhooks")
     summary="Exact Online webhook callback",
     responses={
         200: {"description": "Validation handshake (empty body), duplicate, or a topic no flow uses"},
-        400: {"description": "Malformed JSON or payload"},
+        400: {"description": "Malformed JSON or payload (e.g. a Key that is not a GUID)"},
         401: {"description": "Missing or wrong HashCode"},
         413: {"description": "Body too large"},
     },
@@ -37,30 +68,33 @@ log = structlog.get_logger("webhooks")
 async def exact_webhook(request: Request, settings: SettingsDep, process: ProcessDep) -> JSONResponse:
     limit = settings.engine.webhook_max_body_bytes
     declared = request.headers.get("content-length")
+    too_large = f"body larger than {limit} bytes"
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"body larger than {limit} bytes")
+        return _refuse(request, status.HTTP_413_CONTENT_TOO_LARGE, too_large)
     raw = bytearray()
     async for chunk in request.stream():
         raw.extend(chunk)
         if len(raw) > limit:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"body larger than {limit} bytes")
+            return _refuse(request, status.HTTP_413_CONTENT_TOO_LARGE, too_large)
     body = bytes(raw)
     if not body.strip():
-        log.info("webhook.validation_request")
+        _log_once(request, "webhook.validation_request")
         return JSONResponse({"status": "ok"}, status_code=200)
     try:
-        document: Any = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"body is not JSON: {exc}") from None
+        document = _parse(body)
+    except ValueError as exc:
+        return _refuse(request, status.HTTP_400_BAD_REQUEST, str(exc))
     content = document.get("Content") if isinstance(document, dict) else None
     if not isinstance(content, dict) or not isinstance(document.get("HashCode"), str):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="body must be an object with Content and HashCode")
+        return _refuse(request, status.HTTP_400_BAD_REQUEST, "body must be an object with Content and HashCode")
     secret = settings.exact.webhook_secret.get_secret_value() if settings.exact.webhook_secret else ""
+    topic = content.get("Topic") if isinstance(content.get("Topic"), str) else None
     if not secret or not verify_signature(body, secret):
-        log.warning("webhook.bad_signature", topic=content.get("Topic"))
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="HashCode does not match")
-    topic, key = content.get("Topic"), content.get("Key")
-    if not isinstance(topic, str) or not isinstance(key, str) or not key:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Content.Topic and Content.Key are required")
-    accepted = await accept_exact_event(process, content)
+        return _refuse(request, status.HTTP_401_UNAUTHORIZED, "HashCode does not match", topic=topic)
+    try:
+        accepted = await accept_exact_event(process, content)
+    except BadEvent as exc:
+        return _refuse(request, status.HTTP_400_BAD_REQUEST, str(exc.detail), topic=topic)
+    key = content.get("Key")
+    _log_once(request, "webhook.received", topic=topic, key=key, action=content.get("Action"), **accepted.fields())
     return JSONResponse(accepted.body(), status_code=202 if accepted.status == "accepted" else 200)

@@ -20,13 +20,14 @@ import json
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.exact.wire import ExactDateTime
 
 __all__ = ["WebhookContent", "WebhookPayload", "content_text", "parse_webhook", "verify_signature"]
 
 _HASH = re.compile(rb"[0-9A-F]{64}")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _WS = b" \t\r\n"
 _LITERAL_END = b",}] \t\r\n"
 
@@ -169,6 +170,15 @@ class WebhookContent(BaseModel):
     key: str = Field(alias="Key")
     exact_online_endpoint: str | None = Field(None, alias="ExactOnlineEndpoint")
     event_created_on: ExactDateTime | None = Field(None, alias="EventCreatedOn")
+
+    @field_validator("key")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        # Every topic's Key is the GUID of a record (docs/exact-online-api.md §8.3): anything else would reach a
+        # flow's fetch as a filter literal (`guid'...'`) and fail there as a bug instead of here as a bad request.
+        if _GUID.fullmatch(value) is None:
+            raise ValueError("must be a GUID")
+        return value
 
     @property
     def is_delete(self) -> bool:

@@ -169,9 +169,11 @@ async def test_flows_list_each_mapping_and_topic_once(api: httpx.AsyncClient) ->
 async def test_connections_show_token_times_as_iso_8601_with_seconds_left(settings: Settings, redis: ArqRedis) -> None:
     from tests.harness import make_world
 
-    async with make_world(settings, redis) as world:  # connected to both simulators
-        async with running_api(create_app(world.settings, configure_logs=False, http=world.http)) as api:
-            body = (await api.get("/links/default/connections", headers=AUTH)).json()
+    async with (
+        make_world(settings, redis) as world,  # connected to both simulators
+        running_api(create_app(world.settings, configure_logs=False, http=world.http)) as api,
+    ):
+        body = (await api.get("/links/default/connections", headers=AUTH)).json()
     exact = body["exact"]
     assert exact["connected"] is True
     for field in ("access_token_expires_at", "refresh_token_issued_at", "refresh_token_expires_at"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from app.scope import Process
 from app.settings import DEMO_ADMIN_TOKEN, Settings
 from app.state import AppState
 from connectors.keys import Keys
+from tests.engine.flowkit import ECHO
 from tests.engine_activity.conftest import make_entry
 from tests.engine_activity.promparse import parse
 
@@ -29,7 +31,8 @@ def build_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[AppState]:
         redis = connect_redis(settings)
-        process = Process(settings, redis, {})
+        # The flows the entries below name: a flow filter must name a flow of the link (GET /flows).
+        process = Process(settings, redis, {name: replace(ECHO, name=name) for name in ("customers", "invoices")})
         try:
             yield AppState(settings=settings, redis=redis, keys=process.keys, process=process)
         finally:

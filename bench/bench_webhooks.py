@@ -1,0 +1,245 @@
+"""Benchmark: Exact webhook ingest against `/health/live`, one uvicorn process, in the same run.
+
+`ledgerbridge api` runs as a subprocess (one uvicorn process, JSON logs to a file, demo settings under its own Redis
+prefix). A bounded load generator (CONCURRENCY requests in flight, httpx) sends EVENTS signed `Items` webhooks,
+each a new record (so every one is de-duplicated, bumps a generation and enqueues a job: the full path), and as many
+`GET /health/live`; it prints events/s, p50 and p99 of both and their ratio (goal: webhook/live >= 0.7).
+
+Redis round trips per event are counted on the wire: a second API process reaches Redis through a counting TCP proxy
+(a round trip is a burst of bytes from the client after Redis last answered; a pipeline or a script is one), and
+ROUNDTRIP_EVENTS events are sent to it one at a time (goal: <= 2). Redis commands per event come from INFO
+commandstats deltas over the throughput run, and log lines per event from the API's log file.
+
+Needs Redis (BENCH_REDIS_URL, default redis://localhost:6379/14; only keys under `lbbench-webhooks*` are touched).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import redis.asyncio as aioredis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.settings import DEMO_EXACT_WEBHOOK_SECRET  # noqa: E402
+
+EVENTS = int(os.environ.get("BENCH_EVENTS", "3000"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
+ROUNDTRIP_EVENTS = 200
+PREFIX = "lbbench-webhooks"
+DIVISION = 1234567
+
+
+def _body(key: str, secret: str) -> bytes:
+    content = json.dumps(
+        {
+            "Topic": "Items",
+            "ClientId": "00000000-0000-4000-8000-00000000e1a1",
+            "Division": DIVISION,
+            "Action": "Update",
+            "Key": key,
+            "ExactOnlineEndpoint": f"https://start.exactonline.nl/api/v1/{DIVISION}/logistics/Items(guid'{key}')",
+            "EventCreatedOn": "/Date(1777896000000)/",
+        },
+        separators=(",", ":"),
+    )
+    digest = hmac.new(secret.encode(), content.encode(), hashlib.sha256).hexdigest().upper()
+    return ('{"Content":' + content + ',"HashCode":"' + digest + '"}').encode()
+
+
+class RoundTripProxy:
+    """A TCP proxy in front of Redis counting round trips: client bytes that follow an answer (or open a turn)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.trips = 0
+        self.server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(self.host, self.port)
+        turn = {"client": False}
+
+        async def upstream() -> None:
+            while data := await client_r.read(65536):
+                if not turn["client"]:
+                    self.trips += 1
+                    turn["client"] = True
+                server_w.write(data)
+                await server_w.drain()
+            server_w.close()
+
+        async def downstream() -> None:
+            while data := await server_r.read(65536):
+                turn["client"] = False
+                client_w.write(data)
+                await client_w.drain()
+            client_w.close()
+
+        with contextlib.suppress(ConnectionError):
+            await asyncio.gather(upstream(), downstream())
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+@contextlib.asynccontextmanager
+async def api_process(redis_url: str, prefix: str, log_path: Path) -> AsyncIterator[str]:
+    """`ledgerbridge api` on a free port, logs to `log_path`; yields its base URL once /health/live answers."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DEMO": "true",
+        "REDIS__URL": redis_url,
+        "REDIS__KEY_PREFIX": prefix,
+        "REDIS__QUEUE_NAME": f"{prefix}:queue",
+        "EXACT__DIVISION": str(DIVISION),
+        "LOG__FORMAT": "json",
+        "LOG__LEVEL": "INFO",
+    }
+    log = log_path.open("w")
+    command = [sys.executable, "-m", "app.cli", "api", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220, S603
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"{base}/health/live")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError(f"the API did not start; see {log_path}")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+async def load(send: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]], count: int) -> dict[str, Any]:
+    """`count` requests, CONCURRENCY in flight; per-second rate and latency percentiles (ms)."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    counter = iter(range(count))
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            for n in counter:
+                started = time.perf_counter()
+                response = await send(client, n)
+                latencies.append((time.perf_counter() - started) * 1000)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rate": count / elapsed,
+        "p50": statistics.median(latencies),
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "statuses": statuses,
+    }
+
+
+async def commandstats(client: aioredis.Redis) -> dict[str, int]:
+    stats = await client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
+
+
+async def clear(client: aioredis.Redis, prefix: str) -> None:
+    async for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        await client.delete(key)
+
+
+async def main() -> None:
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://localhost:6379/14")
+    secret = DEMO_EXACT_WEBHOOK_SECRET
+    client = aioredis.Redis.from_url(redis_url)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
+    await clear(client, PREFIX)
+    try:
+        keys = [str(uuid.uuid4()) for _ in range(EVENTS + 200)]
+        live_log = workdir / "api.log"
+        async with api_process(redis_url, PREFIX, live_log) as base:
+
+            async def webhook(http: httpx.AsyncClient, n: int) -> httpx.Response:
+                return await http.post(f"{base}/webhooks/exact", content=_body(keys[n], secret))
+
+            async def live(http: httpx.AsyncClient, _n: int) -> httpx.Response:
+                return await http.get(f"{base}/health/live")
+
+            await load(webhook, 100)  # warm-up: imports, connection pools, first-event reads
+            await load(live, 100)
+            keys = keys[100:]
+            lines_before = sum(1 for _ in live_log.open())
+            before = await commandstats(client)
+            hooks = await load(webhook, EVENTS)
+            after = await commandstats(client)
+            lines_after = sum(1 for _ in live_log.open())
+            health = await load(live, EVENTS)
+        commands = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+        per_event = sum(commands.values()) / EVENTS
+        # Round trips, counted on the wire by a proxy in front of Redis, one event at a time.
+        parts = urlsplit(redis_url)
+        proxy = RoundTripProxy(parts.hostname or "localhost", parts.port or 6379)
+        proxy_port = await proxy.start()
+        proxied = f"{parts.scheme}://127.0.0.1:{proxy_port}{parts.path}"
+        async with (
+            api_process(proxied, f"{PREFIX}-rt", workdir / "api-rt.log") as base,
+            httpx.AsyncClient(timeout=30) as http,
+        ):
+            for _ in range(20):  # warm-up
+                await http.post(f"{base}/webhooks/exact", content=_body(str(uuid.uuid4()), secret))
+            trips_before = proxy.trips
+            for _ in range(ROUNDTRIP_EVENTS):
+                answer = await http.post(f"{base}/webhooks/exact", content=_body(str(uuid.uuid4()), secret))
+                assert answer.status_code == 202, answer.text
+            trips = (proxy.trips - trips_before) / ROUNDTRIP_EVENTS
+        await proxy.close()
+    finally:
+        await clear(client, PREFIX)
+        await client.aclose()
+
+    ratio = hooks["rate"] / health["rate"]
+    print(f"webhook ingest vs /health/live, one uvicorn process, {CONCURRENCY} in flight, {EVENTS} requests each")
+    print(f"  webhooks      {hooks['rate']:8.0f} events/s  p50 {hooks['p50']:6.2f} ms  p99 {hooks['p99']:6.2f} ms  "
+          f"statuses {hooks['statuses']}")  # fmt: skip
+    print(f"  /health/live  {health['rate']:8.0f} req/s     p50 {health['p50']:6.2f} ms  p99 {health['p99']:6.2f} ms  "
+          f"statuses {health['statuses']}")  # fmt: skip
+    print(f"  ratio         {ratio:.2f}  (goal >= 0.7)")
+    print(f"  Redis round trips per event {trips:.2f}  (goal <= 2; counted on the wire, {ROUNDTRIP_EVENTS} events)")
+    print(f"  Redis commands per event    {per_event:.2f}  {dict(sorted(commands.items()))}")
+    print(f"  log lines per event         {(lines_after - lines_before) / EVENTS:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
