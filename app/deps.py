@@ -1,4 +1,8 @@
-"""FastAPI dependencies reading the lifespan state, with Annotated aliases for route signatures."""
+"""FastAPI dependencies reading the lifespan state, with Annotated aliases for route signatures.
+
+They do no I/O and are `async def` on purpose: FastAPI runs a plain `def` dependency in a worker thread, a hop
+that cost the webhook route two thread round trips per request (bench/bench_webhooks.py).
+"""
 
 from __future__ import annotations
 
@@ -16,27 +20,27 @@ from app.settings import Settings
 from connectors.keys import DEFAULT_LINK, Keys
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.state.settings
     return settings
 
 
-def get_redis(request: Request) -> ArqRedis:
+async def get_redis(request: Request) -> ArqRedis:
     redis: ArqRedis = request.state.redis
     return redis
 
 
-def get_keys(request: Request) -> Keys:
+async def get_keys(request: Request) -> Keys:
     keys: Keys = request.state.keys
     return keys
 
 
-def get_process(request: Request) -> Process:
+async def get_process(request: Request) -> Process:
     process: Process = request.state.process
     return process
 
 
-def link_path(
+async def link_path(
     link: Annotated[str, Path(description="The link (administration) id, e.g. `default`", pattern=LINK_ID_PATTERN)],
 ) -> str:
     """Declares (and validates) the `{link}` segment of the `/links/{link}/...` paths."""
@@ -47,7 +51,7 @@ async def get_link(request: Request) -> Engine:
     """The engine (scope and rules) of the link the path names: `/links/{link}/...`, or `default` for the paths
     from before links. 404 for a link that does not exist."""
     link = request.path_params.get("link", DEFAULT_LINK)
-    engine = await get_process(request).engine_of(link)
+    engine = await (await get_process(request)).engine_of(link)
     if engine is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no link {link!r}; see GET /links")
     return engine
@@ -62,7 +66,7 @@ LinkDep = Annotated[Engine, Depends(get_link)]
 _bearer = HTTPBearer(auto_error=False, description="The admin token (ADMIN__TOKEN)")
 
 
-def require_admin(
+async def require_admin(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

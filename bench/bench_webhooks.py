@@ -3,7 +3,9 @@
 `ledgerbridge api` runs as a subprocess (one uvicorn process, JSON logs to a file, demo settings under its own Redis
 prefix). A bounded load generator (CONCURRENCY requests in flight, httpx) sends EVENTS signed `Items` webhooks,
 each a new record (so every one is de-duplicated, bumps a generation and enqueues a job: the full path), and as many
-`GET /health/live`; it prints events/s, p50 and p99 of both and their ratio (goal: webhook/live >= 0.7).
+`GET /health/live`, in alternating rounds of ROUND requests (so both see the same machine: other processes on it
+shift both alike); it prints events/s, p50 and p99 of both and their ratio (goal: webhook/live >= 0.7), and the
+API process's CPU time per request of each (from /proc, independent of what else the machine runs).
 
 Redis round trips per event are counted on the wire: a second API process reaches Redis through a counting TCP proxy
 (a round trip is a burst of bytes from the client after Redis last answered; a pipeline or a script is one), and
@@ -43,6 +45,7 @@ from app.settings import DEMO_EXACT_WEBHOOK_SECRET  # noqa: E402
 EVENTS = int(os.environ.get("BENCH_EVENTS", "3000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
 ROUNDTRIP_EVENTS = 200
+ROUND = 250
 PREFIX = "lbbench-webhooks"
 DIVISION = 1234567
 
@@ -105,8 +108,9 @@ class RoundTripProxy:
 
 
 @contextlib.asynccontextmanager
-async def api_process(redis_url: str, prefix: str, log_path: Path) -> AsyncIterator[str]:
-    """`ledgerbridge api` on a free port, logs to `log_path`; yields its base URL once /health/live answers."""
+async def api_process(redis_url: str, prefix: str, log_path: Path) -> AsyncIterator[tuple[str, int]]:
+    """`ledgerbridge api` on a free port, logs to `log_path`; yields its base URL and pid once /health/live
+    answers."""
     import socket
 
     with socket.socket() as probe:
@@ -135,39 +139,61 @@ async def api_process(redis_url: str, prefix: str, log_path: Path) -> AsyncItera
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError(f"the API did not start; see {log_path}")
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
 
 
-async def load(send: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]], count: int) -> dict[str, Any]:
-    """`count` requests, CONCURRENCY in flight; per-second rate and latency percentiles (ms)."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    counter = iter(range(count))
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+class Load:
+    """Requests of one kind, sent in rounds; wall time, server CPU time and latencies add up over the rounds."""
+
+    def __init__(self, send: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]], pid: int) -> None:
+        self.send, self.pid = send, pid
+        self.sent = 0
+        self.elapsed = self.cpu = 0.0
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+
+    async def round(self, client: httpx.AsyncClient, count: int) -> None:
+        """`count` requests, CONCURRENCY in flight."""
+        counter = iter(range(self.sent, self.sent + count))
 
         async def worker() -> None:
             for n in counter:
                 started = time.perf_counter()
-                response = await send(client, n)
-                latencies.append((time.perf_counter() - started) * 1000)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                response = await self.send(client, n)
+                self.latencies.append((time.perf_counter() - started) * 1000)
+                self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
 
-        started = time.perf_counter()
+        cpu, started = cpu_seconds(self.pid), time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "rate": count / elapsed,
-        "p50": statistics.median(latencies),
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-        "statuses": statuses,
-    }
+        self.elapsed += time.perf_counter() - started
+        self.cpu += cpu_seconds(self.pid) - cpu
+        self.sent += count
+
+    def figures(self) -> dict[str, Any]:
+        ordered = sorted(self.latencies)
+        return {
+            "rate": self.sent / self.elapsed,
+            "p50": statistics.median(ordered),
+            "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+            "cpu_ms": self.cpu / self.sent * 1000,
+            "statuses": self.statuses,
+        }
+
+
+def _webhook_lines(log: Path) -> int:
+    """Log lines so far, but those of `/health/live` requests (the rounds interleave them)."""
+    with log.open() as lines:
+        return sum(1 for line in lines if '"/health/live"' not in line)
 
 
 async def commandstats(client: aioredis.Redis) -> dict[str, int]:
@@ -187,34 +213,43 @@ async def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     await clear(client, PREFIX)
     try:
-        keys = [str(uuid.uuid4()) for _ in range(EVENTS + 200)]
+        keys = [str(uuid.uuid4()) for _ in range(EVENTS + 100)]
         live_log = workdir / "api.log"
-        async with api_process(redis_url, PREFIX, live_log) as base:
+        limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+        async with (
+            api_process(redis_url, PREFIX, live_log) as (base, pid),
+            httpx.AsyncClient(limits=limits, timeout=30) as http,
+        ):
 
-            async def webhook(http: httpx.AsyncClient, n: int) -> httpx.Response:
-                return await http.post(f"{base}/webhooks/exact", content=_body(keys[n], secret))
+            async def webhook(client: httpx.AsyncClient, n: int) -> httpx.Response:
+                return await client.post(f"{base}/webhooks/exact", content=_body(keys[n], secret))
 
-            async def live(http: httpx.AsyncClient, _n: int) -> httpx.Response:
-                return await http.get(f"{base}/health/live")
+            async def live(client: httpx.AsyncClient, _n: int) -> httpx.Response:
+                return await client.get(f"{base}/health/live")
 
-            await load(webhook, 100)  # warm-up: imports, connection pools, first-event reads
-            await load(live, 100)
-            keys = keys[100:]
-            lines_before = sum(1 for _ in live_log.open())
+            await Load(webhook, pid).round(http, 100)  # warm-up: imports, connection pools, first-event reads
+            await Load(live, pid).round(http, 100)
+            hooks, health = Load(webhook, pid), Load(live, pid)
+            hooks.sent = 100  # the keys the warm-up used
+            lines_before = _webhook_lines(live_log)
             before = await commandstats(client)
-            hooks = await load(webhook, EVENTS)
+            for _ in range(EVENTS // ROUND):
+                await hooks.round(http, ROUND)
+                await health.round(http, ROUND)
             after = await commandstats(client)
-            lines_after = sum(1 for _ in live_log.open())
-            health = await load(live, EVENTS)
+            lines_after = _webhook_lines(live_log)
+            hooks.sent -= 100
+        events = hooks.sent
         commands = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
-        per_event = sum(commands.values()) / EVENTS
+        commands = {name: calls for name, calls in commands.items() if name not in ("info", "select")}
+        per_event = sum(commands.values()) / events
         # Round trips, counted on the wire by a proxy in front of Redis, one event at a time.
         parts = urlsplit(redis_url)
         proxy = RoundTripProxy(parts.hostname or "localhost", parts.port or 6379)
         proxy_port = await proxy.start()
         proxied = f"{parts.scheme}://127.0.0.1:{proxy_port}{parts.path}"
         async with (
-            api_process(proxied, f"{PREFIX}-rt", workdir / "api-rt.log") as base,
+            api_process(proxied, f"{PREFIX}-rt", workdir / "api-rt.log") as (base, _pid),
             httpx.AsyncClient(timeout=30) as http,
         ):
             for _ in range(20):  # warm-up
@@ -229,16 +264,18 @@ async def main() -> None:
         await clear(client, PREFIX)
         await client.aclose()
 
-    ratio = hooks["rate"] / health["rate"]
-    print(f"webhook ingest vs /health/live, one uvicorn process, {CONCURRENCY} in flight, {EVENTS} requests each")
-    print(f"  webhooks      {hooks['rate']:8.0f} events/s  p50 {hooks['p50']:6.2f} ms  p99 {hooks['p99']:6.2f} ms  "
-          f"statuses {hooks['statuses']}")  # fmt: skip
-    print(f"  /health/live  {health['rate']:8.0f} req/s     p50 {health['p50']:6.2f} ms  p99 {health['p99']:6.2f} ms  "
-          f"statuses {health['statuses']}")  # fmt: skip
-    print(f"  ratio         {ratio:.2f}  (goal >= 0.7)")
+    webhooks, lives = hooks.figures(), health.figures()
+    ratio = webhooks["rate"] / lives["rate"]
+    print(f"webhook ingest vs /health/live, one uvicorn process, {CONCURRENCY} in flight, {events} requests each "
+          f"in alternating rounds of {ROUND}")  # fmt: skip
+    for name, unit, got in (("webhooks", "events/s", webhooks), ("/health/live", "req/s   ", lives)):
+        print(f"  {name:13} {got['rate']:7.0f} {unit}  p50 {got['p50']:6.2f} ms  p99 {got['p99']:6.2f} ms  "
+              f"API CPU {got['cpu_ms']:.3f} ms/request  statuses {got['statuses']}")  # fmt: skip
+    print(f"  ratio         {ratio:.2f}  (goal >= 0.7); by API CPU time per request "
+          f"{lives['cpu_ms'] / webhooks['cpu_ms']:.2f}")  # fmt: skip
     print(f"  Redis round trips per event {trips:.2f}  (goal <= 2; counted on the wire, {ROUNDTRIP_EVENTS} events)")
     print(f"  Redis commands per event    {per_event:.2f}  {dict(sorted(commands.items()))}")
-    print(f"  log lines per event         {(lines_after - lines_before) / EVENTS:.2f}")
+    print(f"  log lines per event         {(lines_after - lines_before) / events:.2f}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ router = APIRouter(tags=["activity"], dependencies=[AdminDep], responses=ADMIN_R
 _CURSOR_PATTERN = r"^\d{13}-[0-9a-f]{1,32}$"
 
 
-def get_activity(engine: LinkDep) -> ActivityLog:
+async def get_activity(engine: LinkDep) -> ActivityLog:
     """The activity log of the link the path names (the workers' own: same retention and redaction)."""
     return engine.activity
 

@@ -102,6 +102,7 @@ class _View:
     """
 
     known_links: tuple[str, ...] = ()
+    parsed: tuple[Any, list[Link]] = (None, [])  # the registry's last answer and its links (parsed once)
 
     @classmethod
     async def read(
@@ -114,7 +115,10 @@ class _View:
                 for definition in flows:
                     pipe.get(process.keys.for_link(link).flow_config(definition.name))
             answers = await pipe.execute()
-        links = [process.effective(link) for link in process.registry.parse_all(answers[0])]
+        registry = tuple(sorted(answers[0].items()))
+        if cls.parsed[0] != registry:
+            cls.parsed = (registry, process.registry.parse_all(answers[0]))
+        links = [process.effective(link) for link in cls.parsed[1]]
         stored = dict(zip([(link, d.name) for link in guessed for d in flows], answers[1:], strict=True))
         missing = [link.id for link in links if link.id not in guessed]
         if missing:
