@@ -9,12 +9,13 @@ polls) wait `ENGINE__COALESCE_SECONDS` before they may run, so the rest of a bur
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus, serialize_job
@@ -78,32 +79,56 @@ async def enqueue_record(
     return job is not None
 
 
-# One round trip for a webhook event: remember the delivery (SET NX), and only if it is new, for each record run
+# One round trip for a webhook event. First the guard: the event's jobs were planned from a snapshot of the link
+# registry and the flows' configs; the script hashes what Redis holds now (the registry's fields, in the order given,
+# and the config keys) and, if that differs from the snapshot's fingerprint, does nothing and answers "stale" (the
+# caller reads again and re-plans). Then: remember the delivery (SET NX), and only if it is new, for each record run
 # bump the generation and enqueue the arq job unless its id is taken. What arq's `enqueue_job` does in a
 # WATCH/MULTI transaction (exists job or result key -> not queued; else PSETEX the job, ZADD it to the queue) runs
 # here inside the script, which Redis runs atomically: the delivery is remembered exactly when its jobs are queued.
-# KEYS: seen, queue, then per job: generation, job key, result key.
-# ARGV: seen TTL, generation TTL, then per job: job id, score (ms), expiry (ms), serialized job.
-# Returns -1 for a delivery already seen, else one 1 (queued) or 0 (joined a queued job) per job.
-ENQUEUE_ONCE_SCRIPT = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return -1
+# KEYS: seen, queue, registry, the m config keys, then per job: generation, job key, result key.
+# ARGV: seen TTL, generation TTL, fingerprint ('' = no guard), m, n, the n registry fields, then per job: job id,
+# score (ms), expiry (ms), serialized job.
+# Returns {0} when stale, {-1} for a delivery already seen, else {1, then 1 (queued) or 0 (joined) per job}.
+ENQUEUE_ONCE_SCRIPT = r"""
+local m, n = tonumber(ARGV[4]), tonumber(ARGV[5])
+if ARGV[3] ~= '' then
+  if redis.call('HLEN', KEYS[3]) ~= n then
+    return {0}
+  end
+  local parts = {}
+  if n > 0 then
+    local values = redis.call('HMGET', KEYS[3], unpack(ARGV, 6, 5 + n))
+    for i = 1, n do
+      parts[#parts + 1] = values[i] or '\0'
+    end
+  end
+  for i = 1, m do
+    parts[#parts + 1] = redis.call('GET', KEYS[3 + i]) or '\0'
+  end
+  if redis.sha1hex(table.concat(parts, '\n')) ~= ARGV[3] then
+    return {0}
+  end
 end
-local queued = {}
-for i = 0, (#KEYS - 2) / 3 - 1 do
-  local generation, job, result = KEYS[3 + 3 * i], KEYS[4 + 3 * i], KEYS[5 + 3 * i]
-  local arg = 3 + 4 * i
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return {-1}
+end
+local answer = {1}
+local first_key, first_arg = 4 + m, 6 + n
+for i = 0, (#KEYS - 3 - m) / 3 - 1 do
+  local generation, job, result = KEYS[first_key + 3 * i], KEYS[first_key + 1 + 3 * i], KEYS[first_key + 2 + 3 * i]
+  local arg = first_arg + 4 * i
   redis.call('INCR', generation)
   redis.call('EXPIRE', generation, ARGV[2])
   if redis.call('EXISTS', job, result) == 0 then
     redis.call('PSETEX', job, ARGV[arg + 2], ARGV[arg + 3])
     redis.call('ZADD', KEYS[2], ARGV[arg + 1], ARGV[arg])
-    queued[#queued + 1] = 1
+    answer[#answer + 1] = 1
   else
-    queued[#queued + 1] = 0
+    answer[#answer + 1] = 0
   end
 end
-return queued
+return answer
 """
 
 
@@ -116,11 +141,46 @@ class RecordRun:
     record_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """What a plan was made from: the registry hash's fields and values, and config keys with their values (None:
+    not set). `enqueue_once` goes ahead only while Redis holds exactly these."""
+
+    registry_key: str
+    registry: Mapping[bytes, bytes]
+    configs: Mapping[str, bytes | None]
+
+    def fields(self) -> list[bytes]:
+        return sorted(self.registry)
+
+    def fingerprint(self) -> str:
+        """SHA-1 (Redis scripts have no other hash) of the values in the script's order; a hash to compare, not a
+        secret. Absent values are a NUL byte, which no JSON text is."""
+        parts = [self.registry[f] for f in self.fields()]
+        parts += [b"\0" if value is None else value for value in self.configs.values()]
+        return hashlib.sha1(b"\n".join(parts), usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    """The answer of `enqueue_once`: `stale` (nothing done: the guard failed), `duplicate` (nothing done: the
+    delivery was seen), or `queued` with per run whether a new job was queued (False: joined a queued one)."""
+
+    status: Literal["queued", "duplicate", "stale"]
+    queued: tuple[bool, ...] = ()
+
+
 async def enqueue_once(
-    redis: ArqRedis, settings: Settings, seen_key: str, seen_ttl: int, runs: Sequence[RecordRun], trigger: str
-) -> list[bool] | None:
-    """In one Redis round trip: None when `seen_key` is already set (a re-delivery: nothing is done); else set it
-    and queue each run as `enqueue_record` does (generation bump, job id, coalescing wait), True per new job.
+    redis: ArqRedis,
+    settings: Settings,
+    seen_key: str,
+    seen_ttl: int,
+    runs: Sequence[RecordRun],
+    trigger: str,
+    guard: Guard | None = None,
+) -> Enqueued:
+    """In one Redis round trip and atomically: if `guard` still holds, and `seen_key` is not set yet, set it and
+    queue each run as `enqueue_record` does (generation bump, job id, coalescing wait).
 
     The jobs are serialized here exactly as arq's `enqueue_job` would (same function, arguments, job id, score and
     expiry), so the workers cannot tell them apart. Redis errors propagate.
@@ -128,8 +188,12 @@ async def enqueue_once(
     defer_ms = round((settings.engine.coalesce_seconds if trigger in COALESCED else 0.0) * 1000)
     now_ms = round(time.time() * 1000)
     installation = Keys.of(settings)
-    keys: list[str] = [seen_key, settings.redis.queue_name]
-    args: list[Any] = [seen_ttl, GENERATION_TTL_SECONDS]
+    fields = guard.fields() if guard is not None else []
+    configs = list(guard.configs) if guard is not None else []
+    keys: list[str] = [seen_key, settings.redis.queue_name, guard.registry_key if guard else installation.links]
+    keys += configs
+    args: list[Any] = [seen_ttl, GENERATION_TTL_SECONDS, guard.fingerprint() if guard else "", len(configs)]
+    args += [len(fields), *fields]
     for run in runs:
         link_keys_ = installation.for_link(run.link)
         job_id = link_keys_.record_job(run.flow, run.record_id)
@@ -148,9 +212,11 @@ async def enqueue_once(
         )
         args += [job_id, now_ms + defer_ms, defer_ms + redis.expires_extra_ms, job]
     answer = await redis.eval(ENQUEUE_ONCE_SCRIPT, len(keys), *keys, *args)  # type: ignore[misc]
-    if answer == -1:
-        return None
-    return [bool(flag) for flag in answer]
+    if answer[0] == 0:
+        return Enqueued("stale")
+    if answer[0] == -1:
+        return Enqueued("duplicate")
+    return Enqueued("queued", tuple(bool(flag) for flag in answer[1:]))
 
 
 async def enqueue_followup(redis: ArqRedis, settings: Settings, flow: str, record_id: str, *, link: str) -> None:

@@ -6,14 +6,18 @@ remembered for `SEEN_TTL_SECONDS` and enqueues nothing new. The delivery is reme
 enqueues its jobs (`app.jobs.enqueue_once`), so it is remembered exactly when its jobs are queued: a delivery that
 failed is not remembered, and Exact's retry is enqueued rather than answered as a duplicate.
 
-An event costs two Redis round trips: one pipeline reading the link registry and the configs of the flows its topic
-concerns, and that script. The route logs one line per event.
+An event costs one Redis round trip: events are planned from the process's snapshot of the link registry and the
+webhook flows' configs, and the script that enqueues them first checks, atomically, that Redis still holds that
+snapshot (a fingerprint of the same keys); when it does not (a link or config changed anywhere), nothing is done,
+the process reads again (one pipeline) and plans again: two round trips for the first event after a change. The
+route logs one line per event.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +26,7 @@ from pydantic import ValidationError
 
 from app.engine import Engine
 from app.flowconfig import ConfigInvalid, default_config, resolve
-from app.jobs import RecordRun, enqueue_once
+from app.jobs import Guard, RecordRun, enqueue_once
 from app.links import Link
 from app.scope import Process
 from app.services.errors import ServiceError
@@ -94,42 +98,58 @@ def _enabled(definition: FlowDefinition, stored: bytes | None) -> bool:
     return found
 
 
-class _View:
-    """The links and the stored configs of the flows an event's topic concerns, read in one pipeline.
+@dataclass(slots=True)
+class _Snapshot:
+    """The link registry (raw and parsed) and the stored configs of every webhook flow of every link, as one
+    process last read them. Events are planned from it, and `enqueue_once` checks in Redis, atomically, that it
+    still holds (`Guard`): a change made anywhere (another API process, the console) is seen by the next event."""
 
-    The configs are read for the links the previous event saw (the set rarely changes); a link that appeared since
-    costs one more round trip, once.
-    """
+    registry: dict[bytes, bytes]
+    links: list[Link]
+    configs: dict[tuple[str, str], bytes | None]
 
-    known_links: tuple[str, ...] = ()
-    parsed: tuple[Any, list[Link]] = (None, [])  # the registry's last answer and its links (parsed once)
+    def guard(self, process: Process, flows: list[FlowDefinition]) -> Guard:
+        """The guard of a plan for `flows`: the registry and those flows' config keys of every link."""
+        configs = {
+            process.keys.for_link(link.id).flow_config(d.name): self.configs.get((link.id, d.name))
+            for link in self.links
+            for d in flows
+        }
+        return Guard(process.keys.links, self.registry, configs)
 
-    @classmethod
-    async def read(
-        cls, process: Process, flows: list[FlowDefinition]
-    ) -> tuple[list[Link], dict[tuple[str, str], bytes | None]]:
-        guessed = cls.known_links
+
+_SNAPSHOTS: weakref.WeakKeyDictionary[Process, _Snapshot] = weakref.WeakKeyDictionary()
+
+
+async def _read(process: Process) -> _Snapshot:
+    """Read the registry and the webhook flows' configs in one pipeline (the configs of the links the last snapshot
+    knew; a link that appeared since costs one more round trip, once)."""
+    flows = [d.name for d in process.flows.values() if d.webhook_topics]
+    last = _SNAPSHOTS.get(process)
+    guessed = [link.id for link in last.links] if last is not None else []
+    async with process.redis.pipeline(transaction=False) as pipe:
+        process.registry.queue_all(pipe)
+        for link_id in guessed:
+            for flow in flows:
+                pipe.get(process.keys.for_link(link_id).flow_config(flow))
+        answers = await pipe.execute()
+    registry: dict[bytes, bytes] = answers[0]
+    if last is not None and last.registry == registry:
+        links = last.links
+    else:
+        links = [process.effective(link) for link in process.registry.parse_all(registry)]
+    configs = dict(zip([(link, flow) for link in guessed for flow in flows], answers[1:], strict=True))
+    missing = [link.id for link in links if link.id not in guessed]
+    if missing:
         async with process.redis.pipeline(transaction=False) as pipe:
-            process.registry.queue_all(pipe)
-            for link in guessed:
-                for definition in flows:
-                    pipe.get(process.keys.for_link(link).flow_config(definition.name))
-            answers = await pipe.execute()
-        registry = tuple(sorted(answers[0].items()))
-        if cls.parsed[0] != registry:
-            cls.parsed = (registry, process.registry.parse_all(answers[0]))
-        links = [process.effective(link) for link in cls.parsed[1]]
-        stored = dict(zip([(link, d.name) for link in guessed for d in flows], answers[1:], strict=True))
-        missing = [link.id for link in links if link.id not in guessed]
-        if missing:
-            async with process.redis.pipeline(transaction=False) as pipe:
-                for link in missing:
-                    for definition in flows:
-                        pipe.get(process.keys.for_link(link).flow_config(definition.name))
-                more = await pipe.execute()
-            stored |= dict(zip([(link, d.name) for link in missing for d in flows], more, strict=True))
-        cls.known_links = tuple(link.id for link in links)
-        return links, stored
+            for link_id in missing:
+                for flow in flows:
+                    pipe.get(process.keys.for_link(link_id).flow_config(flow))
+            more = await pipe.execute()
+        configs |= dict(zip([(link, flow) for link in missing for flow in flows], more, strict=True))
+    snapshot = _Snapshot(registry, links, configs)
+    _SNAPSHOTS[process] = snapshot
+    return snapshot
 
 
 class BadEvent(ServiceError):
@@ -146,9 +166,9 @@ def parse_event(content: Mapping[str, Any]) -> WebhookContent:
 
 
 async def accept_exact_event(process: Process, content: Mapping[str, Any]) -> Accepted:
-    """Route one verified event (`Content` of the body) to its links and enqueue its jobs: in two Redis round trips,
-    one reading the links and configs, one remembering the delivery and enqueueing its jobs
-    (`app.jobs.enqueue_once`). Raises BadEvent for a Content that is not an event."""
+    """Route one verified event (`Content` of the body) to its links and enqueue its jobs, in one Redis round trip
+    (`app.jobs.enqueue_once`) while the process's snapshot of links and configs holds, two after a change.
+    Raises BadEvent for a Content that is not an event."""
     event = parse_event(content)
     topic, key, division = event.topic, event.key.lower(), event.division
     wanted = topic.lower()
@@ -156,23 +176,34 @@ async def accept_exact_event(process: Process, content: Mapping[str, Any]) -> Ac
     if not flows:
         return Accepted("ignored", f"no flow uses topic {topic}")
     await process.ready()
-    links, stored = await _View.read(process, flows)
-    chosen = _on_division(links, division)
-    if not chosen:
-        return Accepted("ignored", "no link on this division")
-    runs = [
-        RecordRun(link.id, definition.name, key)
-        for link in chosen
-        for definition in flows
-        if _enabled(definition, stored.get((link.id, definition.name)))
-    ]
-    if not runs:
-        return Accepted("ignored", f"no enabled flow uses topic {topic}")
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     seen = process.keys.webhook_seen(digest)
-    queued = await enqueue_once(process.redis, process.settings, seen, SEEN_TTL_SECONDS, runs, "webhook")
-    if queued is None:
-        return Accepted("duplicate")
+    snapshot, fresh = _SNAPSHOTS.get(process), False
+    for attempt in range(3):
+        if snapshot is None:
+            snapshot, fresh = await _read(process), True
+        chosen = _on_division(snapshot.links, division)
+        runs = [
+            RecordRun(link.id, definition.name, key)
+            for link in chosen
+            for definition in flows
+            if _enabled(definition, snapshot.configs.get((link.id, definition.name)))
+        ]
+        if not runs and not fresh:
+            snapshot = None  # a remembered "nothing to do" is confirmed by a fresh read, never trusted
+            continue
+        if not chosen:
+            return Accepted("ignored", "no link on this division")
+        if not runs:
+            return Accepted("ignored", f"no enabled flow uses topic {topic}")
+        # The last try goes ahead with what it just read, as a read-then-write would, whatever changed since.
+        guard = snapshot.guard(process, flows) if attempt < 2 else None
+        done = await enqueue_once(process.redis, process.settings, seen, SEEN_TTL_SECONDS, runs, "webhook", guard)
+        if done.status == "duplicate":
+            return Accepted("duplicate")
+        if done.status == "queued":
+            break
+        snapshot = None  # stale: links or configs changed since this process read them
     accepted = Accepted("accepted")
     for run in runs:
         accepted.links.setdefault(run.link, []).append(run.flow)
