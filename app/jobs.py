@@ -81,33 +81,33 @@ async def enqueue_record(
 
 # One round trip for a webhook event. First the guard: the event's jobs were planned from a snapshot of the link
 # registry and the flows' configs; the script hashes what Redis holds now (the registry's fields, in the order given,
-# and the config keys) and, if that differs from the snapshot's fingerprint, does nothing and answers "stale" (the
-# caller reads again and re-plans). Then: remember the delivery (SET NX), and only if it is new, for each record run
-# bump the generation and enqueue the arq job unless its id is taken. What arq's `enqueue_job` does in a
+# and the config keys) and, if that differs from the snapshot's fingerprint, does nothing and answers "stale" with
+# what it read (the caller plans again from it). Then: remember the delivery (SET NX), and only if it is new, for
+# each record run bump the generation and enqueue the arq job unless its id is taken. What arq's `enqueue_job` does in a
 # WATCH/MULTI transaction (exists job or result key -> not queued; else PSETEX the job, ZADD it to the queue) runs
 # here inside the script, which Redis runs atomically: the delivery is remembered exactly when its jobs are queued.
 # KEYS: seen, queue, registry, the m config keys, then per job: generation, job key, result key.
 # ARGV: seen TTL, generation TTL, fingerprint ('' = no guard), m, n, the n registry fields, then per job: job id,
 # score (ms), expiry (ms), serialized job.
-# Returns {0} when stale, {-1} for a delivery already seen, else {1, then 1 (queued) or 0 (joined) per job}.
+# Returns {0, the registry (HGETALL), the m config values ('\0': not set)} when stale, so the caller can plan
+# again without another read; {-1} for a delivery already seen; else {1, then 1 (queued) or 0 (joined) per job}.
 ENQUEUE_ONCE_SCRIPT = r"""
 local m, n = tonumber(ARGV[4]), tonumber(ARGV[5])
 if ARGV[3] ~= '' then
-  if redis.call('HLEN', KEYS[3]) ~= n then
-    return {0}
-  end
-  local parts = {}
-  if n > 0 then
+  local parts, configs = {}, {}
+  local current = redis.call('HLEN', KEYS[3]) == n
+  if current and n > 0 then
     local values = redis.call('HMGET', KEYS[3], unpack(ARGV, 6, 5 + n))
     for i = 1, n do
       parts[#parts + 1] = values[i] or '\0'
     end
   end
   for i = 1, m do
-    parts[#parts + 1] = redis.call('GET', KEYS[3 + i]) or '\0'
+    configs[i] = redis.call('GET', KEYS[3 + i]) or '\0'
+    parts[#parts + 1] = configs[i]
   end
-  if redis.sha1hex(table.concat(parts, '\n')) ~= ARGV[3] then
-    return {0}
+  if not current or redis.sha1hex(table.concat(parts, '\n')) ~= ARGV[3] then
+    return {0, redis.call('HGETALL', KEYS[3]), configs}
   end
 end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
@@ -168,6 +168,8 @@ class Enqueued:
 
     status: Literal["queued", "duplicate", "stale"]
     queued: tuple[bool, ...] = ()
+    registry: dict[bytes, bytes] | None = None  # stale: the registry now
+    configs: dict[str, bytes | None] | None = None  # stale: the guard's config keys now (None: not set)
 
 
 async def enqueue_once(
@@ -180,7 +182,8 @@ async def enqueue_once(
     guard: Guard | None = None,
 ) -> Enqueued:
     """In one Redis round trip and atomically: if `guard` still holds, and `seen_key` is not set yet, set it and
-    queue each run as `enqueue_record` does (generation bump, job id, coalescing wait).
+    queue each run as `enqueue_record` does (generation bump, job id, coalescing wait). When the guard fails nothing
+    is done, and the answer carries the registry and the guard's config values as they are now.
 
     The jobs are serialized here exactly as arq's `enqueue_job` would (same function, arguments, job id, score and
     expiry), so the workers cannot tell them apart. Redis errors propagate.
@@ -213,7 +216,10 @@ async def enqueue_once(
         args += [job_id, now_ms + defer_ms, defer_ms + redis.expires_extra_ms, job]
     answer = await redis.eval(ENQUEUE_ONCE_SCRIPT, len(keys), *keys, *args)  # type: ignore[misc]
     if answer[0] == 0:
-        return Enqueued("stale")
+        flat, values = answer[1], answer[2]
+        registry = dict(zip(flat[::2], flat[1::2], strict=True))
+        now = {key: None if value == b"\0" else value for key, value in zip(configs, values, strict=True)}
+        return Enqueued("stale", registry=registry, configs=now)
     if answer[0] == -1:
         return Enqueued("duplicate")
     return Enqueued("queued", tuple(bool(flag) for flag in answer[1:]))

@@ -8,9 +8,10 @@ failed is not remembered, and Exact's retry is enqueued rather than answered as 
 
 An event costs one Redis round trip: events are planned from the process's snapshot of the link registry and the
 webhook flows' configs, and the script that enqueues them first checks, atomically, that Redis still holds that
-snapshot (a fingerprint of the same keys); when it does not (a link or config changed anywhere), nothing is done,
-the process reads again (one pipeline) and plans again: two round trips for the first event after a change. The
-route logs one line per event.
+snapshot (a fingerprint of the same keys); when it does not (a link or config changed anywhere), nothing is done
+and the script answers what it found, the process plans again from that and sends the script once more: two round
+trips for the first event after a change (three when a link was added: its configs are read once). The route logs
+one line per event.
 """
 
 from __future__ import annotations
@@ -108,14 +109,23 @@ class _Snapshot:
     links: list[Link]
     configs: dict[tuple[str, str], bytes | None]
 
-    def guard(self, process: Process, flows: list[FlowDefinition]) -> Guard:
-        """The guard of a plan for `flows`: the registry and those flows' config keys of every link."""
+    def guard(self, process: Process) -> Guard:
+        """The guard of a plan: the registry and the webhook flows' config keys of every link."""
         configs = {
-            process.keys.for_link(link.id).flow_config(d.name): self.configs.get((link.id, d.name))
+            process.keys.for_link(link.id).flow_config(flow): self.configs.get((link.id, flow))
             for link in self.links
-            for d in flows
+            for flow in _webhook_flows(process)
         }
         return Guard(process.keys.links, self.registry, configs)
+
+
+def _webhook_flows(process: Process) -> list[str]:
+    return [d.name for d in process.flows.values() if d.webhook_topics]
+
+
+def _guard_slots(snapshot: _Snapshot, process: Process) -> list[tuple[str, str]]:
+    """The (link, flow) of each config key of `snapshot.guard`, in its order."""
+    return [(link.id, flow) for link in snapshot.links for flow in _webhook_flows(process)]
 
 
 _SNAPSHOTS: weakref.WeakKeyDictionary[Process, _Snapshot] = weakref.WeakKeyDictionary()
@@ -124,7 +134,7 @@ _SNAPSHOTS: weakref.WeakKeyDictionary[Process, _Snapshot] = weakref.WeakKeyDicti
 async def _read(process: Process) -> _Snapshot:
     """Read the registry and the webhook flows' configs in one pipeline (the configs of the links the last snapshot
     knew; a link that appeared since costs one more round trip, once)."""
-    flows = [d.name for d in process.flows.values() if d.webhook_topics]
+    flows = _webhook_flows(process)
     last = _SNAPSHOTS.get(process)
     guessed = [link.id for link in last.links] if last is not None else []
     async with process.redis.pipeline(transaction=False) as pipe:
@@ -133,13 +143,21 @@ async def _read(process: Process) -> _Snapshot:
             for flow in flows:
                 pipe.get(process.keys.for_link(link_id).flow_config(flow))
         answers = await pipe.execute()
-    registry: dict[bytes, bytes] = answers[0]
+    configs = dict(zip([(link, flow) for link in guessed for flow in flows], answers[1:], strict=True))
+    return await _complete(process, answers[0], configs)
+
+
+async def _complete(
+    process: Process, registry: dict[bytes, bytes], configs: dict[tuple[str, str], bytes | None]
+) -> _Snapshot:
+    """The snapshot of `registry` with `configs`, reading those of links that are new to it (one more pipeline)."""
+    flows = _webhook_flows(process)
+    last = _SNAPSHOTS.get(process)
     if last is not None and last.registry == registry:
         links = last.links
     else:
         links = [process.effective(link) for link in process.registry.parse_all(registry)]
-    configs = dict(zip([(link, flow) for link in guessed for flow in flows], answers[1:], strict=True))
-    missing = [link.id for link in links if link.id not in guessed]
+    missing = [link.id for link in links if any((link.id, flow) not in configs for flow in flows)]
     if missing:
         async with process.redis.pipeline(transaction=False) as pipe:
             for link_id in missing:
@@ -197,13 +215,15 @@ async def accept_exact_event(process: Process, content: Mapping[str, Any]) -> Ac
         if not runs:
             return Accepted("ignored", f"no enabled flow uses topic {topic}")
         # The last try goes ahead with what it just read, as a read-then-write would, whatever changed since.
-        guard = snapshot.guard(process, flows) if attempt < 2 else None
+        guard = snapshot.guard(process) if attempt < 2 else None
         done = await enqueue_once(process.redis, process.settings, seen, SEEN_TTL_SECONDS, runs, "webhook", guard)
         if done.status == "duplicate":
             return Accepted("duplicate")
         if done.status == "queued":
             break
-        snapshot = None  # stale: links or configs changed since this process read them
+        # Stale: links or configs changed since this process read them; plan again from what the script found.
+        found = dict(zip(_guard_slots(snapshot, process), (done.configs or {}).values(), strict=True))
+        snapshot, fresh = await _complete(process, done.registry or {}, found), True
     accepted = Accepted("accepted")
     for run in runs:
         accepted.links.setdefault(run.link, []).append(run.flow)

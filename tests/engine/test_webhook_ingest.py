@@ -5,14 +5,18 @@ by the very next event (issue 18)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from app.main import create_app
 from app.settings import Settings
-from tests.engine.conftest import Drain, EchoKey
+from tests.engine.conftest import Drain, EchoKey, running_api
+from tests.engine.flowkit import FLOWS
 from tests.engine.test_engine import _source, _targets, _webhook
+from tests.redisproxy import RoundTripProxy
 
 GUID = "6f1c2e8a-0000-4000-8000-0000000000b1"
 
@@ -85,3 +89,37 @@ async def test_a_flow_disabled_or_enabled_through_the_api_counts_from_the_next_e
     assert (await api.post("/links/default/pause")).status_code == 200
     paused = await api.post("/webhooks/exact", content=_webhook(GUID, created=4))
     assert paused.json() == {"status": "ignored", "reason": "no link on this division"}
+
+
+async def test_an_event_costs_one_redis_round_trip_and_two_after_a_change_elsewhere(
+    engine_settings: Settings, redis: Any, http: httpx.AsyncClient
+) -> None:
+    """Counted on the wire, through a proxy in front of Redis: a pipeline or a script is one round trip."""
+    url = urlsplit(engine_settings.redis.url)
+    proxy = RoundTripProxy(url.hostname or "127.0.0.1", url.port or 6379)
+    port = await proxy.start()
+    proxied = engine_settings.model_copy(
+        update={"redis": engine_settings.redis.model_copy(update={"url": f"redis://127.0.0.1:{port}{url.path}"})}
+    )
+    try:
+        async with running_api(create_app(proxied, configure_logs=False, flow_definitions=FLOWS, http=http)) as api:
+            api.headers["Authorization"] = "Bearer demo-admin-token"
+
+            async def trips(body: bytes) -> int:
+                before = proxy.trips
+                assert (await api.post("/webhooks/exact", content=body)).status_code == 202
+                return proxy.trips - before
+
+            await trips(_webhook(GUID, created=1))  # the process's first event reads what it plans from
+            assert await trips(_webhook(GUID, created=2)) == 1
+            assert await trips(_webhook(GUID, created=3)) == 1
+            # A config changed through another process: this one plans from what its script then finds.
+            other = create_app(engine_settings, configure_logs=False, flow_definitions=FLOWS, http=http)
+            async with running_api(other) as elsewhere:
+                elsewhere.headers["Authorization"] = "Bearer demo-admin-token"
+                changed = await elsewhere.put("/flows/echo/config", json={"poll_interval_seconds": 60})
+                assert changed.status_code == 200
+            assert await trips(_webhook(GUID, created=4)) == 2
+            assert await trips(_webhook(GUID, created=5)) == 1
+    finally:
+        await proxy.close()
