@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus, serialize_job
+from redis.exceptions import NoScriptError
 
 from app.settings import Settings
 from connectors.keys import ARQ_KEY_PREFIXES, DEFAULT_LINK, Keys
@@ -132,6 +133,9 @@ return answer
 """
 
 
+ENQUEUE_ONCE_SHA = hashlib.sha1(ENQUEUE_ONCE_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class RecordRun:
     """A run of `flow` for `record_id` of `link` to enqueue (what `enqueue_record` takes, for a batch)."""
@@ -214,7 +218,10 @@ async def enqueue_once(
             serializer=redis.job_serializer,
         )
         args += [job_id, now_ms + defer_ms, defer_ms + redis.expires_extra_ms, job]
-    answer = await redis.eval(ENQUEUE_ONCE_SCRIPT, len(keys), *keys, *args)  # type: ignore[misc]
+    try:
+        answer = await redis.evalsha(ENQUEUE_ONCE_SHA, len(keys), *keys, *args)  # type: ignore[misc]
+    except NoScriptError:  # the first call since Redis started: EVAL sends the script, and Redis keeps it
+        answer = await redis.eval(ENQUEUE_ONCE_SCRIPT, len(keys), *keys, *args)  # type: ignore[misc]
     if answer[0] == 0:
         flat, values = answer[1], answer[2]
         registry = dict(zip(flat[::2], flat[1::2], strict=True))

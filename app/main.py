@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
 import httpx
 import structlog
 from arq.connections import RedisSettings
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.console import install_console
 from app.deps import NO_SUCH_LINK, link_path
 from app.docs import install_docs
-from app.logging import configure_logging
+from app.logging import RequestContextMiddleware, configure_logging
 from app.redis import connect_redis
 from app.routes import config, connections, dashboard, flows, health, links, logs, metrics, reconciliation, webhooks
 from app.scope import Process
@@ -96,24 +95,7 @@ def create_app(
         redoc_url=None,
     )
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["x-request-id"] = request_id
-        if getattr(request.state, "logged", False):
-            return response  # the route logged the request's one line itself (POST /webhooks/exact)
-        log.info(
-            "http.request",
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return response
+    app.add_middleware(RequestContextMiddleware)
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:

@@ -154,7 +154,7 @@ class Load:
 def _webhook_lines(log: Path) -> int:
     """Log lines so far, but those of `/health/live` requests (the rounds interleave them)."""
     with log.open() as lines:
-        return sum(1 for line in lines if '"/health/live"' not in line)
+        return sum(1 for line in lines if "/health/live" not in line)
 
 
 async def commandstats(client: aioredis.Redis) -> dict[str, int]:
