@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from arq.connections import ArqRedis
@@ -145,7 +146,7 @@ class RecordRun:
     record_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Guard:
     """What a plan was made from: the registry hash's fields and values, and config keys with their values (None:
     not set). `enqueue_once` goes ahead only while Redis holds exactly these."""
@@ -154,13 +155,15 @@ class Guard:
     registry: Mapping[bytes, bytes]
     configs: Mapping[str, bytes | None]
 
+    @cached_property
     def fields(self) -> list[bytes]:
         return sorted(self.registry)
 
+    @cached_property
     def fingerprint(self) -> str:
         """SHA-1 (Redis scripts have no other hash) of the values in the script's order; a hash to compare, not a
         secret. Absent values are a NUL byte, which no JSON text is."""
-        parts = [self.registry[f] for f in self.fields()]
+        parts = [self.registry[f] for f in self.fields]
         parts += [b"\0" if value is None else value for value in self.configs.values()]
         return hashlib.sha1(b"\n".join(parts), usedforsecurity=False).hexdigest()
 
@@ -195,11 +198,11 @@ async def enqueue_once(
     defer_ms = round((settings.engine.coalesce_seconds if trigger in COALESCED else 0.0) * 1000)
     now_ms = round(time.time() * 1000)
     installation = Keys.of(settings)
-    fields = guard.fields() if guard is not None else []
+    fields = guard.fields if guard is not None else []
     configs = list(guard.configs) if guard is not None else []
     keys: list[str] = [seen_key, settings.redis.queue_name, guard.registry_key if guard else installation.links]
     keys += configs
-    args: list[Any] = [seen_ttl, GENERATION_TTL_SECONDS, guard.fingerprint() if guard else "", len(configs)]
+    args: list[Any] = [seen_ttl, GENERATION_TTL_SECONDS, guard.fingerprint if guard else "", len(configs)]
     args += [len(fields), *fields]
     for run in runs:
         link_keys_ = installation.for_link(run.link)

@@ -1,11 +1,12 @@
 """Benchmark: Exact webhook ingest against `/health/live`, one uvicorn process, in the same run.
 
 `ledgerbridge api` runs as a subprocess (one uvicorn process, JSON logs to a file, demo settings under its own Redis
-prefix). A bounded load generator (CONCURRENCY requests in flight, httpx) sends EVENTS signed `Items` webhooks,
-each a new record (so every one is de-duplicated, bumps a generation and enqueues a job: the full path), and as many
-`GET /health/live`, in alternating rounds of ROUND requests (so both see the same machine: other processes on it
-shift both alike); it prints events/s, p50 and p99 of both and their ratio (goal: webhook/live >= 0.7), and the
-API process's CPU time per request of each (from /proc, independent of what else the machine runs).
+prefix). A bounded load generator (CONCURRENCY requests in flight on kept-alive connections, raw HTTP/1.1 over
+asyncio streams) sends EVENTS signed `Items` webhooks, each a new record (so every one is de-duplicated, bumps a
+generation and enqueues a job: the full path), and as many `GET /health/live`, in alternating rounds of ROUND
+requests (so both see the same machine: other processes on it shift both alike). It prints events/s, p50 and p99
+of both and their ratio (goal: webhook/live >= 0.7), and the API process's CPU time per request of each (from
+/proc: what the API spends, whatever else the machine runs).
 
 Redis round trips per event are counted on the wire: a second API process reaches Redis through a counting TCP proxy
 (a round trip is a burst of bytes from the client after Redis last answered; a pipeline or a script is one), and
@@ -23,13 +24,14 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,29 +115,64 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class Connections:
+    """CONCURRENCY HTTP/1.1 keep-alive connections over asyncio streams: a load generator light enough that the API
+    process, not the generator, is what the rates measure (httpx spends more CPU per request than the API's
+    `/health/live`; on a 2-core machine the generator then sets the pace)."""
+
+    def __init__(self, base: str) -> None:
+        url = httpx.URL(base)
+        self.host, self.port = url.host, url.port or 80
+        self.streams: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def __aenter__(self) -> Connections:
+        self.streams = [await asyncio.open_connection(self.host, self.port) for _ in range(CONCURRENCY)]
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        for _reader, writer in self.streams:
+            writer.close()
+
+
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """Send one request on a kept-alive connection and read its answer; the status code."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    await reader.readexactly(int(length.group(1)) if length else 0)
+    return int(head[9:12])
+
+
+def post(path: str, body: bytes) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: lb\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
 class Load:
     """Requests of one kind, sent in rounds; wall time, server CPU time and latencies add up over the rounds."""
 
-    def __init__(self, send: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]], pid: int) -> None:
-        self.send, self.pid = send, pid
+    def __init__(self, request: Callable[[int], bytes], pid: int) -> None:
+        self.request, self.pid = request, pid
         self.sent = 0
         self.elapsed = self.cpu = 0.0
         self.latencies: list[float] = []
         self.statuses: dict[int, int] = {}
 
-    async def round(self, client: httpx.AsyncClient, count: int) -> None:
-        """`count` requests, CONCURRENCY in flight."""
+    async def round(self, connections: Connections, count: int) -> None:
+        """`count` requests, one in flight per connection."""
         counter = iter(range(self.sent, self.sent + count))
 
-        async def worker() -> None:
+        async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             for n in counter:
+                request = self.request(n)
                 started = time.perf_counter()
-                response = await self.send(client, n)
+                status = await exchange(reader, writer, request)
                 self.latencies.append((time.perf_counter() - started) * 1000)
-                self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
+                self.statuses[status] = self.statuses.get(status, 0) + 1
 
         cpu, started = cpu_seconds(self.pid), time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        await asyncio.gather(*(worker(reader, writer) for reader, writer in connections.streams))
         self.elapsed += time.perf_counter() - started
         self.cpu += cpu_seconds(self.pid) - cpu
         self.sent += count
@@ -176,21 +213,12 @@ async def main() -> None:
     try:
         keys = [str(uuid.uuid4()) for _ in range(EVENTS + 100)]
         live_log = workdir / "api.log"
-        limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-        async with (
-            api_process(redis_url, PREFIX, live_log) as (base, pid),
-            httpx.AsyncClient(limits=limits, timeout=30) as http,
-        ):
-
-            async def webhook(client: httpx.AsyncClient, n: int) -> httpx.Response:
-                return await client.post(f"{base}/webhooks/exact", content=_body(keys[n], secret))
-
-            async def live(client: httpx.AsyncClient, _n: int) -> httpx.Response:
-                return await client.get(f"{base}/health/live")
-
-            await Load(webhook, pid).round(http, 100)  # warm-up: imports, connection pools, first-event reads
-            await Load(live, pid).round(http, 100)
-            hooks, health = Load(webhook, pid), Load(live, pid)
+        bodies = [post("/webhooks/exact", _body(key, secret)) for key in keys]
+        live_request = b"GET /health/live HTTP/1.1\r\nHost: lb\r\n\r\n"
+        async with api_process(redis_url, PREFIX, live_log) as (base, pid), Connections(base) as http:
+            await Load(bodies.__getitem__, pid).round(http, 100)  # warm-up: imports, pools, first-event reads
+            await Load(lambda _n: live_request, pid).round(http, 100)
+            hooks, health = Load(bodies.__getitem__, pid), Load(lambda _n: live_request, pid)
             hooks.sent = 100  # the keys the warm-up used
             lines_before = _webhook_lines(live_log)
             before = await commandstats(client)

@@ -108,15 +108,18 @@ class _Snapshot:
     registry: dict[bytes, bytes]
     links: list[Link]
     configs: dict[tuple[str, str], bytes | None]
+    _guard: Guard | None = None
 
     def guard(self, process: Process) -> Guard:
-        """The guard of a plan: the registry and the webhook flows' config keys of every link."""
-        configs = {
-            process.keys.for_link(link.id).flow_config(flow): self.configs.get((link.id, flow))
-            for link in self.links
-            for flow in _webhook_flows(process)
-        }
-        return Guard(process.keys.links, self.registry, configs)
+        """The guard of a plan: the registry and the webhook flows' config keys of every link (built once)."""
+        if self._guard is None:
+            configs = {
+                process.keys.for_link(link.id).flow_config(flow): self.configs.get((link.id, flow))
+                for link in self.links
+                for flow in _webhook_flows(process)
+            }
+            self._guard = Guard(process.keys.links, self.registry, configs)
+        return self._guard
 
 
 def _webhook_flows(process: Process) -> list[str]:
