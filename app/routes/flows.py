@@ -54,11 +54,22 @@ async def put_config(
 
 
 class RunRequest(BaseModel):
-    record_id: str | None = Field(None, description="Run for this source record only")
-    since: str | None = Field(None, description="Poll from this cursor (timestamp/ISO date) instead of the stored one")
+    record_id: str | None = Field(None, max_length=200, description="Run for this source record only (its GUID)")
+    since: str | None = Field(
+        None,
+        max_length=200,
+        description="Poll from here instead of the stored cursor: an Exact sync Timestamp (1 = everything) for flows "
+        "reading Exact, an ISO 8601 date or date-time (naive = UTC) for flows reading eAccounting",
+        examples=["2026-12-01T08:00:00Z"],
+    )
 
 
-@router.post("/flows/{flow}/run", status_code=status.HTTP_202_ACCEPTED, summary="Run a flow now")
+@router.post(
+    "/flows/{flow}/run",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Run a flow now (a record, or a poll); `queued: false` names the queued or running run it joined",
+    responses={422: {"description": "A `record_id` or `since` the flow cannot run with; `detail` names the field"}},
+)
 async def run_flow(engine: LinkDep, flow: str, body: RunRequest | None = None) -> dict[str, Any]:
     body = body or RunRequest()
     return await service.run_flow(engine, flow, record_id=body.record_id, since=body.since)
