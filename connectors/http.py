@@ -13,6 +13,7 @@ import httpx
 import structlog
 
 from connectors.calls import WAIT, ApiCall, record
+from connectors.dryrun import intercepted
 from connectors.errors import AccessNotSetUp, ConnectorError, RateLimited, TransientError
 from connectors.ratelimit import RateBudget
 
@@ -121,6 +122,9 @@ class ApiClient:
             url[len(self.base_url) :] if url.startswith(self.base_url) else httpx.URL(url).path
         )
         idempotent = method.upper() in _IDEMPOTENT
+        stand_in = intercepted(self.policy.system, method, url, endpoint, json)
+        if stand_in is not None:  # a dry run (connectors/dryrun.py): the write is recorded, never sent
+            return stand_in
         attempt = 0
         while True:
             attempt += 1

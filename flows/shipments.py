@@ -172,6 +172,12 @@ async def _carrier(
             "delivery_method_by_shipping_method",
             shipping_method=code,
         )
+    if found is None:
+        # Left as it is in eAccounting (option unknown_shipping_method: ignore); a preview shows this as a warning.
+        ctx.log.warning(
+            "shipments.unmapped_shipping_method",
+            message=f"Exact shipping method {code} has no eAccounting delivery method: the order's is left as it is",
+        )
     return description, url_template, found
 
 

@@ -8,8 +8,9 @@ from pydantic import BaseModel, Field
 
 import mapping
 from app.engine import Engine
-from app.flowconfig import ConfigInvalid
+from app.flowconfig import ConfigInvalid, resolve
 from app.jobs import enqueue_poll, queued_job
+from app.preview import RecordNotFound, preview_record
 from app.services.errors import InvalidInput, NotFoundError
 from flows.base import FlowDefinition
 
@@ -30,11 +31,22 @@ class FlowSummary(BaseModel):
 
 
 class PreviewRequest(BaseModel):
-    record: dict[str, Any] | None = Field(None, description="A source record; or give record_id to fetch it")
+    record: dict[str, Any] | None = Field(None, description="A source record (pasted); or give record_id to fetch it")
     record_id: str | None = None
     mapping: str | None = Field(None, description="Mapping name (default: the flow's)")
-    mode: str = Field("create", pattern="^(create|update)$")
-    lookups: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Lookup tables for the mapping")
+    mapping_overrides: dict[str, Any] | None = Field(
+        None, description="Overrides of that mapping to try instead of the stored ones (the mapping editor)"
+    )
+    fresh: bool = Field(
+        False,
+        description="As if the record had never been transferred: its own cross-reference and last-written hash "
+        "are ignored (to see the payload of a record that already ran)",
+    )
+    mapping_only: bool = Field(
+        False, description="Only the mapping, with the given `lookups`, no API call (the flow's checks do not run)"
+    )
+    mode: str = Field("create", pattern="^(create|update)$", description="With mapping_only: create or update")
+    lookups: dict[str, dict[str, Any]] = Field(default_factory=dict, description="With mapping_only: lookup tables")
 
 
 def definition(engine: Engine, flow: str) -> FlowDefinition:
@@ -177,30 +189,60 @@ async def retry_log_entry(engine: Engine, log_id: str) -> dict[str, Any]:
 
 
 async def preview(engine: Engine, flow: str, body: PreviewRequest) -> dict[str, Any]:
-    """Dry-run the flow's mapping on a given record, or on one fetched from the source (raises ConnectorError)."""
+    """What the flow would do with one record, written nowhere (app/preview.py): the payload, its field-by-field
+    trace, the records it would create first and the warnings. The record is fetched by `record_id` or given.
+
+    Raises ConnectorError when a system is not connected (or does not answer); a record the flow refuses comes
+    back in `error`. With `mapping_only`, just the mapping with the given lookup tables, no call at all.
+    """
     found = definition(engine, flow)
+    raw = await engine.configs.raw(flow)
+    name = body.mapping
+    if body.mapping_overrides is not None:
+        target = name or raw.get("mapping") or found.default_mapping
+        raw = {
+            **raw,
+            "mapping_overrides": {**(raw.get("mapping_overrides") or {}), str(target): body.mapping_overrides},
+        }
     try:
-        resolved = await engine.configs.get(flow)
+        resolved = resolve(found, raw)
     except ConfigInvalid as exc:
         raise InvalidInput(exc.errors) from None
-    name = body.mapping or resolved.mapping_name
+    name = name or resolved.mapping_name
     known = _choices(found)
     if name is None or name not in known:
         raise InvalidInput(f"mapping must be one of {known}")
+    if body.mapping and body.mapping != resolved.mapping_name and not body.mapping_only:
+        # A preview with another of the flow's mappings: the flow runs as if it were the selected one.
+        raw = {**raw, "mapping": body.mapping}
+        try:
+            resolved = resolve(found, raw)
+        except ConfigInvalid as exc:
+            raise InvalidInput(exc.errors) from None
     record = body.record
-    if record is None:
-        if not body.record_id:
-            raise InvalidInput("give record or record_id")
-        record = await found.fetch(engine.context(found, resolved, "manual"), body.record_id)
+    if record is None and not body.record_id:
+        raise InvalidInput("give record or record_id")
+    if body.mapping_only:
         if record is None:
-            raise NotFoundError("source record not found")
-    compiled = resolved.compiled(name)
+            # Fetched through the preview's dry-run context: a flow's fetch may keep state of its own.
+            try:
+                record = (
+                    await preview_record(engine, found, resolved, None, record_id=body.record_id, fetch_only=True)
+                ).source
+            except RecordNotFound:
+                raise NotFoundError("source record not found") from None
+        try:
+            result = resolved.compiled(name).dry_run(record, mode=body.mode, lookups=body.lookups)
+        except mapping.MappingError as exc:
+            raise InvalidInput(str(exc)) from None
+        return {"mapping": name, "source": record, **result.to_dict(), "written": False}
     try:
-        result = compiled.dry_run(record, mode=body.mode, lookups=body.lookups)
-    except mapping.MappingError as exc:
-        raise InvalidInput(str(exc)) from None
-    dumped: dict[str, Any] = result.to_dict() if hasattr(result, "to_dict") else result.model_dump(mode="json")
-    return {"mapping": name, "source": record, **dumped}
+        previewed = await preview_record(
+            engine, found, resolved, record, record_id=body.record_id, fresh=body.fresh, mapping_name=name
+        )
+    except RecordNotFound:
+        raise NotFoundError("source record not found") from None
+    return previewed.to_dict()
 
 
 __all__ = [

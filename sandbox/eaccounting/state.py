@@ -264,6 +264,12 @@ class Counters:
         return {
             "total": sum(self.calls.values()),
             "calls": dict(sorted(self.calls.items())),
+            # Requests that may change something (any method but GET/HEAD/OPTIONS) to the API, not the identity server.
+            "writes": sum(
+                n
+                for route, n in self.calls.items()
+                if route.split(" ", 1)[0] not in ("GET", "HEAD", "OPTIONS") and "/v2/" in route
+            ),
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "route_statuses": dict(sorted(self.route_statuses.items())),
         }

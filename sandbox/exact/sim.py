@@ -114,6 +114,12 @@ class ExactSim:
             "total": sum(self.calls.values()),
             "by_endpoint": dict(sorted(self.calls.items())),
             "by_status": {str(status): n for status, n in sorted(self.statuses.items())},
+            # Requests that may change something (any method but GET/HEAD/OPTIONS), the token endpoint left out.
+            "writes": sum(
+                n
+                for route, n in self.calls.items()
+                if route.split(" ", 1)[0] not in ("GET", "HEAD", "OPTIONS") and "oauth2/" not in route
+            ),
             "rate_limited": self.statuses.get(429, 0),
             "token_refreshes": self.oauth.refreshes,
             "code_exchanges": self.oauth.exchanges,

@@ -19,14 +19,29 @@ async def test_preview_of_a_record_to_fetch_says_connect_first(settings: Setting
     assert "not connected" in response.json()["detail"]["message"]
 
 
-async def test_preview_of_a_given_record_maps_it_without_any_call(settings: Settings, redis: ArqRedis) -> None:
+async def test_preview_of_a_given_record_runs_the_flow_so_it_too_needs_the_connections(
+    settings: Settings, redis: ArqRedis
+) -> None:
     with TestClient(create_app(settings, configure_logs=False)) as client:
-        bare = client.post("/flows/orders/preview", json={"record": records.order()}, headers=AUTH).json()
-        body = {"record": records.order(), "lookups": records.order_lookups()}
+        response = client.post("/flows/orders/preview", json={"record": records.order()}, headers=AUTH)
+    # The flow fetches its own lookup tables (customer, items, VAT codes): without a connection it says so.
+    assert response.status_code == 409
+    assert "not connected" in response.json()["detail"]["message"]
+
+
+async def test_preview_of_the_mapping_only_maps_with_the_given_tables_without_any_call(
+    settings: Settings, redis: ArqRedis
+) -> None:
+    with TestClient(create_app(settings, configure_logs=False)) as client:
+        bare = client.post(
+            "/flows/orders/preview", json={"record": records.order(), "mapping_only": True}, headers=AUTH
+        )
+        body = {"record": records.order(), "lookups": records.order_lookups(), "mapping_only": True}
         full = client.post("/flows/orders/preview", json=body, headers=AUTH).json()
-    # Without the lookup tables the preview names what is missing instead of failing the request.
-    assert bare["payload"] is None
-    assert "was not provided" in bare["error"]["message"]
+    # Without the lookup tables the mapping names what is missing instead of failing the request.
+    assert bare.status_code == 200
+    assert bare.json()["payload"] is None
+    assert "was not provided" in bare.json()["error"]["message"]
     assert full["payload"]["OrderedBy"] == records.ACCOUNT_ID, full
     assert any(entry["target"] == "OrderedBy" for entry in full["trace"])
 
