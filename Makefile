@@ -7,7 +7,7 @@ SHELL  := bash
 .SHELLFLAGS := -o pipefail -c
 
 .DEFAULT_GOAL := all
-.PHONY: all install run test pytest lint format bench schema lock env-example clean
+.PHONY: all install run test pytest lint format bench schema lock env-example target-fields clean
 
 all: test
 
@@ -67,6 +67,11 @@ env-example: install
 ## JSON Schema of the mapping format.
 schema: install
 	$(BIN)/python -c 'import json, mapping; print(json.dumps(mapping.mapping_json_schema(), indent=2))'
+
+## Target field lists (mapping/target_fields.json) from the vendor references (a test fails while they differ).
+REFERENCE ?= ../shared/reference
+target-fields: install
+	$(BIN)/python -m mapping.target_fields $(REFERENCE)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

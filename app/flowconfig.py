@@ -20,6 +20,7 @@ import mapping
 from app.xref import content_hash
 from connectors.keys import Keys
 from flows.base import FlowConfig, FlowDefinition
+from mapping.target_fields import check_overrides
 
 
 class ConfigInvalid(Exception):
@@ -115,9 +116,14 @@ def resolve(definition: FlowDefinition, raw: Mapping[str, Any]) -> ResolvedConfi
             errors.append({"loc": ["mapping_overrides", name], "msg": "unknown mapping", "type": "value_error"})
             continue
         try:
-            _compile(name, json.dumps(overrides, sort_keys=True))
+            compiled = _compile(name, json.dumps(overrides, sort_keys=True))
         except (mapping.MappingSpecError, ValidationError, ValueError, TypeError) as exc:
             errors.append({"loc": ["mapping_overrides", name], "msg": str(exc), "type": "mapping_error"})
+            continue
+        # A target field the API object does not have would fail only when a record runs (or be dropped by the
+        # API): refused here, against the vendors' field lists shipped in mapping/target_fields.json.
+        for loc, message in check_overrides(compiled.spec.target, overrides):
+            errors.append({"loc": ["mapping_overrides", name, *loc], "msg": message, "type": "unknown_target_field"})
     if errors:
         raise ConfigInvalid(errors)
     version = content_hash(config.model_dump(mode="json"))

@@ -70,3 +70,17 @@ async def test_config_masks_the_redis_password(settings: Settings, redis: ArqRed
     with TestClient(create_app(settings, configure_logs=False)) as client:
         body = client.get("/config", headers=AUTH).json()
     assert body["settings"]["redis"]["url"] == settings.redis.url
+
+
+async def test_a_mapping_override_naming_a_target_field_that_does_not_exist_is_a_422_naming_it(
+    settings: Settings, redis: ArqRedis
+) -> None:
+    typo = {"mapping_overrides": {"orders_to_exact_sales_order": {"fields": {"YuorRef": {"source": "Number"}}}}}
+    with TestClient(create_app(settings, configure_logs=False)) as client:
+        refused = client.put("/flows/orders/config", json=typo, headers=AUTH)
+        kept = client.get("/flows/orders/config", headers=AUTH).json()
+    assert refused.status_code == 422
+    error = refused.json()["detail"][0]
+    assert error["loc"] == ["mapping_overrides", "orders_to_exact_sales_order", "fields", "YuorRef"]
+    assert "no field 'YuorRef'" in error["msg"] and "'YourRef'" in error["msg"]
+    assert kept["config"]["mapping_overrides"] == {}
