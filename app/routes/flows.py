@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from app.deps import ADMIN_RESPONSES, NOT_FOUND, AdminDep, LinkDep
 from app.errors import UPSTREAM_RESPONSES, upstream_error
 from app.services import flows as service
+from app.services import mappings as mappings_service
 from app.services.flows import FlowSummary, PreviewRequest
 from connectors.errors import ConnectorError
 
@@ -95,3 +96,32 @@ async def preview(engine: LinkDep, flow: str, body: PreviewRequest) -> dict[str,
         return await service.preview(engine, flow, body)
     except ConnectorError as exc:
         raise upstream_error(exc) from None
+
+
+# -- a flow's mappings: the editor's view (shipped default, overrides, diff, target fields), save, reset ----------
+
+
+@router.get("/flows/{flow}/mappings/{name}", summary="One of the flow's mappings: default, overrides, diff, fields")
+async def get_flow_mapping(engine: LinkDep, flow: str, name: str) -> dict[str, Any]:
+    return await mappings_service.mapping_view(engine, flow, name)
+
+
+@router.put(
+    "/flows/{flow}/mappings/{name}",
+    summary="Replace the mapping's overrides (validated like PUT /flows/{flow}/config: 422 naming the field)",
+    responses={422: {"description": "Invalid overrides; `detail` lists {loc, msg}"}},
+)
+async def put_flow_mapping(
+    engine: LinkDep,
+    flow: str,
+    name: str,
+    overrides: Annotated[
+        dict[str, Any], Body(examples=[{"fields": {"YourRef": {"source": "OurReference"}, "Remarks": None}}])
+    ],
+) -> dict[str, Any]:
+    return await mappings_service.save(engine, flow, name, overrides)
+
+
+@router.delete("/flows/{flow}/mappings/{name}", summary="Reset the mapping to the shipped default")
+async def reset_flow_mapping(engine: LinkDep, flow: str, name: str) -> dict[str, Any]:
+    return await mappings_service.reset(engine, flow, name)
