@@ -1,0 +1,114 @@
+"""The mapping editor, in Chromium on the demo: a person edits the orders mapping, sees the dry run change (and a
+typo refused), saves, and the next order carries the change; then resets to the shipped default."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import httpx
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from tests.browser.harness import Browser, DemoWorld
+
+EDIT = '{"fields": {"YourRef": {"source": "Number", "transforms": ["to_str", {"prefix": "WEB-"}]}}}'
+TYPO = '{"fields": {"YuorRef": {"const": "x"}}}'
+
+
+def _payload_text(page: Browser) -> str:
+    return str(page.driver.find_element(By.ID, "dry-payload").text)
+
+
+def _type(page: Browser, text: str) -> None:
+    box = page.field("Changes (JSON)")
+    box.clear()
+    box.send_keys(text)
+
+
+def _transferred(demo: DemoWorld, order_id: str, seconds: float = 120) -> dict[str, Any]:
+    """The activity entry of the order's successful run, once the worker has run it."""
+    auth = {"Authorization": f"Bearer {demo.admin_token}"}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        entries = httpx.get(f"{demo.url}/logs", params={"flow": "orders", "source_id": order_id}, headers=auth).json()
+        done = [e for e in entries["items"] if e["outcome"] in ("created", "failed")]
+        if done:
+            return dict(done[0])
+        time.sleep(1)
+    raise AssertionError(f"order {order_id} was not transferred within {seconds} s")
+
+
+def _first_created(demo: DemoWorld, seconds: float = 180) -> None:
+    auth = {"Authorization": f"Bearer {demo.admin_token}"}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        query = {"flow": "orders", "outcome": "created", "limit": 1}
+        if httpx.get(f"{demo.url}/logs", params=query, headers=auth).json()["items"]:
+            return
+        time.sleep(1)
+    raise AssertionError("the demo transferred no order")
+
+
+def test_edit_the_orders_mapping_see_the_dry_run_change_save_and_the_next_order_carries_it(
+    signed_in: Browser, demo: DemoWorld
+) -> None:
+    page = signed_in
+    _first_created(demo)  # the demo's first orders have run (a fresh demo takes a poll or two)
+    page.open("/console/flows/orders")
+    page.click(page.link("edit the orders mapping"))
+    page.wait_text("Your changes")
+    page.wait_text("Saved changes against the shipped default")
+
+    # A recent order that went through, dry-run with the shipped default first.
+    choices = Select(page.field("Dry run on"))
+    created = next(o for o in choices.options if "(created)" in o.text)
+    number = re.search(r"order (\d+)", created.text)
+    assert number is not None, created.text
+    choices.select_by_visible_text(created.text)
+    page.click(page.button("Dry run"))  # answered in place
+    page.wait_text("Would send", within="#mapping-result")
+    before = _payload_text(page)
+    assert f"WEB-{number.group(1)}" not in before
+    assert "SalesOrderLines" in before
+
+    # A typo in a target field is refused, naming the field and the real one.
+    _type(page, TYPO)
+    page.wait_text("has no field 'YuorRef' (did you mean 'YourRef'?)", within="#mapping-result")
+    page.forget_errors("422")  # the refusal is the point
+
+    # The edit: the dry run follows as the text changes.
+    _type(page, EDIT)
+    page.wait_text(f'"YourRef": "WEB-{number.group(1)}"', within="#dry-payload")
+    page.wait_text("Valid: the mapping compiles", within="#mapping-result")
+    assert "YourRef" in page.text(page.driver.find_element(By.CSS_SELECTOR, "#mapping-result table.diff"))
+    page.screenshots("mapping-editor-dry-run")
+
+    # Save: the next order carries the change.
+    page.click(page.button("Save mapping"))
+    page.wait_text("Mapping orders_to_exact_sales_order saved: the next records use it.")
+    page.wait_text("changed", within="table.diff")
+    new = httpx.post(
+        f"{demo.ea_url}/_sim/orders",
+        json={"customer_number": "1009", "rows": [{"article_number": "SKU-0002", "quantity": 2}]},
+    )
+    new.raise_for_status()
+    order = new.json()
+    httpx.post(
+        f"{demo.url}/flows/orders/run", headers={"Authorization": f"Bearer {demo.admin_token}"}
+    ).raise_for_status()
+    entry = _transferred(demo, order["Id"])
+    assert entry["outcome"] == "created", entry
+    assert entry["target_payload"]["YourRef"] == f"WEB-{order['Number']}"
+    page.open(f"/console/activity?flow=orders&q={order['Number']}")
+    page.wait_text(f"order {order['Number']}")
+    page.click(page.driver.find_element(By.CSS_SELECTOR, "li.row details summary"))
+    page.wait_text(f"WEB-{order['Number']}")
+
+    # Reset to the shipped default.
+    page.open("/console/flows/orders/mapping")
+    page.click(page.button("Reset to the shipped default"))
+    page.wait_text("Mapping orders_to_exact_sales_order is the shipped default again.")
+    page.wait_text("None: the shipped default as it is.")
+    page.screenshots("mapping-editor")
