@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -38,6 +39,7 @@ from connectors.dryrun import intercept_writes, is_placeholder
 from connectors.errors import PermanentError
 from flows.base import FlowDefinition, RecordFailed
 from flows.cache import RedisShared, RefCache
+from mapping.paths import compile_getter, parse_path
 
 if TYPE_CHECKING:
     from app.engine import Engine
@@ -380,13 +382,31 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def _warnings_of_trace(trace: list[dict[str, Any]]) -> list[str]:
-    """Fields a value map or lookup let through as its default (null, or a fallback): usually something to map."""
+def _source_value(record: Any, path: str | None) -> Any:
+    """The value at a trace entry's source path in the mapped record (None when it cannot be read)."""
+    if not path:
+        return None
+    try:
+        getter = compile_getter(parse_path(path))
+        return getter(record, SimpleNamespace(root=record))
+    except (ValueError, TypeError, KeyError, IndexError, mapping.MappingError):
+        return None
+
+
+def _warnings_of_trace(trace: list[dict[str, Any]], record: Any) -> list[str]:
+    """Fields a value map let fall to nothing although the source had a value (an unmapped delivery method, cost
+    center, payment term...): the field is silently left out, so the preview says so."""
     out = []
     for entry in trace:
-        note = entry.get("note") or ""
-        if any(word in note for word in ("not in value map", "default used", "unmapped", "not found")):
-            out.append(f"{entry['target']}: {note}")
+        if "value_map" not in entry.get("transforms", ()) or entry.get("value") is not None:
+            continue
+        given = _source_value(record, entry.get("source"))
+        if given is None or given == "":
+            continue
+        out.append(
+            f"{entry['target']}: {given!r} ({entry['source']}) is not in the mapping's value map, so no "
+            f"{entry['target'].rsplit('.', 1)[-1]} is sent; add it to the value map to send one"
+        )
     return out
 
 
@@ -472,6 +492,12 @@ async def preview_record(
             result.outcome["target_id"] = None
     if writes:
         result.outcome = {**(result.outcome or {}), "mode": "create" if writes[-1]["method"] == "POST" else "update"}
+    if definition.preview_check is not None and main is not None and result.error is None:
+        with intercept_writes(), capture_calls():
+            try:
+                warnings.extend(await definition.preview_check(ctx, result.source, main))
+            except PermanentError as exc:
+                warnings.append(f"not checked: {exc}")
     main_calls = [c for c in calls if c.name == chosen] or [c for c in calls if c.compiled is not None]
     if main_calls:
         call = main_calls[-1]
@@ -480,7 +506,7 @@ async def preview_record(
         result.trace = dumped["trace"]
         result.mapped = call.result.payload
         result.outcome = {**(result.outcome or {}), "mode": call.mode}
-        warnings.extend(_warnings_of_trace(result.trace))
+        warnings.extend(_warnings_of_trace(result.trace, call.record))
     result.warnings = list(dict.fromkeys(warnings))
     return result
 

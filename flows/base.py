@@ -224,6 +224,7 @@ Fetch = Callable[[FlowContext, str], Awaitable[dict[str, Any] | None]]
 Handle = Callable[[FlowContext, dict[str, Any]], Awaitable[Outcome]]
 Poll = Callable[[FlowContext, str | None], AsyncIterator[PollPage]]
 Label = Callable[[Mapping[str, Any]], RecordLabel]
+PreviewCheck = Callable[[FlowContext, dict[str, Any], Any], Awaitable[list[str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +246,7 @@ class FlowDefinition:
         {"record_id"}`), raising ValueError; default: a GUID, lower-cased (`guid`).
     :param parse_since: checks and normalises a manual poll start (`POST /flows/{flow}/run {"since"}`), raising
         ValueError; default: by `source`, an Exact sync Timestamp or an ISO date-time for eAccounting.
+    :param preview_check: warnings a preview adds about the payload a run would send (source, payload).
     """
 
     name: str
@@ -263,6 +265,9 @@ class FlowDefinition:
     label: Label | None = None
     parse_since: Callable[[str], str] | None = None
     parse_record_id: Callable[[str], str] = guid
+    # A preview's own checks of what a run would send (app/preview.py): warnings in words, e.g. the totals Exact
+    # would compute against the source's. Reads only; a run does its checks on the target's answer instead.
+    preview_check: PreviewCheck | None = None
 
     def record_id(self, text: str) -> str:
         """`text` as a record id of this flow (see `parse_record_id`); raises ValueError naming what is expected."""

@@ -38,7 +38,14 @@ from flows.orders_exact import item_vat_code, payment_conditions, table_by_code,
 from flows.orders_items import complete_items, known_items
 from flows.orders_options import OrdersOptions
 from flows.orders_payment import payment_condition
-from flows.orders_totals import describe_mismatch, exact_totals, mismatch, source_rounding, source_totals
+from flows.orders_totals import (
+    describe_mismatch,
+    estimated_exact_totals,
+    exact_totals,
+    mismatch,
+    source_rounding,
+    source_totals,
+)
 from flows.orders_vat import EU, ArticleVat, DocumentVat, VatRules, document_vat, rounding_code
 
 PAGE = 50
@@ -355,6 +362,18 @@ async def _write_back(ctx: FlowContext, order_id: str, text: str) -> str | None:
     return f"written back to eAccounting: OurReference '{text[:50]}'"
 
 
+async def preview_check(ctx: FlowContext, source: dict[str, Any], payload: Any) -> list[str]:
+    """A preview's totals check: what Exact will compute for `payload` (its VAT codes' types and rates) against the
+    source's totals, to the cent; a run compares Exact's answer instead (`mismatch` on the outcome)."""
+    opts: OrdersOptions = ctx.options
+    if not isinstance(payload, dict):
+        return []
+    codes = {c.code.strip(): (c.type, c.percentage or Decimal(0)) for c in await vat_codes(ctx) if c.code}
+    estimate = estimated_exact_totals(payload, lines_key(opts.document), codes)
+    differs = mismatch(source_totals(source), estimate)
+    return [f"Exact would compute other totals than eAccounting's: {describe_mismatch(differs)}"] if differs else []
+
+
 def label(source: Mapping[str, Any]) -> RecordLabel:
     """ "order 1007 - Jansen BV" (a customer invoice: "invoice 2041 - Jansen BV")."""
     invoice = label_value(source.get("InvoiceNumber"))
@@ -379,6 +398,7 @@ ORDERS = FlowDefinition(
     options_model=OrdersOptions,
     default_mapping="orders_to_exact_sales_order",
     label=label,
+    preview_check=preview_check,
     mapping_choices=(
         "orders_to_exact_sales_order",
         "orders_to_exact_sales_invoice",

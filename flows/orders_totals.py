@@ -15,10 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-__all__ = ["Totals", "describe_mismatch", "exact_totals", "mismatch", "source_rounding", "source_totals"]
+__all__ = [
+    "Totals",
+    "describe_mismatch",
+    "estimated_exact_totals",
+    "exact_totals",
+    "mismatch",
+    "source_rounding",
+    "source_totals",
+]
 
 ZERO = Decimal(0)
 
@@ -110,3 +118,32 @@ def describe_mismatch(found: Mapping[str, Any]) -> str:
         f"totals differ: eAccounting {s['currency']} net {s['net']} VAT {s['vat']} gross {s['gross']}, "
         f"Exact {e['currency']} net {e['net']} VAT {e['vat']} gross {e['gross']}"
     )
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def estimated_exact_totals(
+    payload: Mapping[str, Any], lines: str, vat: Mapping[str, tuple[str | None, Decimal]], home_currency: str = "EUR"
+) -> Totals:
+    """The totals Exact will compute for a document about to be created (a preview, where no answer exists): per
+    line quantity x price x (1 - discount) rounded once to the cent, VAT per line by its code's type and percentage
+    (`vat`: code -> (type, fraction)), rounded to the cent (exact-online.md; as Exact shows a VAT amount on every
+    line). A journal entry's lines carry `AmountFC` and `VATAmountFC` themselves."""
+    net, tax = ZERO, ZERO
+    for line in payload.get(lines) or []:
+        if "AmountFC" in line and "Quantity" not in line:
+            amount, line_vat = _dec(line.get("AmountFC")), _dec(line.get("VATAmountFC"))
+            net, tax = net + amount, tax + line_vat
+            continue
+        amount = _cents(_dec(line.get("Quantity")) * _dec(line.get("UnitPrice")) * (1 - _dec(line.get("Discount"))))
+        kind, rate = vat.get(str(line.get("VATCode") or ""), (None, ZERO))
+        if kind == "I":
+            included = _cents(amount * rate / (1 + rate))
+            net, tax = net + amount - included, tax + included
+        elif kind in ("B", "N"):
+            net += amount
+        else:
+            net, tax = net + amount, tax + _cents(amount * rate)
+    return Totals(str(payload.get("Currency") or home_currency).upper(), net, tax)

@@ -96,6 +96,7 @@ async def test_orders_preview_of_a_new_customers_order_is_the_payload_sent_and_t
     assert account["system"] == "exact" and account["payload"]["Name"] == "Koffiehuis De Molen B.V."
     assert account["placeholder_id"] == payload["OrderedBy"]
     assert any(c["entity"] == "Contacts" for c in answer["creates"])  # its contact person
+    assert answer["warnings"] == []  # among others: the totals Exact will compute are eAccounting's
     assert {e["target"] for e in answer["trace"]} >= {"OrderedBy", "YourRef"}
     assert any(e["target"].startswith("SalesOrderLines[") for e in answer["trace"])
 
@@ -274,3 +275,34 @@ async def test_the_api_answers_the_preview_of_a_real_order_id_with_its_payload(w
     assert body["payload"]["SalesOrderLines"][0]["Quantity"] in ("1", 1)
     assert body["creates"][0]["entity"] == "Accounts"
     assert writes(world) == before
+
+
+async def test_an_unmapped_delivery_method_is_a_warning_of_the_orders_preview(world: World) -> None:
+    method = next(iter(world.ea_sim.table("deliverymethods").values()))
+    order_id = str(world.ea_sim.create_order("1009", [("SKU-0001", 1)])["Id"])
+    order = world.ea_sim.get("orders", order_id)
+    world.ea_sim.put("orders", {**order, "DeliveryMethodCode": method["Code"]})
+    answer = await previewed(world, "orders", order_id)
+    assert answer["payload"] is not None and "ShippingMethod" not in answer["payload"]
+    assert any(
+        w.startswith(f"ShippingMethod: {method['Code']!r} (DeliveryMethodCode) is not in the mapping's value map")
+        for w in answer["warnings"]
+    ), answer["warnings"]
+
+
+async def test_totals_exact_would_compute_differently_are_a_warning_and_the_run_agrees(world: World) -> None:
+    """A mapping edit that rounds prices to whole units: the preview warns before anything is sent, and a run with
+    the same mapping indeed gets other totals from Exact (flagged as a mismatch)."""
+    from flows.orders import ORDERS
+
+    rounded = {
+        "fields": {"SalesOrderLines[*].UnitPrice": {"source": "UnitPrice", "transforms": ["to_decimal", {"round": 0}]}}
+    }
+    order_id = str(world.ea_sim.create_order("1009", [("SKU-0002", 3)])["Id"])
+    plain = await previewed(world, "orders", order_id)
+    assert not [w for w in plain["warnings"] if "totals" in w]
+    edited = await previewed(world, "orders", order_id, mapping_overrides=rounded)
+    warning = next(w for w in edited["warnings"] if w.startswith("Exact would compute other totals"))
+    outcome = await world.run(ORDERS, order_id, mapping_overrides={"orders_to_exact_sales_order": rounded})
+    assert outcome.mismatch is not None
+    assert outcome.mismatch["exact"]["gross"] in warning
