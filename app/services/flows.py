@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 import mapping
 from app.engine import Engine
-from app.flowconfig import ConfigInvalid, resolve
+from app.flowconfig import ConfigInvalid, ResolvedConfig, resolve
 from app.jobs import enqueue_poll, queued_job
 from app.preview import RecordNotFound, preview_record
 from app.services.errors import InvalidInput, NotFoundError
@@ -59,6 +59,17 @@ def definition(engine: Engine, flow: str) -> FlowDefinition:
 def _choices(found: FlowDefinition) -> list[str]:
     """The mappings a user may pick, the default first, each once (a definition may list its default again)."""
     return list(dict.fromkeys(n for n in (found.default_mapping, *found.mapping_choices) if n))
+
+
+def mapping_in_use(found: FlowDefinition, resolved: ResolvedConfig) -> str | None:
+    """The mapping a run sends with: the config's `mapping`, unless an option of the flow picks it (the orders
+    flow's `document` selects `orders_to_exact_<document>`)."""
+    document = getattr(resolved.options, "document", None)
+    if isinstance(document, str):
+        for name in _choices(found):
+            if name.endswith(f"_{document}"):
+                return name
+    return resolved.mapping_name
 
 
 async def list_flows(engine: Engine) -> list[FlowSummary]:
@@ -236,6 +247,8 @@ async def preview(engine: Engine, flow: str, body: PreviewRequest) -> dict[str, 
         except mapping.MappingError as exc:
             raise InvalidInput(str(exc)) from None
         return {"mapping": name, "source": record, **result.to_dict(), "written": False}
+    if not body.mapping:
+        name = mapping_in_use(found, resolved) or name
     try:
         previewed = await preview_record(
             engine, found, resolved, record, record_id=body.record_id, fresh=body.fresh, mapping_name=name
@@ -251,6 +264,7 @@ __all__ = [
     "definition",
     "flow_config",
     "list_flows",
+    "mapping_in_use",
     "preview",
     "put_flow_config",
     "retry_failed",

@@ -12,8 +12,9 @@ from typing import Any
 
 import mapping
 from app.engine import Engine
+from app.flowconfig import ConfigInvalid, resolve
 from app.services.errors import InvalidInput, NotFoundError
-from app.services.flows import definition, put_flow_config
+from app.services.flows import definition, mapping_in_use, put_flow_config
 from mapping.target_fields import field_lists
 
 
@@ -32,9 +33,13 @@ async def _name(engine: Engine, flow: str, name: str | None) -> str:
     if not choices:
         raise NotFoundError(f"the {flow} flow has no mapping")
     if name is None:
+        found = definition(engine, flow)
         raw = await engine.configs.raw(flow)
-        chosen = raw.get("mapping") if raw.get("mapping") in choices else choices[0]
-        return str(chosen)
+        try:
+            chosen = mapping_in_use(found, resolve(found, raw))
+        except ConfigInvalid:
+            chosen = None
+        return str(chosen if chosen in choices else choices[0])
     if name not in choices:
         raise NotFoundError(f"the {flow} flow has no mapping {name!r}; one of {choices}")
     return name
@@ -102,11 +107,16 @@ async def mapping_view(engine: Engine, flow: str, name: str | None = None) -> di
         error = None
     except (mapping.MappingSpecError, ValueError) as exc:  # stored before a check existed: shown, not hidden
         now, error = default, str(exc)
+    found = definition(engine, flow)
+    try:
+        in_use = mapping_in_use(found, resolve(found, raw))
+    except ConfigInvalid:
+        in_use = raw.get("mapping") or found.default_mapping
     return {
         "flow": flow,
         "mapping": name,
         "choices": _choices(engine, flow),
-        "selected": raw.get("mapping") or definition(engine, flow).default_mapping,
+        "selected": in_use,
         "target": default_spec.target,
         "version": default_spec.version,
         "default": default,
@@ -124,8 +134,6 @@ async def check(engine: Engine, flow: str, name: str, overrides: Any) -> dict[st
     name = await _name(engine, flow, name)
     if not isinstance(overrides, dict):
         raise InvalidInput([{"loc": ["mapping_overrides", name], "msg": "overrides are a JSON object", "type": "type"}])
-    from app.flowconfig import ConfigInvalid, resolve
-
     raw = await engine.configs.raw(flow)
     candidate = {**raw, "mapping_overrides": {**(raw.get("mapping_overrides") or {}), name: overrides}}
     try:

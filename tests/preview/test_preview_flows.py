@@ -306,3 +306,14 @@ async def test_totals_exact_would_compute_differently_are_a_warning_and_the_run_
     outcome = await world.run(ORDERS, order_id, mapping_overrides={"orders_to_exact_sales_order": rounded})
     assert outcome.mismatch is not None
     assert outcome.mismatch["exact"]["gross"] in warning
+
+
+async def test_the_preview_uses_the_document_the_orders_flow_is_set_to(world: World) -> None:
+    from flows.orders import ORDERS
+
+    await world.configure(ORDERS, options={"document": "sales_invoice"})
+    order_id = str(world.ea_sim.create_order("1009", [("SKU-0001", 1)])["Id"])
+    answer = await previewed(world, "orders", order_id)
+    assert answer["mapping"] == "orders_to_exact_sales_invoice"
+    assert "SalesInvoiceLines" in answer["payload"] and "Journal" in answer["payload"]
+    assert any(e["target"].startswith("SalesInvoiceLines[") for e in answer["trace"])
