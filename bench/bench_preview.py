@@ -11,8 +11,8 @@ A preview builds its own in-process cache (it must not change the process's work
 the orders flow's indexes (accounts, items) come from the link's shared copies in Redis, which the runs left there;
 on an installation whose worker has not run yet, the first preview reads them from Exact.
 
-Measured on the development machine (2 cores, shared): Exact 0 reads and eAccounting 3 per order preview (the
-order, its customer and its articles' VAT), 15 ms median in-process; no write.
+Measured on the development machine (2 cores, shared): per order preview 0 Exact reads and 3 eAccounting reads
+(the order itself and what the flow reads around it), 15 ms median in-process; no write.
 
 Needs Redis (BENCH_REDIS_URL, default redis://localhost:6379/14; only keys under `lbbenchpv` are touched).
 """
