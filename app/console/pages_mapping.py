@@ -22,7 +22,7 @@ from app.services import activity as data
 from app.services import flows as flows_service
 from app.services import mappings as service
 from app.services.errors import InvalidInput, NotFoundError
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, RateLimited
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,6 +69,10 @@ async def _dry_run(
         return {"preview": await flows_service.preview(engine, flow, request)}
     except NotFoundError:
         return {"problem": "That record no longer exists in the source system; pick another one."}
+    except RateLimited as exc:
+        wait = f" in {exc.retry_after:.0f} s" if exc.retry_after else " in a minute"
+        return {"problem": f"Could not read from {exc.system} now: its calls for this minute are spent (the flows "
+                           f"use them too); try again{wait}."}  # fmt: skip
     except ConnectorError as exc:
         return {"problem": f"Could not read from {exc.system}: {exc.message}"}
 
