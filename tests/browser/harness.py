@@ -263,7 +263,6 @@ class DemoWorld:
 
     url: str
     exact_url: str
-    ea_url: str  # the eAccounting simulator's host (its control plane: `/_sim/...`)
     admin_token: str
     process: subprocess.Popen[str]
     log_file: Path
@@ -309,7 +308,6 @@ def demo_world(redis_url: str, *, seconds: float = 120.0, fresh: bool = False) -
         world = DemoWorld(
             url=banner["console"].rstrip("/"),
             exact_url=banner["Exact sim"].rstrip("/"),
-            ea_url=banner["eAcc. sim"].removesuffix("/").removesuffix("/v2"),
             admin_token=banner["admin token"],
             process=process,
             log_file=log_file,
