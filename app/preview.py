@@ -484,10 +484,6 @@ async def preview_record(
             result.skipped = outcome.reason or outcome.action
         if outcome.mismatch:
             warnings.append(f"totals differ from the source: {mapping.jsonable(outcome.mismatch)}")
-        if outcome.reason and outcome.action in ("created", "updated"):
-            for note in outcome.reason.split("; "):
-                if note and "totals not checked" not in note and not note.startswith("written back"):
-                    warnings.append(note)
         if is_placeholder(outcome.target_id):
             result.outcome["target_id"] = None
     if writes:

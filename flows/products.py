@@ -352,6 +352,8 @@ async def handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
         return Outcome.skipped(f"article {code} exists and update_existing is off", target_id=target)
     refs = await load_refs(ctx, opts)
     record, note = _record(opts, refs, source)
+    if note is not None:
+        ctx.log.warning("products.prices_not_sent", message=note)  # also a preview's warning
     lookups = refs.lookups(opts, source)
     mapped = _map(ctx, record, "update", lookups)
     if mapped.payload is None:

@@ -317,3 +317,13 @@ async def test_the_preview_uses_the_document_the_orders_flow_is_set_to(world: Wo
     assert answer["mapping"] == "orders_to_exact_sales_invoice"
     assert "SalesInvoiceLines" in answer["payload"] and "Journal" in answer["payload"]
     assert any(e["target"].startswith("SalesInvoiceLines[") for e in answer["trace"])
+
+
+async def test_prices_the_products_flow_would_leave_out_are_a_warning(world: World) -> None:
+    item_id = str(world.exact_sim.item_by_code("SKU-0004")["ID"])
+    world.ea_sim.company["CurrencyCode"] = "SEK"  # another currency than Exact's, and no exchange rate set
+    answer = await previewed(world, "products", item_id, fresh=True)
+    assert any(
+        w.startswith("prices not sent: Exact's currency EUR is not eAccounting's SEK") for w in answer["warnings"]
+    )
+    assert answer["payload"] is None or "NetPrice" not in answer["payload"]
