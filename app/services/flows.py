@@ -233,6 +233,11 @@ async def preview(engine: Engine, flow: str, body: PreviewRequest) -> dict[str, 
     record = body.record
     if record is None and not body.record_id:
         raise InvalidInput("give record or record_id")
+    if record is None and body.record_id is not None:
+        try:  # checked and normalised as a run takes it (a GUID, lower-cased)
+            body = body.model_copy(update={"record_id": found.record_id(body.record_id)})
+        except ValueError as exc:
+            raise _field_error("record_id", str(exc)) from None
     if body.mapping_only:
         if record is None:
             # Fetched through the preview's dry-run context: a flow's fetch may keep state of its own.

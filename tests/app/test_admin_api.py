@@ -14,7 +14,9 @@ AUTH = {"Authorization": f"Bearer {DEMO_ADMIN_TOKEN}"}
 
 async def test_preview_of_a_record_to_fetch_says_connect_first(settings: Settings, redis: ArqRedis) -> None:
     with TestClient(create_app(settings, configure_logs=False)) as client:
-        response = client.post("/flows/orders/preview", json={"record_id": "some-order"}, headers=AUTH)
+        response = client.post(
+            "/flows/orders/preview", json={"record_id": "5e2a9c1e-0000-4000-8000-00000000abcd"}, headers=AUTH
+        )
     assert response.status_code == 409
     assert "not connected" in response.json()["detail"]["message"]
 
@@ -84,3 +86,10 @@ async def test_a_mapping_override_naming_a_target_field_that_does_not_exist_is_a
     assert error["loc"] == ["mapping_overrides", "orders_to_exact_sales_order", "fields", "YuorRef"]
     assert "no field 'YuorRef'" in error["msg"] and "'YourRef'" in error["msg"]
     assert kept["config"]["mapping_overrides"] == {}
+
+
+async def test_a_preview_of_a_record_id_that_is_no_guid_is_a_422_naming_it(settings: Settings, redis: ArqRedis) -> None:
+    with TestClient(create_app(settings, configure_logs=False)) as client:
+        response = client.post("/flows/orders/preview", json={"record_id": "some-order"}, headers=AUTH)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "record_id"]
