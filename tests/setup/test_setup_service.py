@@ -158,7 +158,11 @@ async def test_enable_previews_the_back_fill_and_running_it_twice_creates_nothin
     with pytest.raises(InvalidInput, match="Dry run"):
         await setup.enable(fresh.process, engine, datetime.now(UTC).date())
     runs = await setup.dry_run(engine)
-    assert len(runs) == 3 and all(run.result is not None or run.error for run in runs)
+    assert len(runs) == 3 and [run.error for run in runs] == [None] * 3
+    for run in runs:  # the preview runs the flow itself: the sales order it would send
+        assert run.result is not None and not run.result.get("error"), run.result
+        sent = run.result["payload"]
+        assert sent["Description"].startswith("eAccounting order ") and sent["SalesOrderLines"], run.result
     await setup.confirm_dry_run(engine)
     assert _transferred(fresh) == []  # the dry run wrote nothing
     start = datetime.now(UTC).date() - timedelta(days=60)
