@@ -38,8 +38,9 @@ from app.jobs import (
     enqueue_poll,
     enqueue_record,
 )
+from app.lease import RELEASE_SCRIPT, Lease
 from app.outcome import Verdict, classify
-from app.xref import RELEASE_SCRIPT
+from app.resilience import REDIS_DOWN
 from connectors.calls import capture_calls
 from connectors.errors import ConnectorError, TransientError
 from connectors.exact.factory import DivisionBudget
@@ -152,27 +153,36 @@ class Engine:
             # The link's budget is spent: its turn comes later, and this worker slot goes to another job now.
             await self._defer(flow, spent, wait)
         keys = self.keys
-        token = secrets.token_hex(8)
-        lock_ms = int(self.settings.engine.lock_seconds * 1000)
-        if not await self.redis.set(keys.lock(flow, record_id), token, nx=True, px=lock_ms):
+        # A lease, not a long lock: renewed while this run lives, it lapses within ENGINE__LEASE_SECONDS of a crash,
+        # so the record's next run is not kept waiting (app/lease.py). A run that cannot renew it is cut off first.
+        lease = Lease(
+            self.redis,
+            keys.lock(flow, record_id),
+            secrets.token_hex(8),
+            seconds=self.settings.engine.lease_seconds,
+            max_hold=self.settings.engine.lock_seconds,
+            name=f"{flow} {record_id}",
+        )
+        if not await lease.acquire():
             # Another run of this record is in progress; run after it (it may also schedule a follow-up).
             raise Retry(defer=LOCK_DEFER_SECONDS)
         generation = await self.redis.get(keys.generation(flow, record_id))
         try:
-            budgets = self.scope.budgets
-            wait, spent, reservations = await budgets.admit()
-            if wait > (self.process.timing.max_wait or 0.0):
-                # The link's budget is spent: its turn comes later, and this worker slot goes to another job now.
-                await self._defer(flow, spent, wait)
-            prepaid = prepaid_calls.set({r.key: r.calls for r in reservations} or None)
-            try:
-                return await self._run_locked(definition, record_id, trigger, job_id=job_id, replay_of=replay_of)
-            finally:
-                left = dict(prepaid_calls.get() or {})
-                prepaid_calls.reset(prepaid)
-                await budgets.refund(reservations, left)
+            async with lease:
+                budgets = self.scope.budgets
+                wait, spent, reservations = await budgets.admit()
+                if wait > (self.process.timing.max_wait or 0.0):
+                    # The link's budget is spent: its turn comes later, and this worker slot goes to another job.
+                    await self._defer(flow, spent, wait)
+                prepaid = prepaid_calls.set({r.key: r.calls for r in reservations} or None)
+                try:
+                    return await self._run_locked(definition, record_id, trigger, job_id=job_id, replay_of=replay_of)
+                finally:
+                    left = dict(prepaid_calls.get() or {})
+                    prepaid_calls.reset(prepaid)
+                    await budgets.refund(reservations, left)
         finally:
-            await self.release(keys.lock(flow, record_id), token)
+            await lease.release()
             now_generation = await self.redis.get(keys.generation(flow, record_id))
             if now_generation != generation and now_generation is not None:
                 await enqueue_followup(self.redis, self.settings, flow, record_id, link=self.link)
@@ -249,6 +259,8 @@ class Engine:
                     f"the run took longer than {self.settings.engine.run_timeout_seconds:.0f} s",
                     system="ledgerbridge",
                 ) from None
+        except REDIS_DOWN:
+            raise  # not the record's failure: nothing can be recorded now; the job runs again (app/worker.py)
         except (ConnectorError, ConfigInvalid) as exc:
             return self._with_payload(exc, ctx, entry)
         except RecordFailed as exc:

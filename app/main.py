@@ -17,6 +17,7 @@ from app.deps import NO_SUCH_LINK, link_path
 from app.docs import install_docs
 from app.logging import RequestContextMiddleware, configure_logging
 from app.redis import connect_redis
+from app.resilience import REDIS_DOWN
 from app.routes import config, connections, dashboard, flows, health, links, logs, metrics, reconciliation, webhooks
 from app.scope import Process
 from app.services.errors import ServiceError
@@ -35,6 +36,9 @@ API_DESCRIPTION = """Keeps Exact Online and Visma eAccounting in sync.
 
 
 __all__ = ["connect_redis", "create_app", "redis_settings"]
+
+REDIS_RETRY_AFTER_SECONDS = 5
+REDIS_UNAVAILABLE_DETAIL = "Redis (the queue and state of ledgerbridge) is unavailable; try again after Retry-After"
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -100,6 +104,20 @@ def create_app(
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    async def redis_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Redis holds the queue and every state: while it is away nothing can be accepted, so say so and when to
+        # come back (Exact retries a webhook answered with a non-2xx status). One line, no traceback: an outage is
+        # not a bug, and /health/ready says the same.
+        log.warning("api.redis_unavailable", method=request.method, path=request.url.path, error=type(exc).__name__)
+        return JSONResponse(
+            {"detail": REDIS_UNAVAILABLE_DETAIL},
+            status_code=503,
+            headers={"Retry-After": str(REDIS_RETRY_AFTER_SECONDS)},
+        )
+
+    for exc_class in REDIS_DOWN:
+        app.add_exception_handler(exc_class, redis_unavailable)
 
     for module in (health, webhooks, metrics, config, links, dashboard):
         app.include_router(module.router)

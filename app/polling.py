@@ -18,6 +18,8 @@ import structlog
 
 from app.flowconfig import ConfigInvalid
 from app.jobs import enqueue_poll
+from app.lease import Lease
+from app.resilience import REDIS_DOWN
 from connectors.calls import capture_calls
 from connectors.errors import AuthError, ConnectorError, RateLimited
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("engine")
 
 POLL_SLACK_SECONDS = 1.0
+POLL_MAX_HOLD_SECONDS = 600.0
 
 
 async def poll_flow(engine: Engine, flow: str, since: str | None = None) -> int:
@@ -35,39 +38,49 @@ async def poll_flow(engine: Engine, flow: str, since: str | None = None) -> int:
     if definition is None or definition.poll is None or engine.scope.link.paused:
         return 0
     keys = engine.keys
-    token = secrets.token_hex(8)
-    if not await engine.redis.set(keys.poll_lock(flow), token, nx=True, px=600_000):
+    # A lease (app/lease.py): a poll cut off by a crash does not hold the flow's polls back for its 10 minutes.
+    lease = Lease(
+        engine.redis,
+        keys.poll_lock(flow),
+        secrets.token_hex(8),
+        seconds=engine.settings.engine.lease_seconds,
+        max_hold=POLL_MAX_HOLD_SECONDS,
+        name=f"the {flow} poll",
+    )
+    if not await lease.acquire():
         return 0
     enqueued = 0
     started = time.time()
     structlog.contextvars.bind_contextvars(link=engine.link, flow=flow)
     try:
-        resolved = await engine.configs.get(flow)
-        ctx = engine.context(definition, resolved, "poll")
-        raw_cursor = await engine.redis.get(keys.cursor(flow))
-        cursor = since if since is not None else (raw_cursor.decode() if raw_cursor else None)
-        resumable = True  # a later poll can start where this one stops (the cursor is where the last page ended)
-        with capture_calls() as calls:
-            async for page in definition.poll(ctx, cursor):
-                if resumable and await queued(engine, flow) >= engine.settings.engine.max_queued_per_flow:
-                    # Admission: the link has enough queued; this page stays in the source (the cursor does not
-                    # move) and a later poll reads on once the queue has room.
-                    log.info("engine.poll_paused", flow=flow, reason="queue cap", total=enqueued)
-                    break
-                for record_id in page.record_ids:
-                    # Paced: a back-fill's records come due at the rate the link's budget admits them.
-                    await engine.enqueue(flow, record_id, "poll", payload=page.payloads.get(record_id), paced=True)
-                if page.record_ids:
-                    await engine.redis.sadd(keys.queued(flow), *page.record_ids)  # type: ignore[misc]
-                enqueued += len(page.record_ids)
-                # Only now is the page safely in the queue: advance the cursor. A page without one (a poll whose cursor
-                # comes at its end) is read to the end: stopping there would make the next poll read it all again.
-                resumable = page.cursor is not None
-                if page.cursor is not None:
-                    await engine.redis.set(keys.cursor(flow), page.cursor)
-                log.info("engine.poll_page", flow=flow, records=len(page.record_ids), total=enqueued)
-                await engine.metrics.poll_page(flow, len(page.record_ids), [c.to_dict() for c in calls])
-                calls.clear()
+        async with lease:
+            resolved = await engine.configs.get(flow)
+            ctx = engine.context(definition, resolved, "poll")
+            raw_cursor = await engine.redis.get(keys.cursor(flow))
+            cursor = since if since is not None else (raw_cursor.decode() if raw_cursor else None)
+            resumable = True  # a later poll can start where this one stops (the cursor is where the last page ended)
+            with capture_calls() as calls:
+                async for page in definition.poll(ctx, cursor):
+                    if resumable and await queued(engine, flow) >= engine.settings.engine.max_queued_per_flow:
+                        # Admission: the link has enough queued; this page stays in the source (the cursor does not
+                        # move) and a later poll reads on once the queue has room.
+                        log.info("engine.poll_paused", flow=flow, reason="queue cap", total=enqueued)
+                        break
+                    for record_id in page.record_ids:
+                        # Paced: a back-fill's records come due at the rate the link's budget admits them.
+                        await engine.enqueue(flow, record_id, "poll", payload=page.payloads.get(record_id), paced=True)
+                    if page.record_ids:
+                        await engine.redis.sadd(keys.queued(flow), *page.record_ids)  # type: ignore[misc]
+                    enqueued += len(page.record_ids)
+                    # Only now is the page safely in the queue: advance the cursor. A page without one (a poll whose
+                    # cursor comes at its end) is read to the end: stopping there would make the next poll read it
+                    # all again.
+                    resumable = page.cursor is not None
+                    if page.cursor is not None:
+                        await engine.redis.set(keys.cursor(flow), page.cursor)
+                    log.info("engine.poll_page", flow=flow, records=len(page.record_ids), total=enqueued)
+                    await engine.metrics.poll_page(flow, len(page.record_ids), [c.to_dict() for c in calls])
+                    calls.clear()
     except RateLimited as exc:
         # The link's budget is spent for now: what was read is queued, the rest comes with the next poll.
         log.info("engine.poll_deferred", flow=flow, wait=round(exc.retry_after, 1), enqueued=enqueued)
@@ -75,6 +88,8 @@ async def poll_flow(engine: Engine, flow: str, since: str | None = None) -> int:
         log.warning("engine.poll_failed", flow=flow, error=str(exc), enqueued=enqueued)
         if isinstance(exc, AuthError):
             await engine.alerter.alert("connection", f"polling {flow}: {exc}", flow=flow, link=engine.link)
+    except REDIS_DOWN:
+        raise  # Redis is away: nothing to alert through; the next poll reads from the stored cursor
     except Exception as exc:  # a bug, or a `since` the flow's cursor cannot read: logged, never a crash loop
         log.exception("engine.poll_crashed", flow=flow, error=f"{type(exc).__name__}: {exc}", since=since)
         await engine.alerter.alert(
@@ -84,7 +99,7 @@ async def poll_flow(engine: Engine, flow: str, since: str | None = None) -> int:
         # Also after a failure: the next try comes after the interval, not on the next 5-second tick. The interval
         # runs from start to start, so a poll that takes a while does not push the next one a tick further.
         await engine.redis.set(keys.last_poll(flow), repr(started))
-        await engine.release(keys.poll_lock(flow), token)
+        await lease.release()
     return enqueued
 
 

@@ -250,7 +250,7 @@ class Process:
             keys=keys,
             exact=exact,
             eaccounting=eaccounting,
-            xref=CrossRefs(redis, keys),
+            xref=CrossRefs(redis, keys, lease_seconds=settings.engine.lease_seconds),
             configs=FlowConfigStore(redis, keys, self.flows),
             activity=ActivityLog(
                 redis,

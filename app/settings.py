@@ -123,6 +123,13 @@ class EngineSection(_Section):
     max_tries: int = Field(6, ge=1, le=50, description="Tries per record before it goes to the dead-letter list")
     backoff_seconds: float = Field(5.0, gt=0, description="First retry delay; doubles per try (capped at 15 min)")
     lock_seconds: float = Field(300.0, gt=0, description="Longest a record run may hold its per-record lock")
+    lease_seconds: float = Field(
+        15.0,
+        ge=3,
+        le=120,
+        description="Locks and running jobs are leases this long, renewed while alive: a crashed run's record is "
+        "free again within it",
+    )
     run_timeout_seconds: float = Field(
         240.0, gt=0, description="A record run taking longer is cut off and retried (below lock_seconds)"
     )
@@ -143,6 +150,14 @@ class EngineSection(_Section):
 
 
 def _check_engine(engine: EngineSection) -> list[tuple[str, str]]:
+    if engine.lease_seconds >= engine.lock_seconds:
+        return [
+            (
+                "ENGINE__LEASE_SECONDS",
+                f"is {engine.lease_seconds:g} s but must stay below ENGINE__LOCK_SECONDS ({engine.lock_seconds:g} s), "
+                "the longest a run may hold its record",
+            )
+        ]
     if engine.run_timeout_seconds > engine.lock_seconds - 10:
         return [
             (

@@ -18,14 +18,17 @@ from typing import Any
 
 import httpx
 import structlog
+from arq import Retry
 from arq import cron as arq_cron
 from arq.connections import ArqRedis
-from arq.worker import Function, Worker, func
+from arq.worker import Function, func
 
-from app.engine import Engine
+from app.engine import LOCK_DEFER_SECONDS, Engine
 from app.jobs import JOB_POLL_DUE, JOB_POLL_FLOW, JOB_RUN_RECORD
+from app.lease import LeaseLost
 from app.logging import configure_logging
 from app.redis import connect_redis
+from app.resilience import REDIS_DOWN, ResilientWorker
 from app.scope import Process, Timing
 from app.settings import Settings, load_settings
 from app.subscriptions import ensure_subscriptions, webhook_topics
@@ -45,6 +48,7 @@ JOB_TOKENWATCH = "check_refresh_tokens"
 # being deferred because another run holds the record's lock (every 2 s for at most ENGINE__LOCK_SECONDS).
 ARQ_MAX_TRIES = 10_000
 POLL_DUE_SECONDS = frozenset(range(0, 60, 5))
+REDIS_RETRY_SECONDS = 1.0
 
 
 async def ping(ctx: Ctx, value: str = "pong") -> str:  # noqa: ARG001 - arq passes ctx first
@@ -70,10 +74,21 @@ async def run_record(
 ) -> str:
     """One record of one flow of one link (`app.engine.Engine.run_record`). Jobs queued before links existed
     carry no link: they belong to `default`."""
-    engine = await _engine(ctx, link)
-    if engine is None:
-        return "unknown-link"
-    return await engine.run_record(flow, record_id, trigger, job_id=ctx.get("job_id"), replay_of=replay_of)
+    try:
+        engine = await _engine(ctx, link)
+        if engine is None:
+            return "unknown-link"
+        return await engine.run_record(flow, record_id, trigger, job_id=ctx.get("job_id"), replay_of=replay_of)
+    except LeaseLost as exc:
+        # Cut off because this run could no longer prove it held the record (app/lease.py): run it again once the
+        # lease is free; the record's cross-references and intents keep the rerun from writing twice.
+        log.warning("worker.run_cut_off", flow=flow, record_id=record_id, link=link, reason=str(exc))
+        raise Retry(defer=LOCK_DEFER_SECONDS) from None
+    except REDIS_DOWN as exc:
+        # Redis went away during the run: not the record's failure, and nothing of it could be recorded. Run it
+        # again (arq re-queues it once Redis answers; the worker's loop rides out the outage).
+        log.warning("worker.run_interrupted", flow=flow, record_id=record_id, link=link, error=type(exc).__name__)
+        raise Retry(defer=REDIS_RETRY_SECONDS) from None
 
 
 async def poll_flow(ctx: Ctx, flow: str, since: str | None = None, link: str = DEFAULT_LINK) -> int:
@@ -212,8 +227,9 @@ def build_worker(
     timing: Timing | None = None,
     cron: bool = True,
     **overrides: Any,
-) -> Worker:
-    """Build an arq Worker for our settings (used by the CLI, the demo and the tests).
+) -> ResilientWorker:
+    """Build an arq Worker for our settings, one that rides out Redis outages and leases its jobs
+    (`app/resilience.py`) (used by the CLI, the demo and the tests).
 
     :param flows: the flows to run (default: every shipped flow).
     :param http: an HTTP client to share (tests and the demo route it to the simulators).
@@ -241,4 +257,4 @@ def build_worker(
         "handle_signals": not burst,
     }
     kwargs.update(overrides)
-    return Worker(**kwargs)
+    return ResilientWorker(lease_seconds=settings.engine.lease_seconds, **kwargs)

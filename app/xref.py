@@ -30,8 +30,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from app.lease import RELEASE_SCRIPT, Lease
 from connectors.errors import TransientError
 from connectors.keys import Keys
+
+__all__ = ["RELEASE_SCRIPT", "CrossRefs", "content_hash", "text_of"]
 
 
 def _default(value: Any) -> Any:
@@ -49,10 +52,13 @@ def content_hash(payload: Any) -> str:
 
 
 class CrossRefs:
-    def __init__(self, redis: Redis, keys: Keys, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, *, clock: Callable[[], float] = time.time, lease_seconds: float = 15.0
+    ) -> None:
         self._redis = redis
         self._keys = keys
         self._clock = clock
+        self._lease_seconds = lease_seconds
 
     def _key(self, kind: str, part: str) -> str:
         return self._keys.xref(kind, part)
@@ -130,21 +136,26 @@ class CrossRefs:
         orders of one new customer, two deliveries of one order). Not getting it within `wait` seconds is a
         transient error: the engine retries the record later.
         """
-        key = self._keys.xref_lock(kind, source_id)
-        token = secrets.token_hex(8)
+        # A lease (app/lease.py): renewed while we hold it, so a crashed holder frees it within `lease` seconds
+        # instead of `ttl`, which stays the longest it may be held.
+        lease = Lease(
+            self._redis,
+            self._keys.xref_lock(kind, source_id),
+            secrets.token_hex(8),
+            seconds=min(self._lease_seconds, ttl),
+            max_hold=ttl,
+            name=f"{kind} {source_id}",
+        )
         deadline = time.monotonic() + wait
-        while not await self._redis.set(key, token, nx=True, px=int(ttl * 1000)):
+        while not await lease.acquire():
             if time.monotonic() > deadline:
                 raise TransientError(f"{kind} {source_id} is held by another job", system="ledgerbridge")
             await asyncio.sleep(0.05)
         try:
-            yield
+            async with lease:
+                yield
         finally:
-            await self._redis.eval(RELEASE_SCRIPT, 1, key, token)
-
-
-# Delete a lock only if it is still ours (it may have expired and been taken by another process meanwhile).
-RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+            await lease.release()
 
 
 def text_of(raw: Any) -> str | None:

@@ -13,6 +13,8 @@ from app.doctor import Report, doctor_context, run_doctor
 
 router = APIRouter(prefix="/health", tags=["health"])
 
+READY_RETRY_AFTER_SECONDS = 5
+
 
 @router.get("/live", summary="The process is up (no I/O)")
 async def live() -> dict[str, str]:
@@ -31,7 +33,9 @@ async def ready(redis: RedisDep, keys: KeysDep, settings: SettingsDep) -> JSONRe
         checks["redis"] = "ok"
         raw = await redis.get(keys.worker_heartbeat)
     except (RedisError, OSError) as exc:
-        checks["redis"] = f"unreachable: {type(exc).__name__}"
+        # Why, in words: refused (not running), timed out (unreachable or stalled), loading (restarted, reading
+        # its AOF back), or the error's name.
+        checks["redis"] = f"unreachable: {type(exc).__name__}: {str(exc)[:160]}"
         raw = None
         checks["worker"] = "unknown (redis unreachable)"
     else:
@@ -43,7 +47,9 @@ async def ready(redis: RedisDep, keys: KeysDep, settings: SettingsDep) -> JSONRe
             checks["worker"] = "ok" if age <= max_age else f"heartbeat {age:.0f}s old (max {max_age:.0f}s)"
     failing = [name for name, result in checks.items() if result != "ok"]
     body = {"status": "ok" if not failing else "unavailable", "checks": checks, "failing": failing}
-    return JSONResponse(body, status_code=200 if not failing else 503)
+    if not failing:
+        return JSONResponse(body)
+    return JSONResponse(body, status_code=503, headers={"Retry-After": str(READY_RETRY_AFTER_SECONDS)})
 
 
 @router.get(
