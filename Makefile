@@ -7,7 +7,7 @@ SHELL  := bash
 .SHELLFLAGS := -o pipefail -c
 
 .DEFAULT_GOAL := all
-.PHONY: all install run test pytest lint format bench schema lock env-example target-fields clean
+.PHONY: all install run test pytest lint format bench chaos schema lock env-example target-fields clean
 
 all: test
 
@@ -52,6 +52,11 @@ bench: install
 	@set -e; found=0; for f in bench/bench_*.py; do \
 		[ -e "$$f" ] || continue; found=1; echo "== $$f"; $(BIN)/python "$$f"; done; \
 	[ $$found -eq 1 ] || echo "no benchmarks yet"
+
+## The chaos suite's long profile: real processes, kill -9 of workers mid-POST, of Redis, of the API, simulator faults;
+## prints the recovery time after each fault and the counts (docs/operations.md). `make test` runs its short profile.
+chaos: install
+	$(BIN)/python -m tests.chaos --logs chaos-logs
 
 ## The hashed lock files the Docker image installs from (needs PyPI): production, demo, and the build backend.
 LOCK := $(BIN)/uv pip compile --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock"

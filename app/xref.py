@@ -84,6 +84,10 @@ class CrossRefs:
         await self._redis.hset(key, source_id, repr(self._clock()))
         return previous is not None
 
+    async def intents(self, kind: str) -> list[str]:
+        """Source ids with an intent not yet linked: writes under way, or cut off between the write and the link."""
+        return [text for raw in await self._redis.hkeys(self._key(kind, "intent")) if (text := text_of(raw))]
+
     async def pending(self, kind: str, source_id: str) -> bool:
         return bool(await self._redis.hexists(self._key(kind, "intent"), source_id))
 

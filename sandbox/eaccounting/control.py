@@ -102,6 +102,14 @@ def add_control_routes(app: FastAPI, sim: EAccountingSim) -> None:
         sim.clear_faults()
         return {"faults": []}
 
+    @router.get("/records/{table}")
+    def records(table: str) -> Response:
+        """Every stored record of a table (e.g. articles, orders), as the simulator keeps them."""
+        if table not in sim.tables:
+            return json_response({"message": f"no table {table}"}, 404)
+        rows = list(sim.table(table).values())
+        return json_response({"count": len(rows), "records": [present(sim, table, row) for row in rows]})
+
     @router.get("/clock")
     def clock() -> dict[str, str]:
         return {"now": iso_utc(sim.now())}

@@ -18,6 +18,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-seed", action="store_true")
     parser.add_argument("--allow-http-callbacks", action="store_true", help="accept http:// webhook callbacks")
     parser.add_argument("--public-base-url", default=None, help="host used in __next links (default: this server)")
+    parser.add_argument("--minutely-limit", type=int, default=60, help="API calls per division a minute (Exact: 60)")
+    parser.add_argument("--daily-limit", type=int, default=5000, help="API calls per division a day (Exact: 5000)")
+    parser.add_argument("--token-calls-per-day", type=int, default=200, help="token-endpoint calls a day; 0 = off")
+    parser.add_argument(
+        "--webhook-retry-seconds", type=float, default=60.0, help="a failed webhook is retried after this x 2^n s"
+    )
     args = parser.parse_args(argv)
     base = args.public_base_url or f"http://{args.host}:{args.port}"
     config = ExactSimConfig(
@@ -25,6 +31,10 @@ def main(argv: list[str] | None = None) -> None:
         seed_items=args.items,
         require_https_callbacks=not args.allow_http_callbacks,
         public_base_url=base,
+        minutely_limit=args.minutely_limit,
+        daily_limit=args.daily_limit,
+        token_calls_per_day=args.token_calls_per_day or None,
+        webhook_retry_base_seconds=args.webhook_retry_seconds,
     )
     uvicorn.run(create_exact_app(config), host=args.host, port=args.port, log_level="info")
 

@@ -70,12 +70,14 @@ class SimLayer:
             await send(message)
 
         fault = self.sim.take_fault(resource, method)
+        ticket = self.sim.begin_request(method, template, scope.get("client"))
         try:
             if fault is not None:
                 await self._apply(fault, scope, receive, send, tracking_send)
                 return
             await self.app(scope, receive, tracking_send)
         finally:
+            self.sim.end_request(ticket)
             self.sim.count(method, template, status)
 
     async def _apply(self, fault: Fault, scope: Scope, receive: Receive, send: Send, tracking_send: Send) -> None:

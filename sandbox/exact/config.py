@@ -59,6 +59,9 @@ class ExactSimConfig(BaseModel):
         description="(?) whether creations arrive as 'Create' or 'Update' is unsure; 'Create' is the stricter choice",
     )
     webhook_max_retries: int = Field(default=10, ge=0, description="(?) 10 retries, 2^n minutes apart")
+    webhook_retry_base_seconds: float = Field(
+        default=60.0, gt=0, description="A failed delivery is retried after base x 2^n seconds (Exact: minutes)"
+    )
     stock_positions_key: Literal["item_warehouse", "item"] = Field(
         default="item_warehouse",
         description="(?) what a StockPositions event's Key names: the reference does not say; the item-warehouse row "

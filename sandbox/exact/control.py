@@ -108,6 +108,18 @@ def control_router() -> APIRouter:
         _sim(request).clear_faults()
         return Response(status_code=204)
 
+    @router.get("/inflight")
+    async def inflight(request: Request) -> JSONResponse:
+        """Requests being handled now (method, endpoint template, the client's port, when it started)."""
+        return JSONResponse(list(_sim(request).inflight.values()))
+
+    @router.get("/records/{entity}")
+    async def records(request: Request, entity: str, division: int | None = None) -> Response:
+        """Every record of an entity set (e.g. SalesOrders) in a division, as the API would show them."""
+        store = _sim(request).division(division).store(entity)
+        rows = list(store.records.values())
+        return _wire({"count": len(rows), "records": rows})
+
     @router.get("/clock")
     async def clock(request: Request) -> JSONResponse:
         return JSONResponse({"now": _sim(request).clock.now().isoformat()})

@@ -7,7 +7,9 @@ injected faults and the webhook queue. The FastAPI app (`create_exact_app`) read
 
 from __future__ import annotations
 
+import itertools
 import random
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -62,7 +64,7 @@ class ExactSim:
         self.oauth = OAuthState(self.config, self.clock)
         self.rate = RateLimiter(self.clock, self.config.minutely_limit, self.config.daily_limit)
         self.engine = Engine(self.clock, self.rng, self.user_id, self.emit)
-        self.webhooks = WebhookQueue(self.config.webhook_max_retries)
+        self.webhooks = WebhookQueue(self.config.webhook_max_retries, self.config.webhook_retry_base_seconds)
         self.deliver: Deliver = http_deliver
         self.divisions: dict[int, DivisionState] = {
             division: DivisionState(division) for division in (self.config.division, *self.config.other_divisions)
@@ -72,6 +74,23 @@ class ExactSim:
         self.calls: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.events = 0
+        self.inflight: dict[int, dict[str, Any]] = {}
+        self._tickets = itertools.count(1)
+
+    # --- requests in flight (the chaos suite kills the process that sent one) ---------------------------
+
+    def begin_request(self, method: str, template: str, client: tuple[str, int] | None) -> int:
+        ticket = next(self._tickets)
+        self.inflight[ticket] = {
+            "method": method,
+            "endpoint": template,
+            "client_port": client[1] if client else None,
+            "started": time.time(),
+        }
+        return ticket
+
+    def end_request(self, ticket: int) -> None:
+        self.inflight.pop(ticket, None)
 
     # --- state ----------------------------------------------------------------------------------------
 

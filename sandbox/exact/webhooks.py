@@ -65,6 +65,7 @@ class WebhookFault:
 @dataclass
 class WebhookQueue:
     max_retries: int
+    retry_base_seconds: float = 60.0  # a failed delivery is due again retry_base * 2^attempts later
     pending: list[Delivery] = field(default_factory=list)
     faults: list[WebhookFault] = field(default_factory=list)
     sent: int = 0
@@ -113,7 +114,7 @@ class WebhookQueue:
                 if delivery.attempts > self.max_retries:
                     self.gave_up += 1
                 else:
-                    delivery.due = now + timedelta(minutes=2**delivery.attempts)
+                    delivery.due = now + timedelta(seconds=self.retry_base_seconds * 2**delivery.attempts)
                     self.pending.append(delivery)
                 break
         return ok
