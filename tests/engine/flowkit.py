@@ -3,10 +3,10 @@
 Everything lives in the link's own keys, `key(keys, part)` (= `keys.flow_state("echo", part)`): source records in
 `src:{id}`, the "target system" in `tgt:{target_id}` with the source id as its natural key. Per-record failure
 modes are set in `fail:{id}`: `transient:N` (fail N times), `permanent`, `slow:N` (take 2 s, N times: longer than a
-test's run timeout), `crash-after-write:N` (write the target, then die before `link()` N times: the worker killed
-between the target write and the cross-reference write). `hold:{id}` = seconds makes every run of the record take
-that long, and `maxrun:{id}` records the most runs of it that were ever in progress at once; `writes` counts
-target writes.
+test's run timeout), `redis-away:N` (Redis's connection fails mid-run N times), `crash-after-write:N` (write
+the target, then die before `link()` N times: the worker killed between the target write and the cross-reference
+write). `hold:{id}` = seconds makes every run of the record take that long, and `maxrun:{id}` records the most
+runs of it that were ever in progress at once; `writes` counts target writes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from connectors.errors import Rejected, TransientError
 from connectors.keys import Keys
@@ -82,6 +84,8 @@ async def _handle(ctx: FlowContext, source: dict[str, Any]) -> Outcome:
     record_id = source["id"]
     if await _consume_failure(ctx, record_id, "slow"):
         await asyncio.sleep(2)
+    if await _consume_failure(ctx, record_id, "redis-away"):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
     if await _consume_failure(ctx, record_id, "transient"):
         raise TransientError("simulated outage", system="test", status=503)
     if await _consume_failure(ctx, record_id, "permanent"):

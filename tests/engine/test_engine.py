@@ -263,3 +263,18 @@ async def test_a_since_the_poller_cannot_read_is_logged_not_a_crash(
     assert await redis.get(engine.keys.cursor("echo")) is None  # nothing advanced
     await redis.delete(engine.keys.last_poll("echo"))
     assert await engine.poll_flow("echo") == 1  # the next poll works
+
+
+async def test_a_run_interrupted_by_redis_going_away_runs_again_and_is_nobodys_failure(
+    k: EchoKey, redis: Any, drain: Drain, api: httpx.AsyncClient
+) -> None:
+    # Redis's connection fails in the middle of the run (twice, more than max_tries - 1 would allow as failures):
+    # that is not the record's failure, so it is neither dead-lettered as a bug nor counted as a try.
+    await _source(redis, k, "r", value="r")
+    await redis.set(k("fail:r"), "redis-away:3")
+    await api.post("/flows/echo/run", json={"record_id": "r"})
+    await drain()
+    assert [t["value"] for t in await _targets(redis, k)] == ["r"]
+    log = (await api.get("/logs", params={"source_id": "r"})).json()["items"]
+    assert [(e["outcome"], e["attempt"]) for e in log] == [("created", 1)]
+    assert (await api.get("/dead-letters")).json() == {"items": []}
