@@ -24,6 +24,7 @@ def engine_settings(settings: Settings) -> Settings:
             "backoff_seconds": 0.01,
             "max_tries": 3,
             "lock_seconds": 30,
+            "lease_seconds": 3,
             "run_timeout_seconds": 20,
             "coalesce_seconds": 0.3,
         }

@@ -278,3 +278,30 @@ async def test_a_run_interrupted_by_redis_going_away_runs_again_and_is_nobodys_f
     log = (await api.get("/logs", params={"source_id": "r"})).json()["items"]
     assert [(e["outcome"], e["attempt"]) for e in log] == [("created", 1)]
     assert (await api.get("/dead-letters")).json() == {"items": []}
+
+
+async def test_a_running_record_holds_its_lock_and_job_marker_as_leases_not_for_minutes(
+    k: EchoKey, engine_settings: Settings, redis: Any, drain: Drain, api: httpx.AsyncClient
+) -> None:
+    # What a worker killed now would leave behind must lapse within ENGINE__LEASE_SECONDS, not ENGINE__LOCK_SECONDS
+    # (the record lock) or arq's job timeout + 10 s (its in-progress marker); renewals keep them while it lives.
+    from arq.constants import in_progress_key_prefix
+
+    lease = engine_settings.engine.lease_seconds
+    assert engine_settings.engine.lock_seconds > 2 * lease
+    keys = Keys.of(engine_settings).for_link("default")
+    await _source(redis, k, "l", value="l")
+    await redis.set(k("hold:l"), str(lease * 1.5))  # longer than a lease: it must be renewed to be kept
+    await api.post("/flows/echo/run", json={"record_id": "l"})
+    running = asyncio.create_task(drain())
+    seen: list[tuple[int, int]] = []
+    while not running.done():
+        lock = await redis.pttl(keys.lock("echo", "l"))
+        marker = await redis.pttl(in_progress_key_prefix + keys.record_job("echo", "l"))
+        if lock > 0 and marker > 0:
+            seen.append((lock, marker))
+        await asyncio.sleep(0.1)
+    await running
+    assert seen, "the run was never seen holding its lock"
+    assert all(lock <= lease * 1000 and marker <= lease * 1000 for lock, marker in seen)
+    assert [t["value"] for t in await _targets(redis, k)] == ["l"]
