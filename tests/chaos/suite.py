@@ -397,14 +397,23 @@ class Chaos:
 
     async def restart_api(self) -> None:
         api = self.children["api"]
+        failed_before = await self._failed_deliveries()
         api.kill()
         item = await self.change_stock()  # its webhook finds no API; Exact retries it
         quantity = self.stock[item]
+        with contextlib.suppress(AssertionError):  # under load, Exact has met the closed port before the restart
+            await self._until(lambda: self._failed_deliveries_above(failed_before), 5, "a failed webhook delivery")
         api.start()
         took = await self._until(
             lambda: self._stock_is(item, quantity), 60, "a stock change made while the API was down"
         )
         self.report.recoveries.append(("api-restart", took, "a stock change made while the API was away, written"))
+
+    async def _failed_deliveries(self) -> int:
+        return int((await self.http.get(f"{self.exact}/_sim/counters")).json()["webhooks"]["failed_attempts"])
+
+    async def _failed_deliveries_above(self, count: int) -> bool:
+        return await self._failed_deliveries() > count
 
     # ------------------------------------------------------------------ the run
 
