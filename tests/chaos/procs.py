@@ -3,6 +3,7 @@ back on the same port and data, and child processes that can be killed with SIGK
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from app.devredis import free_port, redis_answers
+from sandbox.exact.webhooks import build_body
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,3 +114,39 @@ def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS__", "EXACT__", "EACCOUNTING__", "ENGINE__"))}
     env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **extra)
     return env
+
+
+def signed_item_webhook(secret: str) -> bytes:
+    """A signed Exact webhook (an item change; no flow of the suite listens to items, so it only reaches Redis)."""
+    content = {
+        "Topic": "Items",
+        "ClientId": "00000000-0000-4000-8000-00000000e1a1",
+        "Division": 1234567,
+        "Action": "Update",
+        "Key": "0badc0de-0000-4000-8000-000000000001",
+        "ExactOnlineEndpoint": "/api/v1/1234567/logistics/Items(guid'0badc0de-0000-4000-8000-000000000001')",
+        "EventCreatedOn": "/Date(1765000000000)/",
+    }
+    return build_body(content, secret)
+
+
+def pid_of_port(port: int | None, pids: list[int]) -> int | None:
+    """Which of `pids` has a TCP socket with local port `port` (Linux /proc)."""
+    if port is None:
+        return None
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            next(lines)
+            for line in lines:
+                parts = line.split()
+                if int(parts[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(parts[9])
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if target.startswith("socket:[") and target[8:-1] in inodes:
+                        return pid
+    return None

@@ -32,7 +32,6 @@ import random
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,8 +43,10 @@ from app.redis import connect_redis
 from app.scope import Process
 from app.settings import Settings, load_settings
 from flows.registry import load_flows
-from sandbox.exact.webhooks import build_body
-from tests.chaos.procs import Child, RedisProcess, child_env, wait_http
+from tests.chaos.procs import Child, RedisProcess, child_env, pid_of_port, signed_item_webhook, wait_http
+from tests.chaos.report import LONG, SHORT, Profile, Report
+
+__all__ = ["LONG", "SHORT", "Chaos", "Profile", "Report", "run_chaos"]
 
 ORDER_KIND = "ea:order>exact:salesorder"
 ADMIN = {"Authorization": "Bearer demo-admin-token"}
@@ -53,78 +54,6 @@ WEBHOOK_SECRET = "demo-exact-webhook-secret"
 CUSTOMERS = ("1001", "1002", "1009", "1010")
 STOCK_ITEMS = tuple(f"SKU-{n:04d}" for n in range(1, 13))
 FLOWS_OFF = ("products", "customers_to_eaccounting", "customers_to_exact", "shipments")
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How much load and which faults; `guard_seconds` bounds the whole run."""
-
-    name: str
-    orders: int
-    stock_changes: int
-    load_seconds: float
-    worker_kills: int
-    faults: tuple[tuple[str, ...], ...]  # played in turn; the faults of one step at once (they hit different parts)
-    lease_seconds: float
-    guard_seconds: float
-    burst: int = 6  # failed answers per 5xx/429 burst
-
-
-SHORT = Profile(
-    name="short",
-    orders=120,
-    stock_changes=60,
-    load_seconds=10.0,
-    worker_kills=1,
-    faults=(("exact-5xx", "eaccounting-5xx"), ("exact-drop", "api-restart"), ("redis-kill",)),
-    lease_seconds=5.0,
-    guard_seconds=100.0,
-    burst=3,
-)
-LONG = Profile(
-    name="long",
-    orders=400,
-    stock_changes=200,
-    load_seconds=60.0,
-    worker_kills=3,
-    faults=(("exact-5xx",), ("exact-429",), ("exact-drop",), ("eaccounting-5xx",), ("redis-kill",), ("api-restart",)),
-    lease_seconds=15.0,
-    guard_seconds=420.0,
-)
-
-
-@dataclass
-class Report:
-    profile: str
-    recoveries: list[tuple[str, float, str]] = field(default_factory=list)  # (fault, seconds, what was measured)
-    orders: int = 0
-    in_exact: int = 0
-    duplicates: int = 0
-    missing: int = 0
-    stock_items: int = 0
-    stock_wrong: dict[str, tuple[str, str]] = field(default_factory=dict)  # item: (expected, found)
-    webhooks: dict[str, Any] = field(default_factory=dict)
-    dead: list[str] = field(default_factory=list)
-    api_during_outage: list[int] = field(default_factory=list)  # a signed webhook's answers while Redis was away
-    retry_after: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def lines(self) -> list[str]:
-        out = [f"chaos ({self.profile}): {self.seconds:.0f} s"]
-        out += [f"  recovery after {fault:<16} {secs:6.1f} s  ({what})" for fault, secs, what in self.recoveries]
-        out.append(
-            f"  orders: {self.orders} placed, {self.in_exact} in Exact, {self.duplicates} duplicates, "
-            f"{self.missing} missing"
-        )
-        out.append(f"  stock: {self.stock_items} items changed, {len(self.stock_wrong)} not at their last value")
-        out.append(
-            "  webhooks: {sent} acknowledged, {failed_attempts} failed attempts retried, {pending} pending, "
-            "{gave_up} given up".format(**self.webhooks)
-        )
-        answers = dict(Counter(self.api_during_outage))
-        out.append(f"  webhook answers while Redis was away: {answers} (Retry-After {sorted(set(self.retry_after))})")
-        out.append(f"  processes dead at the end: {self.dead or 'none'}")
-        return out
 
 
 class Chaos:
@@ -344,7 +273,7 @@ class Chaos:
             for request in flying:
                 if request["method"] == "POST" and request["endpoint"] == "salesorder/SalesOrders":
                     workers = [self.children[name] for name in ("worker1", "worker2")]
-                    pid = _pid_of_port(request["client_port"], [w.process.pid for w in workers if w.process])
+                    pid = pid_of_port(request["client_port"], [w.process.pid for w in workers if w.process])
                     for child in workers:
                         if child.process is not None and child.process.pid == pid:
                             return child
@@ -379,7 +308,9 @@ class Chaos:
         while time.monotonic() - away < 2.0:
             with contextlib.suppress(httpx.HTTPError):
                 response = await self.http.post(
-                    f"{self.api}/webhooks/exact", content=_webhook(), headers={"Content-Type": "application/json"}
+                    f"{self.api}/webhooks/exact",
+                    content=signed_item_webhook(WEBHOOK_SECRET),
+                    headers={"Content-Type": "application/json"},
                 )
                 self.report.api_during_outage.append(response.status_code)
                 if response.status_code == 503:
@@ -471,42 +402,6 @@ class Chaos:
         r.dead = [name for name, child in self.children.items() if not child.alive()]
         if self.redis_proc.process is None or self.redis_proc.process.poll() is not None:
             r.dead.append("redis")
-
-
-def _webhook() -> bytes:
-    """A signed Exact webhook (an item change; no flow of the suite listens to items, so it only reaches Redis)."""
-    content = {
-        "Topic": "Items",
-        "ClientId": "00000000-0000-4000-8000-00000000e1a1",
-        "Division": 1234567,
-        "Action": "Update",
-        "Key": "0badc0de-0000-4000-8000-000000000001",
-        "ExactOnlineEndpoint": "/api/v1/1234567/logistics/Items(guid'0badc0de-0000-4000-8000-000000000001')",
-        "EventCreatedOn": "/Date(1765000000000)/",
-    }
-    return build_body(content, WEBHOOK_SECRET)
-
-
-def _pid_of_port(port: int | None, pids: list[int]) -> int | None:
-    """Which of `pids` has a TCP socket with local port `port` (Linux /proc)."""
-    if port is None:
-        return None
-    inodes: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError), open(table) as lines:
-            next(lines)
-            for line in lines:
-                parts = line.split()
-                if int(parts[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(parts[9])
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                with contextlib.suppress(OSError):
-                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                    if target.startswith("socket:[") and target[8:-1] in inodes:
-                        return pid
-    return None
 
 
 async def run_chaos(profile: Profile, workdir: Path | None = None) -> Report:
