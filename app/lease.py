@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 from redis.exceptions import RedisError
 
+from app.resilience import cancel_swallowed
 from connectors.errors import TransientError
 
 __all__ = ["EXTEND_SCRIPT", "RELEASE_SCRIPT", "Lease", "LeaseLost"]
@@ -131,15 +132,19 @@ class Lease:
                 self._lose(f"held for {self.max_hold:g} s, the longest allowed")
                 return
             try:
-                if not await self.renew():
-                    self._lose("it lapsed and is no longer ours")
-                    return
+                renewed = await self.renew()
             except (RedisError, OSError) as exc:
                 # Redis is away. Give up before the key can lapse there: others may take it a full lease after
                 # the last renewal, and we stop a third of a lease before that.
                 if self._clock() - self._renewed_at >= self.seconds - self.interval:
                     self._lose(f"Redis unreachable for {self._clock() - self._renewed_at:.0f} s: {type(exc).__name__}")
                     return
+                renewed = True
+            if cancel_swallowed():
+                return  # the work ended while we renewed (redis-py may swallow that cancel)
+            if not renewed:
+                self._lose("it lapsed and is no longer ours")
+                return
 
     def _lose(self, why: str) -> None:
         self.lost = why

@@ -30,13 +30,21 @@ from arq.worker import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-__all__ = ["REDIS_DOWN", "Backoff", "ResilientWorker"]
+__all__ = ["REDIS_DOWN", "Backoff", "ResilientWorker", "cancel_swallowed"]
 
 log = structlog.get_logger("worker")
 
 # What a Redis outage looks like to redis-py: refused or reset connections, timeouts, and a Redis still loading its
 # AOF after a restart (BusyLoadingError is a ConnectionError).
 REDIS_DOWN: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+
+
+def cancel_swallowed() -> bool:
+    """True when the current task was cancelled but is still running: redis-py can swallow a cancel that arrives
+    while a command is in flight. A loop that talks to Redis checks this after each command and ends, or the task
+    that cancelled it waits for it forever."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 class Backoff:
@@ -177,7 +185,9 @@ class ResilientWorker(Worker):
                         pipe.pexpire(in_progress_key_prefix + job_id, ms)
                     await pipe.execute()
             except REDIS_DOWN:
-                continue  # the loop reports the outage; a marker that lapses meanwhile lets the job run again
+                pass  # the loop reports the outage; a marker that lapses meanwhile lets the job run again
+            if cancel_swallowed():
+                return
 
     async def close(self) -> None:
         try:

@@ -28,7 +28,7 @@ from app.jobs import JOB_POLL_DUE, JOB_POLL_FLOW, JOB_RUN_RECORD
 from app.lease import LeaseLost
 from app.logging import configure_logging
 from app.redis import connect_redis
-from app.resilience import REDIS_DOWN, ResilientWorker
+from app.resilience import REDIS_DOWN, ResilientWorker, cancel_swallowed
 from app.scope import Process, Timing
 from app.settings import Settings, load_settings
 from app.subscriptions import ensure_subscriptions, webhook_topics
@@ -124,6 +124,8 @@ async def _heartbeat(redis: ArqRedis, keys: Keys, every: float, ttl: float) -> N
             await redis.set(keys.worker_heartbeat, repr(time.time()), px=int(ttl * 1000))
         except Exception as exc:
             log.warning("worker.heartbeat_failed", error=type(exc).__name__)
+        if cancel_swallowed():
+            return
         await asyncio.sleep(every)
 
 
