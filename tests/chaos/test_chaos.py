@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,8 +16,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-async def test_the_service_stays_up_and_the_books_stay_right_through_crashes_and_outages() -> None:
-    report = await run_chaos(SHORT)
+async def test_the_service_stays_up_and_the_books_stay_right_through_crashes_and_outages(tmp_path: Path) -> None:
+    report = await run_chaos(SHORT, tmp_path)  # the processes' logs, kept by pytest for the last runs
     shown = "\n".join(report.lines())
     print(shown)  # noqa: T201 - the recovery figures, shown with pytest -s
     assert report.orders >= SHORT.orders, shown
