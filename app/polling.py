@@ -118,11 +118,25 @@ async def queued(engine: Engine, flow: str) -> int:
     return int(await engine.redis.scard(key))  # type: ignore[misc]
 
 
+async def never_connected(engine: Engine) -> set[str]:
+    """The systems this link has never been connected to (no tokens stored, none lost): its flows are not polled.
+
+    A connection that was lost (re-authorization needed) is not in the set: its polls keep failing loudly, with an
+    alert, until someone connects again."""
+    waiting: set[str] = set()
+    for system, client in (("exact", engine.exact), ("eaccounting", engine.eaccounting)):
+        status = await client.auth_status()
+        if not status.get("connected") and not status.get("needs_reauthorization"):
+            waiting.add(system)
+    return waiting
+
+
 async def polls_due(engine: Engine, now: float) -> list[str]:
     """Enqueue a poll for every enabled flow of this link whose interval has passed."""
     started: list[str] = []
     if engine.scope.link.paused:
         return started
+    unconnected: set[str] | None = None  # read once, and only when a poll is due
     for name, definition in engine.flows.items():
         if definition.poll is None:
             continue
@@ -138,6 +152,10 @@ async def polls_due(engine: Engine, now: float) -> list[str]:
         # interval at 5 seconds instead of every other tick.
         if raw is not None and now - float(raw) < interval - POLL_SLACK_SECONDS:
             continue
+        if unconnected is None:
+            unconnected = await never_connected(engine)
+        if {definition.source, definition.target} & unconnected:
+            continue  # a fresh link waits for its connections quietly: no failed poll, no alert every interval
         if await enqueue_poll(engine.redis, engine.settings, name, link=engine.link):
             started.append(name)
     await engine.alerter.flush_digest()
