@@ -362,6 +362,12 @@ async def run_demo(
         for s in servers:
             s.should_exit = True
         if worker is not None:
+            # Stop the worker's loop and its jobs before closing it, so no job writes after our clean-up below (a
+            # job cut off here runs again when its lease lapses).
+            running = [task for task in tasks if task.get_name() == "worker"]
+            for task in [*running, *worker.tasks.values()]:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
             await worker.close()
         # Let the servers finish their lifespans before anything is cancelled.
         _, pending = await asyncio.wait(tasks, timeout=10)

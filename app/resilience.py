@@ -190,6 +190,13 @@ class ResilientWorker(Worker):
                 return
 
     async def close(self) -> None:
+        # arq's close gathers the job tasks and re-raises the CancelledError of one cut off at shutdown, skipping the
+        # rest of its shutdown (seen as a demo that exits 1 and leaves its keys): let them end first, each one's error
+        # is its own (a job cut off runs again when its lease lapses).
+        jobs = list(self.tasks.values())
+        if jobs:
+            await asyncio.gather(*jobs, return_exceptions=True)
+            self.tasks.clear()
         try:
             await super().close()
         except REDIS_DOWN as exc:

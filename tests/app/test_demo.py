@@ -44,7 +44,7 @@ class Demo:
     def stop(self) -> None:
         self.process.terminate()
         try:
-            self.process.wait(timeout=20)
+            self.process.wait(timeout=60)  # the demo's own shutdown is bounded at about 20 s
         except subprocess.TimeoutExpired:
             self.process.kill()
 
@@ -105,4 +105,4 @@ def test_demo_runs_two_links_keeps_to_its_prefix_and_cleans_up(demo: Demo) -> No
     keys = [key.decode() for key in demo.redis.keys("*")]
     assert keys and [key for key in keys if not key.startswith(f"{demo.prefix}:")] == []
     demo.stop()
-    assert demo.redis.dbsize() == 0
+    assert demo.redis.dbsize() == 0, demo.redis.keys("*")[:20]

@@ -13,9 +13,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from app.devredis import free_port
 from app.settings import DEMO_ADMIN_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 AUTH = {"Authorization": f"Bearer {DEMO_ADMIN_TOKEN}"}
 DEADLINE_SECONDS = 120  # a guard against hanging, not a speed requirement
 
@@ -90,6 +92,18 @@ def roomy_minute(redis_url: str, prefix: str) -> None:
         client.close()
 
 
+def again_if_minute_spent(run: Callable[[], T], warnings: Callable[[T], list[str]], tries: int = 3) -> T:
+    """Run the doctor again while its only complaint is the one it tells an operator to wait out: the demo's flows
+    spent Exact's minute between our look at the budget and its probe ("not checked now ... run again in a minute")."""
+    result = run()
+    for _ in range(tries - 1):
+        said = warnings(result)
+        if not said or not all("not checked now" in line for line in said):
+            break
+        result = run()
+    return result
+
+
 def doctor_cli(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     return subprocess.run(
@@ -122,8 +136,12 @@ def test_doctor_is_green_on_the_demo_and_names_injected_faults(demo: Demo) -> No
     prefix = f"lbdemo{api_port}"
 
     # The route, as the console will call it.
-    roomy_minute(redis_url, prefix)
-    report = httpx.get(f"{api}/health/doctor", headers=AUTH, timeout=60).json()
+    def doctor_route() -> dict[str, Any]:
+        roomy_minute(redis_url, prefix)
+        found: dict[str, Any] = httpx.get(f"{api}/health/doctor", headers=AUTH, timeout=60).json()
+        return found
+
+    report = again_if_minute_spent(doctor_route, lambda r: [c["message"] for c in r["checks"] if c["status"] != "ok"])
     assert [c for c in report["checks"] if c["status"] != "ok"] == []
 
     # The command, in a process of its own with the demo's settings, as an operator runs it next to a deployment.
@@ -141,10 +159,16 @@ def test_doctor_is_green_on_the_demo_and_names_injected_faults(demo: Demo) -> No
         "EACCOUNTING__IDENTITY_BASE_URL": f"http://127.0.0.1:{ea_port}",
         "EACCOUNTING__REDIRECT_URI": f"{api}/oauth/eaccounting/callback",
     }
-    roomy_minute(redis_url, prefix)
-    green = doctor_cli(env)
+
+    def doctor_command() -> subprocess.CompletedProcess[str]:
+        roomy_minute(redis_url, prefix)
+        return doctor_cli(env)
+
+    green = again_if_minute_spent(doctor_command, lambda run: [run.stdout] if "1 to look at" in run.stdout else [])
     assert green.returncode == 0, green.stdout + green.stderr
-    assert "26 checks: all good" in green.stdout  # the installation, two connections per system, two links
+    assert "26 checks: all good" in green.stdout, (
+        green.stdout
+    )  # the installation, two connections per system, two links
     assert "“Demo BV”" in green.stdout and "“Koffiebranderij De Gouden Boon B.V.”" in green.stdout
 
     # Redis without AOF: its line turns red with the fix, and the command exits 1.

@@ -80,7 +80,8 @@ async def test_a_backfill_takes_paced_turns_and_a_quiet_links_order_runs_meanwhi
         quiet = await _orders(world, SOUTH, "south", 1)  # queued after the whole back-fill
 
         async def quiet_done() -> bool:
-            return await _created(world, "south", quiet) == set(quiet)
+            # Created, and its job finished (a job leaves the queue when it ends, a while after its write).
+            return await _created(world, "south", quiet) == set(quiet) and not await _scores(world, "south")
 
         await run(world, quiet_done, max_jobs=2)
 
