@@ -5,7 +5,8 @@ channel must get one message per interval, not thousands. The first process to `
 everyone else appends to a pending list. The next allowed send (a new alert or `flush_digest`, which the worker
 calls periodically) carries the pending ones as one digest: "N more alerts: ...", grouped by kind.
 
-The webhook URL itself is a secret (Slack embeds the token in it): it is never logged.
+The webhook URL itself is a secret (Slack and Teams embed the token in it): it is never logged, and where an
+alert's text or details contain it (an error message quoting it), it is masked before logging and sending.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -29,6 +31,38 @@ log = structlog.get_logger(__name__)
 _PENDING_KEEP = 500
 _EXAMPLES_PER_KIND = 3
 _PENDING_TTL_SECONDS = 7 * 86400
+MASK = "**********"
+
+
+def mask_alert_url(url: str | None) -> str | None:
+    """`https://hooks.slack.com/services/T0/B0/token` -> `https://hooks.slack.com/**********`: the host shows where
+    alerts go; the path and query (where Slack and Teams put the token) and any user info are hidden."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}/{MASK}"
+
+
+def _secret_parts(url: str) -> list[str]:
+    """What of `url` must not appear in text: the URL, and its path and query (the token) on their own."""
+    parts = urlsplit(url)
+    tail = parts.path + (f"?{parts.query}" if parts.query else "")
+    return [url] + ([tail] if len(tail) > 1 else [])
+
+
+def _hide(value: Any, secrets: list[str], masked: str, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, masked if secret.startswith(("http://", "https://")) else f"/{MASK}")
+        return value
+    if depth > 8:
+        return value
+    if isinstance(value, dict):
+        return {k: _hide(v, secrets, masked, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_hide(v, secrets, masked, depth + 1) for v in value]
+    return value
 
 
 class Alerter:
@@ -69,8 +103,8 @@ class Alerter:
 
     async def alert(self, kind: str, message: str, **details: Any) -> None:
         """Log the alert and deliver it (now, or in the next digest). Never raises."""
-        message = scrub_text(message)
-        safe_details: dict[str, Any] = redact(details)
+        message = self._hide_url(scrub_text(message))
+        safe_details: dict[str, Any] = self._hide_url(redact(details))
         log.warning("alert", kind=kind, alert_message=message, details=safe_details)
         if not self.url:
             return
@@ -101,6 +135,12 @@ class Alerter:
         except Exception as exc:
             log.warning("alert.flush_failed", error_type=type(exc).__name__)
             return False
+
+    def _hide_url(self, value: Any) -> Any:
+        """`value` with this alerter's own URL (the secret) masked wherever it is quoted."""
+        if not self.url:
+            return value
+        return _hide(value, _secret_parts(self.url), mask_alert_url(self.url) or MASK)
 
     async def _acquire_gate(self) -> bool:
         return bool(await self.redis.set(self._gate, "1", nx=True, ex=self.min_interval_seconds))

@@ -7,6 +7,11 @@ connection; a new link gets an eAccounting connection of its own (named like the
 
 Stored in Redis (`Keys.links`, a hash id -> JSON) so the API and every worker see the same links; the link `default`
 is the installation from before links (`app/upgrade.py`).
+
+A link may have its own alert destination (`alert_url`, a Slack/Teams incoming-webhook URL; unset: the
+installation's `ALERTS__WEBHOOK_URL`), so each administration's failures reach that client's people. The URL carries
+the webhook's secret token: it is never logged, never in a repr, and the API and console show it masked
+(`mask_alert_url`). Links stored before the field existed load with it unset.
 """
 
 from __future__ import annotations
@@ -15,14 +20,33 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from redis.asyncio import Redis
 
+from app.alerts import mask_alert_url
 from connectors.keys import DEFAULT_LINK, Keys
 
 LINK_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 CONNECTION_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+ALERT_URL_MAX = 2000
+_ALERT_URL_HELP = "Incoming-webhook URL (Slack/Teams) for this link's alerts; unset: the installation's setting"
+
+
+def check_alert_url(value: str | None) -> str | None:
+    """An absolute http(s) URL with a host, or None ("" clears). Raises ValueError naming what is wrong."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if any(c.isspace() for c in value):
+        raise ValueError("must be an http or https URL without spaces")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http or https URL, e.g. https://hooks.slack.com/services/...")
+    return value
 
 
 class Link(BaseModel):
@@ -41,6 +65,7 @@ class Link(BaseModel):
     )
     company: str | None = Field(None, description="The eAccounting company's name, read after consent")
     paused: bool = Field(False, description="A paused link runs no polls and no records; webhooks are ignored")
+    alert_url: str | None = Field(None, max_length=ALERT_URL_MAX, repr=False, description=_ALERT_URL_HELP)
     created_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -56,6 +81,33 @@ class NewLink(BaseModel):
     eaccounting_connection: str | None = Field(
         None, pattern=CONNECTION_PATTERN, description="Default: a connection of its own, named like the link"
     )
+    alert_url: str | None = Field(None, max_length=ALERT_URL_MAX, description=_ALERT_URL_HELP)
+
+    @field_validator("alert_url")
+    @classmethod
+    def _alert_url(cls, value: str | None) -> str | None:
+        return check_alert_url(value)
+
+
+class LinkChanges(BaseModel):
+    """What `PATCH /links/{link}` takes: only the fields given change; `"alert_url": null` (or "") clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, max_length=200)
+    alert_url: str | None = Field(None, max_length=ALERT_URL_MAX, description=_ALERT_URL_HELP)
+
+    @field_validator("alert_url")
+    @classmethod
+    def _alert_url(cls, value: str | None) -> str | None:
+        return check_alert_url(value)
+
+    def updates(self) -> dict[str, Any]:
+        """The changes to apply to a stored link (a `title` of null is no change)."""
+        changes = {name: getattr(self, name) for name in self.model_fields_set}
+        if changes.get("title", "") is None:
+            del changes["title"]
+        return changes
 
 
 class LinkStore:
@@ -95,6 +147,8 @@ class LinkStore:
 
 
 def link_json(link: Link) -> dict[str, object]:
-    """A link as the API shows it."""
+    """A link as the API shows it (its alert URL masked; `alerts_to`: `link` or `installation`)."""
     data: dict[str, object] = json.loads(link.model_dump_json())
+    data["alert_url"] = mask_alert_url(link.alert_url)
+    data["alerts_to"] = "link" if link.alert_url else "installation"
     return data

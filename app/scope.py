@@ -7,7 +7,8 @@
   its refresh token is refreshed once, not once per division.
 - `LinkScope` is one link's: its key builder (every key under the link's own namespace), an Exact client bound to
   its division (spending that division's rate budget), an eAccounting client bound to its company's token, and its
-  stores (cross-references, flow configs, activity log, dead letters, metrics, alerts, reference-data cache).
+  stores (cross-references, flow configs, activity log, dead letters, metrics, alerts, reference-data cache); its
+  alerts go to the link's own `alert_url`, else to the installation's `ALERTS__WEBHOOK_URL`.
   Nothing in a scope can name another link's keys: the only way to another link's data is another scope.
 
 Scopes are built on first use and cached per process; a link whose definition changed (paused, re-pointed) gets a
@@ -222,7 +223,11 @@ class Process:
         keys = self.keys.for_link(link.id)
         max_wait = timing.max_wait if timing.max_wait is not None else settings.engine.budget_wait_seconds
         client_id = settings.eaccounting.client_id or "default"
-        alert_url = settings.alerts.webhook_url.get_secret_value() if settings.alerts.webhook_url else None
+        # The link's own alert destination, else the installation's (a changed URL is a new link definition,
+        # so a new scope: every process picks it up on its next use of the link).
+        alert_url = link.alert_url or (
+            settings.alerts.webhook_url.get_secret_value() if settings.alerts.webhook_url else None
+        )
         exact = exact_client(
             settings,
             self.http,

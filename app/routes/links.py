@@ -1,4 +1,4 @@
-"""Admin API for links (`/links`): create, list, show, pause, resume, remove. Everything of one link is under
+"""Admin API for links (`/links`): create, list, show, change, pause, resume, remove. Everything of one link is under
 `/links/{link}/...` (flows, logs, dead letters, connections; see `app.main`)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, status
 
 from app.deps import ADMIN_RESPONSES, AdminDep, ProcessDep, link_path
-from app.links import Link, NewLink, link_json
+from app.links import Link, LinkChanges, NewLink, link_json
 from app.services import links as service
 
 router = APIRouter(tags=["links"], dependencies=[AdminDep], responses=ADMIN_RESPONSES)
@@ -35,6 +35,15 @@ async def create_link(process: ProcessDep, body: NewLink) -> dict[str, Any]:
 @router.get("/links/{link}", summary="One link", responses=NO_LINK)
 async def get_link(process: ProcessDep, link: LinkId) -> dict[str, Any]:
     return link_json(await service.get_link(process, link))
+
+
+@router.patch(
+    "/links/{link}",
+    summary="Change a link's title or alert destination (`alert_url`; null clears it: the installation's is used)",
+    responses=NO_LINK,
+)
+async def change_link(process: ProcessDep, link: LinkId, body: LinkChanges) -> dict[str, Any]:
+    return link_json(await service.change_link(process, link, body))
 
 
 @router.post(

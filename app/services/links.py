@@ -1,4 +1,4 @@
-"""Links of the installation: create, list, pause, resume, remove (removing a link removes its data).
+"""Links of the installation: create, list, change, pause, resume, remove (removing a link removes its data).
 
 Removal order matters with workers running: the link leaves the registry first (no job of it starts any more:
 a worker finds no link and drops the job), its queued jobs leave the queue, then its keys are deleted. A run that was
@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from app.links import Link, NewLink, link_json
+from app.links import Link, LinkChanges, NewLink, link_json
 from app.scope import Process
 from app.services.errors import Conflict, NotFoundError
 from app.xref import text_of
@@ -43,11 +43,33 @@ async def create_link(process: Process, new: NewLink) -> Link:
         division=new.division,
         exact_connection=new.exact_connection,
         eaccounting_connection=new.eaccounting_connection or new.id,
+        alert_url=new.alert_url,
     )
     if not await process.registry.add(link):
         raise Conflict(f"a link {new.id!r} exists already")
-    log.info("link.created", link=link.id, division=link.division, eaccounting=link.eaccounting_connection)
+    log.info(
+        "link.created",
+        link=link.id,
+        division=link.division,
+        eaccounting=link.eaccounting_connection,
+        own_alerts=link.alert_url is not None,
+    )
     return link
+
+
+async def change_link(process: Process, link_id: str, changes: LinkChanges) -> Link:
+    """Change a link's title or alert destination; every process's next use of the link sees the change (a
+    scope is rebuilt when its link's definition differs)."""
+    await get_link(process, link_id)
+    stored = await process.registry.get(link_id)
+    assert stored is not None
+    updates = changes.updates()
+    updated = stored.model_copy(update=updates)
+    await process.registry.put(updated)
+    process.forget(link_id)
+    # The URL itself is a secret: only whether the link has one is logged.
+    log.info("link.changed", link=link_id, fields=sorted(updates), own_alerts=updated.alert_url is not None)
+    return process.effective(updated)
 
 
 async def set_paused(process: Process, link_id: str, paused: bool) -> Link:

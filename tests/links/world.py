@@ -11,7 +11,7 @@ record that strays into the other administration would find its counterpart ther
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -85,9 +85,12 @@ async def make_links_world(
     exact_limits: tuple[int, int] = (100_000, 1_000_000),
     max_wait: float = 90.0,
     sleeps: list[float] | None = None,
+    settings_update: Mapping[str, Any] | None = None,
+    extra_hosts: Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> AsyncIterator[LinksWorld]:
     """The world; `exact_limits` (minutely, daily) per division; `max_wait` the longest a connector waits for its
-    budget in place (the simulators' clocks only move when a connector sleeps); `sleeps` records those waits."""
+    budget in place (the simulators' clocks only move when a connector sleeps); `sleeps` records those waits;
+    `settings_update` replaces settings sections; `extra_hosts` serves more hosts (e.g. alert receivers)."""
     minutely, daily = exact_limits
     exact_app = create_exact_app(
         ExactSimConfig(start_time=START, minutely_limit=minutely, daily_limit=daily, other_divisions=(DIVISION_SOUTH,))
@@ -97,9 +100,17 @@ async def make_links_world(
     ea_host = create_eaccounting_host(
         EAccountingSimConfig(start_time=START, rate_limit_per_minute=ea_rate_limit), [NORTH, SOUTH]
     )
-    router = Router({EXACT_HOST: httpx.ASGITransport(app=exact_app), EA_HOST: httpx.ASGITransport(app=ea_host)})
+    router = Router(
+        {
+            EXACT_HOST: httpx.ASGITransport(app=exact_app),
+            EA_HOST: httpx.ASGITransport(app=ea_host),
+            **(extra_hosts or {}),
+        }
+    )
     cfg = world_settings(settings)
     cfg = cfg.model_copy(update={"exact": cfg.exact.model_copy(update={"division": DIVISION_NORTH})})
+    if settings_update:
+        cfg = cfg.model_copy(update=dict(settings_update))
     ea_clock = ea_host.sims[0]
 
     async def exact_sleep(seconds: float) -> None:
