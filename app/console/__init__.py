@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from app.console import auth, pages, pages_flows, pages_mapping, pages_setup
+from app.console import auth, pages, pages_flows, pages_links, pages_mapping, pages_setup
 from app.console.web import (
     Console,
     CsrfRefused,
@@ -33,7 +33,7 @@ def install_console(app: FastAPI, *, clock: Callable[[], float] = time.time) -> 
     """Mount the console on `app` (its clock decides session expiry and what "now" pages show)."""
     app.state.console = Console(make_templates(), clock)
     app.mount("/static/console", StaticFiles(directory=str(files("app.console") / "static")), name="console-static")
-    for module in (auth, pages, pages_flows, pages_setup, pages_mapping):
+    for module in (auth, pages, pages_flows, pages_links, pages_setup, pages_mapping):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)
