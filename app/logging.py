@@ -7,7 +7,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from typing import IO, Any
 
 import structlog
@@ -40,22 +40,55 @@ _SECRET_VALUE_PATTERNS = (
     re.compile(r"(?i)((?:access_token|refresh_token|client_secret|code|password)=)[^&\s]+"),
 )
 
+_WHITESPACE = re.compile(r"\s")
 
-def is_secret_key(key: str) -> bool:
+# What `is_secret_key` said of each key seen: the keys of log events are few (the code's own, those of nested
+# payloads), so a key is judged once; bounded all the same, since nested keys may come from outside.
+_KEY_VERDICTS: dict[str, bool] = {}
+_KEY_VERDICTS_MAX = 4096
+
+
+def _judge_key(key: str) -> bool:
     lowered = key.lower()
     if lowered in _SAFE_KEYS:
         return False
     return any(part in lowered for part in _SECRET_KEY_PARTS)
 
 
+def is_secret_key(key: str) -> bool:
+    verdict = _KEY_VERDICTS.get(key)
+    if verdict is None:
+        verdict = _judge_key(key)
+        if len(_KEY_VERDICTS) >= _KEY_VERDICTS_MAX:
+            _KEY_VERDICTS.clear()
+        _KEY_VERDICTS[key] = verdict
+    return verdict
+
+
 def scrub_text(text: str) -> str:
-    """Mask credentials embedded in free text (headers, URLs with query strings, exception messages)."""
+    """Mask credentials embedded in free text (headers, URLs with query strings, exception messages).
+
+    A text with neither an `=` nor whitespace cannot hold either pattern (the first needs whitespace after the
+    scheme, the second an `=`): most values of a log line (ids, names, timestamps) are returned as they are after
+    two scans instead of two substitutions.
+    """
+    if "=" not in text and _WHITESPACE.search(text) is None:
+        return text
     text = _SECRET_VALUE_PATTERNS[0].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     return _SECRET_VALUE_PATTERNS[1].sub(lambda m: f"{m.group(1)}{REDACTED}", text)
 
 
+# Values that hold nothing to mask: returned as they are without the isinstance checks below.
+_PLAIN_TYPES = frozenset({int, float, bool, type(None)})
+
+
 def redact(value: Any, *, depth: int = 0) -> Any:
     """Return a copy of `value` with secret-keyed entries, SecretStr values and embedded credentials masked."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return value
+    if kind is str:
+        return scrub_text(value)
     if depth > 8:
         return value
     if isinstance(value, SecretStr):
@@ -73,15 +106,29 @@ def redact(value: Any, *, depth: int = 0) -> Any:
 
 
 def redact_processor(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
-    """structlog processor: never let a secret reach a renderer."""
-    out: MutableMapping[str, Any] = {}
+    """structlog processor: never let a secret reach a renderer.
+
+    It runs first in the chain every event goes through (structlog's own events and, as the formatter's
+    `foreign_pre_chain`, the stdlib's: uvicorn, arq, httpx), so each event is redacted once, whole;
+    `redact_exception` then masks what the formatter adds after it (the rendered traceback).
+    """
     event_dict.pop("color_message", None)  # uvicorn's ANSI duplicate of `event`
-    for key, value in event_dict.items():
-        if key != "event" and is_secret_key(key) and value is not None:
-            out[key] = REDACTED
-        else:
-            out[key] = redact(value)
-    return dict(out)
+    return {
+        key: REDACTED
+        if key != "event" and value is not None and is_secret_key(key)
+        else (value if type(value) in _PLAIN_TYPES else redact(value))
+        for key, value in event_dict.items()
+    }
+
+
+def redact_exception(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    """structlog processor, after the traceback is rendered into `exception`: mask credentials in it (an
+    exception's message may quote a header or a URL). Everything else in the event was redacted by
+    `redact_processor` before the event reached the formatter, and the formatter's processors before this one
+    only remove its meta keys and render `exc_info` into `exception`."""
+    if "exception" in event_dict:
+        event_dict["exception"] = redact(event_dict["exception"])
+    return event_dict
 
 
 def _renderer(fmt: str) -> Processor:
@@ -128,7 +175,7 @@ def configure_logging(
     final: list[Processor] = [
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
         render_exception,
-        redact_processor,
+        redact_exception,
         _renderer(fmt),
     ]
     formatter = structlog.stdlib.ProcessorFormatter(
