@@ -3,14 +3,13 @@ the same validation as `PATCH /links/{link}` (a refused URL is marked at its fie
 
 from __future__ import annotations
 
-import re
-
 from arq.connections import ArqRedis
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from app.main import create_app
 from app.settings import DEMO_ADMIN_TOKEN, Settings
+from tests.console.pages import signed_in
 
 PAGE = "/console/links"
 TOKEN = "link-Tok3n-dddd"
@@ -18,19 +17,8 @@ URL = f"https://hooks.slack.example/services/T9/B9/{TOKEN}"
 INSTALLATION_TOKEN = "install-Tok3n-eeee"
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html[:500]
-    return found.group(1)
-
-
 def _signed_in(client: TestClient) -> str:
-    form = client.get("/sign-in")
-    answer = client.post(
-        "/sign-in", data={"csrf": _csrf(form.text), "token": DEMO_ADMIN_TOKEN, "next": PAGE}, follow_redirects=True
-    )
-    assert answer.status_code == 200 and "Administrations" in answer.text, answer.text[:500]
-    return _csrf(answer.text)
+    return signed_in(client, PAGE, "Administrations")
 
 
 async def test_a_links_alert_url_is_set_masked_refused_when_invalid_and_cleared(

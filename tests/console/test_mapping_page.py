@@ -3,31 +3,19 @@ validation marks a typo, a valid change is saved through the flow config and sho
 
 from __future__ import annotations
 
-import re
-
 from arq.connections import ArqRedis
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import DEMO_ADMIN_TOKEN, Settings
+from tests.console.pages import signed_in
 
 PAGE = "/console/flows/orders/mapping"
 CHANGE = '{"fields": {"YourRef": {"source": "Number", "transforms": ["to_str", {"prefix": "WEB-"}]}}}'
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html[:500]
-    return found.group(1)
-
-
 def _signed_in(client: TestClient) -> str:
-    form = client.get("/sign-in")
-    answer = client.post(
-        "/sign-in", data={"csrf": _csrf(form.text), "token": DEMO_ADMIN_TOKEN, "next": PAGE}, follow_redirects=True
-    )
-    assert answer.status_code == 200 and "Your changes" in answer.text, answer.text[:500]
-    return _csrf(answer.text)
+    return signed_in(client, PAGE, "Your changes")
 
 
 async def test_validate_save_and_reset_without_script(settings: Settings, redis: ArqRedis) -> None:
