@@ -105,6 +105,8 @@ def resolve(definition: FlowDefinition, raw: Mapping[str, Any]) -> ResolvedConfi
         options = definition.options_model.model_validate(config.options)
     except ValidationError as exc:
         raise ConfigInvalid(_errors(exc, ("options",))) from None
+    # Stored as read: a country code given as `nl` is kept as `NL`, so the config reads back as every reader sees it.
+    config = config.model_copy(update={"options": options.stored_form(config.options)})
     allowed = tuple(n for n in (definition.default_mapping, *definition.mapping_choices) if n)
     mapping_name = config.mapping or definition.default_mapping
     errors: list[dict[str, Any]] = []

@@ -14,12 +14,16 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import annotated_types
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from connectors.keys import DEFAULT_LINK
+from flows.countries import holds_countries, same_country_keys
+from flows.limits import MAX_ENTRIES, UNSTATED
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -127,9 +131,48 @@ MAX_EXACT_TIMESTAMP = 2**63 - 1  # Exact's sync `Timestamp` is an Int64 (`Timest
 
 class FlowOptions(BaseModel):
     """Base of each flow's own options; unknown keys are refused so a typo in a config is a 422, not a no-op, and
-    numbers must be finite (JSON `1e400` parses as infinity, which would be stored as null)."""
+    numbers must be finite (JSON `1e400` parses as infinity, which would be stored as null).
+
+    Every string has a maximum length and every list or table a maximum number of entries (`flows.limits`), checked
+    before the entries are (one error for a table too large, not one per entry). Country codes (`flows.countries`)
+    are read in upper case; `stored_form` gives the options as a config stores them, with those codes as read.
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _bounded(cls, value: Any, info: ValidationInfo) -> Any:
+        field_info = cls.model_fields.get(info.field_name or "")
+        if field_info is None or not isinstance(value, list | dict):
+            return value
+        for limit in field_info.metadata:
+            if isinstance(limit, annotated_types.MaxLen) and len(value) > limit.max_length:
+                raise PydanticCustomError(
+                    "too_long",
+                    "at most {max_length} entries, not {length}",
+                    {"max_length": limit.max_length, "length": len(value)},
+                )
+        if isinstance(value, dict) and holds_countries(field_info.annotation, field_info.metadata):
+            clashes = same_country_keys(list(value))
+            if clashes:
+                raise PydanticCustomError(
+                    "country_code", "the same country twice: {clashes}", {"clashes": "; ".join(clashes)}
+                )
+        return value
+
+    @classmethod
+    def country_fields(cls) -> frozenset[str]:
+        """The options that hold country codes (read in upper case)."""
+        return frozenset(
+            name for name, info in cls.model_fields.items() if holds_countries(info.annotation, info.metadata)
+        )
+
+    def stored_form(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """`raw` (the options these were validated from) with the country options as read (`nl` stored as `NL`), so
+        a stored config holds what every reader of it sees."""
+        given = self.country_fields() & set(raw)
+        return {**raw, **self.model_dump(mode="json", include=set(given))} if given else dict(raw)
 
 
 class FlowConfig(BaseModel):
@@ -144,9 +187,10 @@ class FlowConfig(BaseModel):
         le=MAX_POLL_INTERVAL_SECONDS,
         description="Polling interval in seconds (5 to 604,800, a week); default: the worker setting",
     )
-    mapping: str | None = Field(None, description="Default mapping name; None: the flow's default")
-    mapping_overrides: dict[str, dict[str, Any]] = Field(
+    mapping: str | None = Field(None, max_length=UNSTATED, description="Default mapping name; None: the flow's default")
+    mapping_overrides: dict[Annotated[str, StringConstraints(max_length=UNSTATED)], dict[str, Any]] = Field(
         default_factory=dict,
+        max_length=MAX_ENTRIES,
         description="Per mapping name, per-field overrides of that mapping (see docs/mapping.md)",
         examples=[{"orders_to_exact_sales_order": {"fields": {"Description": {"source": "YourReference"}}}}],
     )

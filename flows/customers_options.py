@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from flows.base import FlowOptions
+from flows.countries import CountryOrAny
+from flows.limits import MAX_ENTRIES, TERMS_OF_PAYMENT, ExactCode, TermsOfPayment
 
 # CUSTOMER_KIND (flows/exact_accounts.py) pairs (eAccounting customer, Exact account), keyed source = eAccounting
 # Id, target = Exact ID; the orders flow links the customers it creates under it too. Its content hash is the hash
@@ -31,8 +33,9 @@ class ToEAccountingOptions(FlowOptions):
     skip_blocked: bool = Field(
         True, description="Do not create customers for blocked Exact accounts (a linked one is still updated)"
     )
-    terms_of_payment_by_condition: dict[str, str] = Field(
+    terms_of_payment_by_condition: dict[ExactCode, TermsOfPayment] = Field(
         default_factory=dict,
+        max_length=MAX_ENTRIES,
         description="Exact payment condition code -> eAccounting TermsOfPaymentId or number of days ('30')",
         examples=[{"30": "30", "00": "0"}],
     )
@@ -41,6 +44,7 @@ class ToEAccountingOptions(FlowOptions):
     )
     default_terms_of_payment: str | None = Field(
         None,
+        max_length=TERMS_OF_PAYMENT,
         description="Terms (TermsOfPaymentId or number of days) for new customers whose account has no known "
         "payment condition; None: the eAccounting company's default terms",
     )
@@ -63,18 +67,23 @@ class ToExactOptions(FlowOptions):
         True, description="Do not create accounts for inactive eAccounting customers (a linked one is still updated)"
     )
     create_contact_person: bool = Field(True, description="New company accounts get their contact person (1 call)")
-    vat_code_by_country: dict[str, str] = Field(
+    vat_code_by_country: dict[CountryOrAny, ExactCode] = Field(
         default_factory=dict,
-        description="ISO country of the invoice address -> Exact SalesVATCode; key '*' for every other country",
+        max_length=MAX_ENTRIES,
+        description="ISO 3166-1 alpha-2 country of the invoice address (NL; nl is read as NL) -> Exact "
+        "SalesVATCode; key '*' for every other country",
         examples=[{"NL": "2", "BE": "BE21", "*": "4"}],
     )
-    revenue_account_by_country: dict[str, str] = Field(
+    revenue_account_by_country: dict[CountryOrAny, ExactCode] = Field(
         default_factory=dict,
-        description="ISO country -> Exact GL account code for the account's revenue (GLAccountSales); '*' default",
+        max_length=MAX_ENTRIES,
+        description="ISO 3166-1 alpha-2 country -> Exact GL account code for the account's revenue "
+        "(GLAccountSales); '*' default",
         examples=[{"NL": "8000", "*": "8100"}],
     )
-    cost_center_by_country: dict[str, str] = Field(
+    cost_center_by_country: dict[CountryOrAny, ExactCode] = Field(
         default_factory=dict,
+        max_length=MAX_ENTRIES,
         description="Not supported: an Exact account has no cost center (the reference lists none on crm/Accounts); "
         "cost centers go on document lines (the orders flow's CostCenter). Must stay empty",
     )
@@ -90,8 +99,9 @@ class ToExactOptions(FlowOptions):
             )
         return value
 
-    payment_condition_by_terms: dict[str, str] = Field(
+    payment_condition_by_terms: dict[TermsOfPayment, ExactCode] = Field(
         default_factory=dict,
+        max_length=MAX_ENTRIES,
         description="eAccounting TermsOfPaymentId, or its number of days ('30'), -> Exact payment condition code",
         examples=[{"30": "30", "10": "14"}],
     )

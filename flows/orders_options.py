@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from flows.base import MAX_REFRESH_SECONDS, FlowOptions
+from flows.countries import CountryCode
+from flows.limits import ARTICLE_NUMBER, EXACT_ACCOUNT_CODE, MAX_ENTRIES, UNSTATED, ExactCode, TermsOfPayment
 
 Document = Literal["sales_order", "sales_invoice", "direct_invoice", "journal_entry"]
 OrderStatus = Literal[1, 2, 3, 4]
@@ -37,6 +39,7 @@ class OrdersOptions(FlowOptions):
     statuses: list[OrderStatus] = Field(
         default_factory=lambda: [2, 3],  # type: ignore[arg-type]  # a list of Literal values
         min_length=1,
+        max_length=MAX_ENTRIES,
         description="eAccounting order statuses to transfer: 1 draft, 2 ongoing, 3 shipped, 4 invoiced",
     )
     start_date: date | None = Field(None, description="Ignore orders dated before this day")
@@ -44,48 +47,64 @@ class OrdersOptions(FlowOptions):
     update_customers: bool = Field(
         False, description="Re-read a known customer per order (1 eAccounting call) and update Exact when it changed"
     )
-    default_debtor_code: str | None = Field(None, description="Exact account code all orders go to (no lookup)")
+    default_debtor_code: str | None = Field(
+        None, max_length=EXACT_ACCOUNT_CODE, description="Exact account code all orders go to (no lookup)"
+    )
     missing_sku: Literal["fail", "create_item"] = "fail"
     created_item_vat_code: str | None = Field(
         None,
+        max_length=UNSTATED,
         description="Exact SalesVatCode of items the flow creates; None: the domestic Exact code of the rate the "
         "article's eAccounting coding charges",
     )
-    shipping_article_number: str = Field("SHIPPING", description="eAccounting article web shops put freight on")
+    shipping_article_number: str = Field(
+        "SHIPPING", max_length=ARTICLE_NUMBER, description="eAccounting article web shops put freight on"
+    )
     shipping_item_code: str = Field(
-        "SHIPPING", min_length=1, description="Exact item freight rows are sent with; created once when missing"
+        "SHIPPING",
+        min_length=1,
+        max_length=UNSTATED,
+        description="Exact item freight rows are sent with; created once when missing",
     )
     rounding_item_code: str = Field(
         "ROUNDING",
         min_length=1,
+        max_length=UNSTATED,
         description="Exact item of the line that carries the document's rounding (RoundingsAmount), without VAT; "
         "created once when missing",
     )
-    warehouse_code: str | None = Field(None, description="Exact warehouse code (direct invoice)")
-    journal_code: str | None = Field(None, description="Exact sales journal code (invoice/entry); None: mapping's")
-    vat_code_by_situation: dict[Situation, str] = Field(
+    warehouse_code: str | None = Field(None, max_length=UNSTATED, description="Exact warehouse code (direct invoice)")
+    journal_code: str | None = Field(
+        None, max_length=UNSTATED, description="Exact sales journal code (invoice/entry); None: mapping's"
+    )
+    vat_code_by_situation: dict[Situation, ExactCode] = Field(
         default_factory=dict,
+        max_length=MAX_ENTRIES,
         description="VAT situation -> Exact VAT code, instead of matching Exact's codes (docs/vat.md); the code's "
         "percentage must be the rate eAccounting charged",
     )
-    vat_code_by_country: dict[str, str] = Field(
+    vat_code_by_country: dict[CountryCode, ExactCode] = Field(
         default_factory=dict,
-        description="ISO country -> Exact VAT code, for the rows of that country whose charged rate is the code's "
-        "percentage (other rows: matched)",
+        max_length=MAX_ENTRIES,
+        description="ISO 3166-1 alpha-2 country (NL; nl is read as NL) -> Exact VAT code, for the rows of that "
+        "country whose charged rate is the code's percentage (other rows: matched)",
     )
     reverse_charge_vat_code: str | None = Field(
-        None, description="Exact VAT code for intra-community supplies to EU businesses (a 0 % code)"
+        None,
+        max_length=UNSTATED,
+        description="Exact VAT code for intra-community supplies to EU businesses (a 0 % code)",
     )
     eu_private_vat: Literal["auto", "home", "oss"] = Field(
         "auto",
         description="How eAccounting taxes EU private persons, where both readings give the same VAT: 'oss' the "
         "destination country's rates (One Stop Shop), 'home' the home rates; 'auto': eAccounting's UsesMoss setting",
     )
-    home_country: str = Field(
-        "NL", min_length=2, max_length=2, description="The country both administrations keep their books in"
+    home_country: CountryCode = Field(
+        "NL", description="The country both administrations keep their books in (ISO 3166-1 alpha-2)"
     )
-    payment_condition_by_terms: dict[str, str] = Field(
+    payment_condition_by_terms: dict[TermsOfPayment, ExactCode] = Field(
         default_factory=dict,
+        max_length=MAX_ENTRIES,
         description="eAccounting TermsOfPaymentId, or its number of days ('30'), -> Exact payment condition code; "
         "otherwise matched by payment method and days (docs/flows/orders.md)",
     )
@@ -117,11 +136,6 @@ class OrdersOptions(FlowOptions):
     @classmethod
     def _distinct(cls, value: list[int]) -> list[int]:
         return sorted(set(value))
-
-    @field_validator("home_country")
-    @classmethod
-    def _upper(cls, value: str) -> str:
-        return value.upper()
 
     @model_validator(mode="after")
     def _source_fits_document(self) -> OrdersOptions:

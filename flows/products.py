@@ -34,6 +34,7 @@ from flows.base import (
     RecordLabel,
     label_value,
 )
+from flows.limits import MAX_ENTRIES, UNSTATED, ArticleLabel, EAccountingName, ExactCode
 from flows.products_refs import Refs, company_currency, load_refs
 from mapping import MappingError, MapResult
 
@@ -60,8 +61,10 @@ class ProductsOptions(FlowOptions):
     update_existing: bool = Field(
         True, description="Update articles that exist (linked or found by number); off: existing ones are left alone"
     )
-    item_groups: list[str] = Field(
-        default_factory=list, description="Only items of these Exact item group codes (empty: every group)"
+    item_groups: list[ExactCode] = Field(
+        default_factory=list,
+        max_length=MAX_ENTRIES,
+        description="Only items of these Exact item group codes (empty: every group)",
     )
     deactivate_deleted: bool = Field(True, description="An item deleted in Exact makes its article inactive")
     deactivate_blocked: bool = Field(
@@ -79,26 +82,35 @@ class ProductsOptions(FlowOptions):
         "and the currencies differ: prices are not sent",
     )
     item_group_labels: bool = Field(True, description="Put the article label of the item's group on the article")
-    label_by_item_group: dict[str, str] = Field(
+    label_by_item_group: dict[ExactCode, ArticleLabel] = Field(
         default_factory=dict,
+        max_length=MAX_ENTRIES,
         description="Exact item group code -> eAccounting label (name or id); default: the label named like the "
         "group's description or code",
     )
-    coding_by_item_group: dict[str, str] = Field(
-        default_factory=dict, description="Exact item group code -> eAccounting article coding (name or id)"
-    )
-    coding_by_vat_code: dict[str, str] = Field(
+    coding_by_item_group: dict[ExactCode, EAccountingName] = Field(
         default_factory=dict,
+        max_length=MAX_ENTRIES,
+        description="Exact item group code -> eAccounting article coding (name or id)",
+    )
+    coding_by_vat_code: dict[ExactCode, EAccountingName] = Field(
+        default_factory=dict,
+        max_length=MAX_ENTRIES,
         description="Exact sales VAT code -> eAccounting coding (name or id); default: an active coding with the "
         "same VAT percentage",
     )
-    default_coding: str | None = Field(None, description="Coding (name or id) when nothing else gives one")
-    unit_by_code: dict[str, str] = Field(
+    default_coding: str | None = Field(
+        None, max_length=UNSTATED, description="Coding (name or id) when nothing else gives one"
+    )
+    unit_by_code: dict[ExactCode, EAccountingName] = Field(
         default_factory=lambda: dict(DEFAULT_UNITS),
+        max_length=MAX_ENTRIES,
         description="Exact unit code -> eAccounting unit (id, code, abbreviation or name); other codes are "
         "matched by the same code, abbreviation or name",
     )
-    default_unit: str | None = Field(None, description="eAccounting unit when the item's unit matches none")
+    default_unit: str | None = Field(
+        None, max_length=UNSTATED, description="eAccounting unit when the item's unit matches none"
+    )
     refs_refresh_seconds: float = Field(
         900.0,
         ge=0,

@@ -35,6 +35,7 @@ from flows.base import (
     label_value,
     source_record,
 )
+from flows.limits import MAX_ENTRIES, ORDER_ROW_TEXT, DeliveryMethodCode, ExactCode
 from flows.shipments_orders import ea_order_by_number, exact_order_by_number
 from flows.shipments_rows import (
     NOTE_FIELDS,
@@ -62,12 +63,14 @@ class ShipmentsOptions(FlowOptions):
         "when_complete",
         description="Status 3 (Shipped) once every line is delivered, or already with the first delivery",
     )
-    not_delivered_items: list[str] = Field(
+    not_delivered_items: list[ExactCode] = Field(
         default_factory=lambda: ["SHIPPING"],
+        max_length=MAX_ENTRIES,
         description="Exact item codes that are never delivered (freight); they do not keep an order from completing",
     )
-    delivery_method_by_shipping_method: dict[str, str] = Field(
+    delivery_method_by_shipping_method: dict[ExactCode, DeliveryMethodCode] = Field(
         default_factory=dict,
+        max_length=MAX_ENTRIES,
         description="Exact shipping method code -> eAccounting delivery method code (the carrier on the order); "
         "unlisted codes are looked up as they are among eAccounting's delivery methods",
         examples=[{"PostNL": "PNMP", "DHL": "DHLF"}],
@@ -82,6 +85,7 @@ class ShipmentsOptions(FlowOptions):
     )
     note_template: str | None = Field(
         None,
+        max_length=ORDER_ROW_TEXT,
         description="Text of the delivery note with {delivery_number} {date} {carrier} {tracking_number} "
         "{tracking_url} {items}; None: built-in wording that leaves out what a delivery lacks",
         examples=["Sent {date} with {carrier}: {tracking_url}"],

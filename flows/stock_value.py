@@ -14,6 +14,7 @@ from pydantic import Field
 
 import mapping
 from flows.base import FlowContext, FlowOptions, RecordFailed
+from flows.limits import MAX_ENTRIES, ExactCode
 from flows.stock_index import StockState, summed
 
 STOCK_KIND = "exact:stock>ea:article"
@@ -58,8 +59,9 @@ class StockOptions(FlowOptions):
         "available = on hand - planned out for sales orders (only when eAccounting takes no orders); "
         "on_hand_minus_reserved_plus_planned_in",
     )
-    warehouses: list[str] = Field(
+    warehouses: list[ExactCode] = Field(
         default_factory=list,
+        max_length=MAX_ENTRIES,
         description="Exact warehouse codes whose stock is summed (empty: all); one code = that warehouse's stock",
     )
     floor_at_zero: bool = Field(True, description="Write 0 instead of a negative number")

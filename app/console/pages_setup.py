@@ -240,7 +240,10 @@ async def save_tables(request: Request, user: SignedInDep, form: FormDep) -> Res
                 rounding_item=form.get("rounding_item", ""),
             )
     except InvalidInput as exc:
-        context = {"tables": await setup.reference_tables(engine)}
+        try:
+            context: dict[str, Any] = {"tables": await setup.reference_tables(engine)}
+        except InvalidInput as problem:  # the stored orders config itself is invalid: say so instead of the tables
+            context = {"problem": "; ".join(str(e.get("msg")) for e in _errors(problem))}
         return await _render(request, user, "tables", context, errors=_errors(exc), status_code=422)
     except ConnectorError as exc:
         raise PageError(502, "Not saved", f"Exact did not answer properly: {exc.message}", _where("tables")) from None

@@ -36,6 +36,7 @@ import structlog
 from pydantic import BaseModel, Field, ValidationError
 
 from app.engine import Engine
+from app.flowconfig import ConfigInvalid
 from app.scope import Process
 from app.services import flows as flows_service
 from app.services.connections import connection_status, subscribe_webhooks
@@ -393,7 +394,13 @@ async def _orders_config(engine: Engine) -> tuple[dict[str, Any], OrdersOptions,
 
 
 async def _orders_options(engine: Engine) -> OrdersOptions:
-    options = (await engine.configs.get("orders")).options
+    """The orders flow's options; InvalidInput when its stored config no longer validates (a step shows why)."""
+    try:
+        options = (await engine.configs.get("orders")).options
+    except ConfigInvalid as exc:
+        raise InvalidInput(
+            [{"loc": ["orders"], "msg": f"the orders flow's stored config is invalid, fix it on its page: {exc}"}]
+        ) from None
     assert isinstance(options, OrdersOptions)
     return options
 
@@ -549,9 +556,28 @@ async def save_tables(
     """Store the choices (empty: automatic / unmapped) in the orders flow's options and mapping value maps, through
     `PUT /flows/orders/config`'s validation; codes are checked against Exact first (InvalidInput naming the field)."""
     raw, _opts, mapping_name = await _orders_config(engine)
-    errors: list[dict[str, Any]] = []
-    codes = {c.code: c for c in await engine.exact.vat_codes() if c.code}
     vat_map = {k: v for k, v in vat.items() if v}
+    pay_map = {k: v for k, v in payment.items() if v}
+    debtor = (default_debtor or "").strip() or None
+    options = {
+        **(raw.get("options") or {}),
+        "vat_code_by_situation": vat_map,
+        "payment_condition_by_terms": pay_map,
+        "default_debtor_code": debtor,
+        "shipping_item_code": shipping_item.strip(),
+        "rounding_item_code": rounding_item.strip(),
+    }
+    # What the options cannot hold (no item code, a code too long) is refused before Exact is asked anything.
+    errors = [
+        {"loc": [loc], "msg": "an item code is needed"}
+        for loc, code in (("shipping_item", shipping_item), ("rounding_item", rounding_item))
+        if not code.strip()
+    ]
+    named = [e["loc"] for e in errors]
+    errors.extend(e for e in _option_errors(options) if e["loc"] not in named)
+    if errors:
+        raise InvalidInput(errors)
+    codes = {c.code: c for c in await engine.exact.vat_codes() if c.code}
     for situation, code in vat_map.items():
         if situation not in ZERO_RATE_SITUATIONS:
             errors.append({"loc": ["vat", situation], "msg": "only 0 % situations take a fixed code"})
@@ -562,7 +588,6 @@ async def save_tables(
                 {"loc": ["vat", situation], "msg": f"VAT code {code} charges {_pct(codes[code].percentage)}, not 0 %"}
             )
     conditions = {c.code for c in await engine.exact.payment_conditions() if c.code}
-    pay_map = {k: v for k, v in payment.items() if v}
     for term, code in pay_map.items():
         if code not in conditions:
             errors.append({"loc": ["payment", term], "msg": f"Exact has no payment condition {code!r}"})
@@ -576,24 +601,10 @@ async def save_tables(
     for key, code in cost_map.items():
         if code not in centers:
             errors.append({"loc": ["cost_centers", key], "msg": f"Exact has no cost center {code!r}"})
-    debtor = (default_debtor or "").strip() or None
     if debtor is not None and await engine.exact.find_account_by_code(debtor) is None:
         errors.append({"loc": ["default_debtor"], "msg": f"Exact has no account with code {debtor!r}"})
-    for loc, code in (("rounding_item", rounding_item),):
-        if not code.strip():
-            errors.append({"loc": [loc], "msg": "an item code is needed"})
-    if not shipping_item.strip():
-        errors.append({"loc": ["shipping_item"], "msg": "an item code is needed"})
     if errors:
         raise InvalidInput(errors)
-    options = {
-        **(raw.get("options") or {}),
-        "vat_code_by_situation": vat_map,
-        "payment_condition_by_terms": pay_map,
-        "default_debtor_code": debtor,
-        "shipping_item_code": shipping_item.strip(),
-        "rounding_item_code": rounding_item.strip(),
-    }
     overrides = json.loads(json.dumps(raw.get("mapping_overrides") or {}))
     mapping_overrides = overrides.setdefault(mapping_name, {})
     value_maps = mapping_overrides.setdefault("value_maps", {})
@@ -605,6 +616,30 @@ async def save_tables(
         entry["table"] = table
     await flows_service.put_flow_config(engine, "orders", {**raw, "options": options, "mapping_overrides": overrides})
     await _mark(engine, "tables")
+
+
+# The orders options the tables step fills, by the name of the form field that gives them.
+_TABLE_FIELDS = {
+    "vat_code_by_situation": "vat",
+    "payment_condition_by_terms": "payment",
+    "default_debtor_code": "default_debtor",
+    "shipping_item_code": "shipping_item",
+    "rounding_item_code": "rounding_item",
+}
+
+
+def _option_errors(options: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What the orders options refuse of `options`, each naming its form field (else the option)."""
+    try:
+        OrdersOptions.model_validate(options)
+    except ValidationError as exc:
+        return [
+            {"loc": [_TABLE_FIELDS[str(e["loc"][0])], *e["loc"][1:]], "msg": e["msg"]}
+            if e["loc"] and str(e["loc"][0]) in _TABLE_FIELDS
+            else {"loc": ["options", *e["loc"]], "msg": e["msg"]}
+            for e in exc.errors()
+        ]
+    return []
 
 
 async def skip_tables(engine: Engine) -> None:
