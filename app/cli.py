@@ -53,7 +53,9 @@ def _cmd_api(args: argparse.Namespace) -> int:
     from app.main import create_app
 
     settings = load_settings()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        create_app(settings, freeze_gc=True), host=args.host, port=args.port, log_config=None, proxy_headers=True
+    )
     return 0
 
 

@@ -81,60 +81,68 @@ async def enqueue_record(
     return job is not None
 
 
-# One round trip for a webhook event. First the guard: the event's jobs were planned from a snapshot of the link
-# registry and the flows' configs; the script hashes what Redis holds now (the registry's fields, in the order given,
-# and the config keys) and, if that differs from the snapshot's fingerprint, does nothing and answers "stale" with
-# what it read (the caller plans again from it). Then: remember the delivery (SET NX), and only if it is new, for
-# each record run bump the generation and enqueue the arq job unless its id is taken. What arq's `enqueue_job` does in a
+# One round trip for a batch of webhook deliveries (one, or as many as arrived while the previous batch was in
+# Redis). First the guard: the deliveries' jobs were planned from a snapshot of the link registry and the flows'
+# configs; the script hashes what Redis holds now (the registry's fields, in the order given, and the config keys)
+# and, if that differs from the snapshot's fingerprint, does nothing and answers "stale" with what it read (the
+# caller plans again from it). Then per delivery: remember it (SET NX), and only if it is new, for each of its record
+# runs bump the generation and enqueue the arq job unless its id is taken. What arq's `enqueue_job` does in a
 # WATCH/MULTI transaction (exists job or result key -> not queued; else PSETEX the job, ZADD it to the queue) runs
-# here inside the script, which Redis runs atomically: the delivery is remembered exactly when its jobs are queued.
-# KEYS: seen, queue, registry, the m config keys, then per job: generation, job key, result key.
-# ARGV: seen TTL, generation TTL, fingerprint ('' = no guard), m, n, the n registry fields, then per job: job id,
-# score (ms), expiry (ms), serialized job.
+# here inside the script, which Redis runs atomically: a delivery is remembered exactly when its jobs are queued.
+# KEYS: queue, registry, the m config keys, then per delivery: seen, then per run: generation, job key, result key.
+# ARGV: seen TTL, generation TTL, fingerprint ('' = no guard), m, n, the n registry fields, then per delivery: its
+# number of runs r, then per run: job id, score (ms), expiry (ms), serialized job.
 # Returns {0, the registry (HGETALL), the m config values ('\0': not set)} when stale, so the caller can plan
-# again without another read; {-1} for a delivery already seen; else {1, then 1 (queued) or 0 (joined) per job}.
-ENQUEUE_ONCE_SCRIPT = r"""
+# again without another read; else {1, then per delivery: -1 (already seen) or {1 (queued) or 0 (joined) per run}}.
+ENQUEUE_BATCH_SCRIPT = r"""
 local m, n = tonumber(ARGV[4]), tonumber(ARGV[5])
 if ARGV[3] ~= '' then
   local parts, configs = {}, {}
-  local current = redis.call('HLEN', KEYS[3]) == n
+  local current = redis.call('HLEN', KEYS[2]) == n
   if current and n > 0 then
-    local values = redis.call('HMGET', KEYS[3], unpack(ARGV, 6, 5 + n))
+    local values = redis.call('HMGET', KEYS[2], unpack(ARGV, 6, 5 + n))
     for i = 1, n do
       parts[#parts + 1] = values[i] or '\0'
     end
   end
   for i = 1, m do
-    configs[i] = redis.call('GET', KEYS[3 + i]) or '\0'
+    configs[i] = redis.call('GET', KEYS[2 + i]) or '\0'
     parts[#parts + 1] = configs[i]
   end
   if not current or redis.sha1hex(table.concat(parts, '\n')) ~= ARGV[3] then
-    return {0, redis.call('HGETALL', KEYS[3]), configs}
+    return {0, redis.call('HGETALL', KEYS[2]), configs}
   end
-end
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return {-1}
 end
 local answer = {1}
-local first_key, first_arg = 4 + m, 6 + n
-for i = 0, (#KEYS - 3 - m) / 3 - 1 do
-  local generation, job, result = KEYS[first_key + 3 * i], KEYS[first_key + 1 + 3 * i], KEYS[first_key + 2 + 3 * i]
-  local arg = first_arg + 4 * i
-  redis.call('INCR', generation)
-  redis.call('EXPIRE', generation, ARGV[2])
-  if redis.call('EXISTS', job, result) == 0 then
-    redis.call('PSETEX', job, ARGV[arg + 2], ARGV[arg + 3])
-    redis.call('ZADD', KEYS[2], ARGV[arg + 1], ARGV[arg])
-    answer[#answer + 1] = 1
+local key, arg = 3 + m, 6 + n
+while arg <= #ARGV do
+  local runs = tonumber(ARGV[arg])
+  if not redis.call('SET', KEYS[key], '1', 'NX', 'EX', ARGV[1]) then
+    answer[#answer + 1] = -1
   else
-    answer[#answer + 1] = 0
+    local flags = {}
+    for i = 0, runs - 1 do
+      local generation, job, result = KEYS[key + 1 + 3 * i], KEYS[key + 2 + 3 * i], KEYS[key + 3 + 3 * i]
+      local a = arg + 1 + 4 * i
+      redis.call('INCR', generation)
+      redis.call('EXPIRE', generation, ARGV[2])
+      if redis.call('EXISTS', job, result) == 0 then
+        redis.call('PSETEX', job, ARGV[a + 2], ARGV[a + 3])
+        redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a])
+        flags[#flags + 1] = 1
+      else
+        flags[#flags + 1] = 0
+      end
+    end
+    answer[#answer + 1] = flags
   end
+  key, arg = key + 1 + 3 * runs, arg + 1 + 4 * runs
 end
 return answer
 """
 
 
-ENQUEUE_ONCE_SHA = hashlib.sha1(ENQUEUE_ONCE_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+ENQUEUE_BATCH_SHA = hashlib.sha1(ENQUEUE_BATCH_SCRIPT.encode(), usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +154,18 @@ class RecordRun:
     record_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One webhook delivery to remember under `seen_key` and the record runs it asks for."""
+
+    seen_key: str
+    runs: Sequence[RecordRun]
+
+
 @dataclass(frozen=True)
 class Guard:
     """What a plan was made from: the registry hash's fields and values, and config keys with their values (None:
-    not set). `enqueue_once` goes ahead only while Redis holds exactly these."""
+    not set). `enqueue_batch` goes ahead only while Redis holds exactly these."""
 
     registry_key: str
     registry: Mapping[bytes, bytes]
@@ -170,27 +186,28 @@ class Guard:
 
 @dataclass(frozen=True, slots=True)
 class Enqueued:
-    """The answer of `enqueue_once`: `stale` (nothing done: the guard failed), `duplicate` (nothing done: the
-    delivery was seen), or `queued` with per run whether a new job was queued (False: joined a queued one)."""
+    """The answer of `enqueue_batch`: `stale` (nothing done: the guard failed; `registry` and `configs` are what
+    Redis holds now), or `done` with one entry per delivery: None when it was seen before (nothing done for it),
+    else per run whether a new job was queued (False: joined a queued one)."""
 
-    status: Literal["queued", "duplicate", "stale"]
-    queued: tuple[bool, ...] = ()
+    status: Literal["done", "stale"]
+    deliveries: tuple[tuple[bool, ...] | None, ...] = ()
     registry: dict[bytes, bytes] | None = None  # stale: the registry now
     configs: dict[str, bytes | None] | None = None  # stale: the guard's config keys now (None: not set)
 
 
-async def enqueue_once(
+async def enqueue_batch(
     redis: ArqRedis,
     settings: Settings,
-    seen_key: str,
+    deliveries: Sequence[Delivery],
     seen_ttl: int,
-    runs: Sequence[RecordRun],
     trigger: str,
     guard: Guard | None = None,
 ) -> Enqueued:
-    """In one Redis round trip and atomically: if `guard` still holds, and `seen_key` is not set yet, set it and
-    queue each run as `enqueue_record` does (generation bump, job id, coalescing wait). When the guard fails nothing
-    is done, and the answer carries the registry and the guard's config values as they are now.
+    """In one Redis round trip and atomically: if `guard` still holds, for each delivery whose `seen_key` is not set
+    yet, set it and queue each of its runs as `enqueue_record` does (generation bump, job id, coalescing wait).
+    When the guard fails nothing is done, and the answer carries the registry and the guard's config values as they
+    are now.
 
     The jobs are serialized here exactly as arq's `enqueue_job` would (same function, arguments, job id, score and
     expiry), so the workers cannot tell them apart. Redis errors propagate.
@@ -200,39 +217,40 @@ async def enqueue_once(
     installation = Keys.of(settings)
     fields = guard.fields if guard is not None else []
     configs = list(guard.configs) if guard is not None else []
-    keys: list[str] = [seen_key, settings.redis.queue_name, guard.registry_key if guard else installation.links]
-    keys += configs
+    keys: list[str] = [settings.redis.queue_name, guard.registry_key if guard else installation.links, *configs]
     args: list[Any] = [seen_ttl, GENERATION_TTL_SECONDS, guard.fingerprint if guard else "", len(configs)]
     args += [len(fields), *fields]
-    for run in runs:
-        link_keys_ = installation.for_link(run.link)
-        job_id = link_keys_.record_job(run.flow, run.record_id)
-        keys += [
-            link_keys_.generation(run.flow, run.record_id),
-            installation.arq_job(job_id),
-            installation.arq_of_job(ARQ_RESULT_PREFIX, job_id),
-        ]
-        job = serialize_job(
-            JOB_RUN_RECORD,
-            (run.flow, run.record_id, trigger, None),
-            {"link": run.link},
-            None,
-            now_ms,
-            serializer=redis.job_serializer,
-        )
-        args += [job_id, now_ms + defer_ms, defer_ms + redis.expires_extra_ms, job]
+    expiry = defer_ms + redis.expires_extra_ms
+    for delivery in deliveries:
+        keys.append(delivery.seen_key)
+        args.append(len(delivery.runs))
+        for run in delivery.runs:
+            link_keys_ = installation.for_link(run.link)
+            job_id = link_keys_.record_job(run.flow, run.record_id)
+            keys += [
+                link_keys_.generation(run.flow, run.record_id),
+                installation.arq_job(job_id),
+                installation.arq_of_job(ARQ_RESULT_PREFIX, job_id),
+            ]
+            job = serialize_job(
+                JOB_RUN_RECORD,
+                (run.flow, run.record_id, trigger, None),
+                {"link": run.link},
+                None,
+                now_ms,
+                serializer=redis.job_serializer,
+            )
+            args += [job_id, now_ms + defer_ms, expiry, job]
     try:
-        answer = await redis.evalsha(ENQUEUE_ONCE_SHA, len(keys), *keys, *args)  # type: ignore[misc]
+        answer = await redis.evalsha(ENQUEUE_BATCH_SHA, len(keys), *keys, *args)  # type: ignore[misc]
     except NoScriptError:  # the first call since Redis started: EVAL sends the script, and Redis keeps it
-        answer = await redis.eval(ENQUEUE_ONCE_SCRIPT, len(keys), *keys, *args)  # type: ignore[misc]
+        answer = await redis.eval(ENQUEUE_BATCH_SCRIPT, len(keys), *keys, *args)  # type: ignore[misc]
     if answer[0] == 0:
         flat, values = answer[1], answer[2]
         registry = dict(zip(flat[::2], flat[1::2], strict=True))
         now = {key: None if value == b"\0" else value for key, value in zip(configs, values, strict=True)}
         return Enqueued("stale", registry=registry, configs=now)
-    if answer[0] == -1:
-        return Enqueued("duplicate")
-    return Enqueued("queued", tuple(bool(flag) for flag in answer[1:]))
+    return Enqueued("done", tuple(None if entry == -1 else tuple(bool(flag) for flag in entry) for entry in answer[1:]))
 
 
 async def enqueue_followup(redis: ArqRedis, settings: Settings, flow: str, record_id: str, *, link: str) -> None:

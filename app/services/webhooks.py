@@ -16,6 +16,7 @@ one line per event.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import weakref
@@ -27,7 +28,7 @@ from pydantic import ValidationError
 
 from app.engine import Engine
 from app.flowconfig import ConfigInvalid, default_config, resolve
-from app.jobs import Guard, RecordRun, enqueue_once
+from app.jobs import Delivery, Guard, RecordRun, enqueue_batch
 from app.links import Link
 from app.scope import Process
 from app.services.errors import ServiceError
@@ -188,46 +189,127 @@ def parse_event(content: Mapping[str, Any]) -> WebhookContent:
 
 async def accept_exact_event(process: Process, content: Mapping[str, Any]) -> Accepted:
     """Route one verified event (`Content` of the body) to its links and enqueue its jobs, in one Redis round trip
-    (`app.jobs.enqueue_once`) while the process's snapshot of links and configs holds, two after a change.
-    Raises BadEvent for a Content that is not an event."""
+    (shared with the events that arrive meanwhile, `_Ingest`) while the process's snapshot of links and configs
+    holds, two after a change. Raises BadEvent for a Content that is not an event; Redis errors propagate."""
     event = parse_event(content)
-    topic, key, division = event.topic, event.key.lower(), event.division
+    topic = event.topic
     wanted = topic.lower()
     flows = [d for d in process.flows.values() if wanted in (t.lower() for t in d.webhook_topics)]
     if not flows:
         return Accepted("ignored", f"no flow uses topic {topic}")
     await process.ready()
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-    seen = process.keys.webhook_seen(digest)
-    snapshot, fresh = _SNAPSHOTS.get(process), False
-    for attempt in range(3):
-        if snapshot is None:
-            snapshot, fresh = await _read(process), True
-        chosen = _on_division(snapshot.links, division)
+    ingest = _INGESTS.get(process)
+    if ingest is None:
+        ingest = _INGESTS[process] = _Ingest(process)
+    return await ingest.submit(
+        _Event(topic, event.key.lower(), event.division, flows, process.keys.webhook_seen(digest))
+    )
+
+
+MAX_BATCH = 64  # deliveries per script call: bounds the script's run time (Redis runs nothing else meanwhile)
+
+
+@dataclass(slots=True)
+class _Event:
+    """A verified event waiting for its batch: what to plan it from, and where its answer goes."""
+
+    topic: str
+    key: str
+    division: Any
+    flows: list[FlowDefinition]
+    seen: str
+    answer: asyncio.Future[Accepted] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    def settle(self, accepted: Accepted) -> None:
+        """Answer the event's request (unless it went away: its delivery is handled all the same)."""
+        if not self.answer.done():
+            self.answer.set_result(accepted)
+
+    def plan(self, snapshot: _Snapshot) -> tuple[list[Link], list[RecordRun]]:
+        """The links on the event's division and the runs they take, by `snapshot`."""
+        chosen = _on_division(snapshot.links, self.division)
         runs = [
-            RecordRun(link.id, definition.name, key)
+            RecordRun(link.id, definition.name, self.key)
             for link in chosen
-            for definition in flows
+            for definition in self.flows
             if _enabled(definition, snapshot.configs.get((link.id, definition.name)))
         ]
-        if not runs and not fresh:
-            snapshot = None  # a remembered "nothing to do" is confirmed by a fresh read, never trusted
-            continue
-        if not chosen:
-            return Accepted("ignored", "no link on this division")
-        if not runs:
-            return Accepted("ignored", f"no enabled flow uses topic {topic}")
-        # The last try goes ahead with what it just read, as a read-then-write would, whatever changed since.
-        guard = snapshot.guard(process) if attempt < 2 else None
-        done = await enqueue_once(process.redis, process.settings, seen, SEEN_TTL_SECONDS, runs, "webhook", guard)
-        if done.status == "duplicate":
-            return Accepted("duplicate")
-        if done.status == "queued":
-            break
-        # Stale: links or configs changed since this process read them; plan again from what the script found.
-        found = dict(zip(_guard_slots(snapshot, process), (done.configs or {}).values(), strict=True))
-        snapshot, fresh = await _complete(process, done.registry or {}, found), True
+        return chosen, runs
+
+
+class _Ingest:
+    """One process's webhook events on their way to Redis. An event that arrives while no script call is in flight
+    goes at once, alone; the events that arrive while one is in flight go together in the next call (at most
+    `MAX_BATCH`): under load an event costs a share of a round trip and of the client's per-call work, never a
+    wait for a timer. Each event still gets its own answer (accepted, duplicate, ignored) or the call's error."""
+
+    def __init__(self, process: Process) -> None:
+        self.process = process
+        self.waiting: list[_Event] = []
+        self.sender: asyncio.Task[None] | None = None
+
+    def submit(self, event: _Event) -> asyncio.Future[Accepted]:
+        self.waiting.append(event)
+        if self.sender is None or self.sender.done():
+            self.sender = asyncio.get_running_loop().create_task(self._send_all(), name="webhook-ingest")
+        return event.answer
+
+    async def _send_all(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
+            try:
+                await self._send(batch)
+            except BaseException as exc:  # the batch's requests answer with it (503 for Redis errors)
+                for event in batch:
+                    if not event.answer.done():
+                        event.answer.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    for event in self.waiting:
+                        event.answer.cancel()  # the process is shutting down: nothing more is sent
+                    self.waiting = []
+                    raise
+
+    async def _send(self, batch: list[_Event]) -> None:
+        process = self.process
+        snapshot, fresh = _SNAPSHOTS.get(process), False
+        for attempt in range(3):
+            if snapshot is None:
+                snapshot, fresh = await _read(process), True
+            plans = [(event, *event.plan(snapshot)) for event in batch]
+            if not fresh and any(not runs for _event, _chosen, runs in plans):
+                snapshot = None  # a remembered "nothing to do" is confirmed by a fresh read, never trusted
+                continue
+            sending: list[tuple[_Event, list[RecordRun]]] = []
+            for event, chosen, runs in plans:
+                if not chosen:
+                    event.settle(Accepted("ignored", "no link on this division"))
+                elif not runs:
+                    event.settle(Accepted("ignored", f"no enabled flow uses topic {event.topic}"))
+                else:
+                    sending.append((event, runs))
+            if not sending:
+                return
+            # The last try goes ahead with what it just read, as a read-then-write would, whatever changed since.
+            guard = snapshot.guard(process) if attempt < 2 else None
+            deliveries = [Delivery(event.seen, runs) for event, runs in sending]
+            done = await enqueue_batch(process.redis, process.settings, deliveries, SEEN_TTL_SECONDS, "webhook", guard)
+            if done.status == "done":
+                for (event, runs), queued in zip(sending, done.deliveries, strict=True):
+                    event.settle(_accepted(runs) if queued is not None else Accepted("duplicate"))
+                return
+            # Stale: links or configs changed since this process read them; plan again from what the script found.
+            found = dict(zip(_guard_slots(snapshot, process), (done.configs or {}).values(), strict=True))
+            snapshot, fresh = await _complete(process, done.registry or {}, found), True
+            batch = [event for event, _runs in sending]
+        raise AssertionError("the third try sends without a guard")  # pragma: no cover
+
+
+def _accepted(runs: list[RecordRun]) -> Accepted:
     accepted = Accepted("accepted")
     for run in runs:
         accepted.links.setdefault(run.link, []).append(run.flow)
     return accepted
+
+
+_INGESTS: weakref.WeakKeyDictionary[Process, _Ingest] = weakref.WeakKeyDictionary()

@@ -9,6 +9,7 @@ import pytest
 
 from connectors.errors import TransientError
 from connectors.exact import ExactClient, parse_webhook, verify_signature
+from connectors.exact.webhooks import read_exact_layout
 from sandbox.exact import sign
 
 from .conftest import CALLBACK, DIVISION, START, Harness, Receiver
@@ -71,6 +72,43 @@ def test_whitespace_and_member_order_do_not_matter_but_the_content_text_does() -
 )
 def test_anything_else_is_refused(body: bytes) -> None:
     assert not verify_signature(body, SECRET)
+
+
+CODE = sign(CONTENT, SECRET)
+LAYOUTS = {
+    "exact's own": _body(),
+    "wrong key": _body(hash_code=sign(CONTENT, "another-secret")),
+    "tampered": _body(CONTENT.replace('"Update"', '"Delete"'), CODE),
+    "lowercase": _body(hash_code=CODE.lower()),
+    "two contents": ('{"Content":' + CONTENT + ',"Content":{},"HashCode":"' + CODE + '"}').encode(),
+    "a content that ends early": ('{"Content":{},"Topic":' + CONTENT + ',"HashCode":"' + CODE + '"}').encode(),
+    "two hash codes": ('{"Content":' + CONTENT + ',"HashCode":"' + "A" * 64 + '","HashCode":"' + CODE + '"}').encode(),
+    "content as an array": ('{"Content":[' + CONTENT + '],"HashCode":"' + CODE + '"}').encode(),
+    "spaced": f'{{ "Content" : {CONTENT}, "HashCode" : "{CODE}" }}'.encode(),
+    "trailing newline": _body() + b"\n",
+    "a content of 5,000 digits": _body('{"Key":1' + "0" * 5_000 + "}"),
+    "a content nested 10,000 deep": _body('{"a":' * 10_000 + "1" + "}" * 10_000),
+}
+
+
+@pytest.mark.parametrize("body", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_the_fast_read_of_exacts_layout_agrees_with_the_full_check(body: bytes) -> None:
+    """`read_exact_layout` reads only bodies laid out exactly as Exact writes them, and what it reads is what the
+    full parse and `verify_signature` find; anything else is left to them (None)."""
+    signed = read_exact_layout(body)
+    if signed is None:
+        return
+    assert signed.signed_with(SECRET) == verify_signature(body, SECRET)
+    assert signed.content == json.loads(body)["Content"]
+    assert not signed.signed_with("")
+
+
+def test_the_fast_read_takes_exacts_layout_and_nothing_else() -> None:
+    taken = {name for name, body in LAYOUTS.items() if read_exact_layout(body) is not None}
+    assert taken == {"exact's own", "wrong key", "tampered"}
+    signed = read_exact_layout(_body())
+    assert signed is not None and signed.content_text == CONTENT.encode() and signed.hash_code == CODE
+    assert signed.signed_with(SECRET) and not signed.signed_with("another-secret")
 
 
 def test_no_secret_verifies_nothing() -> None:

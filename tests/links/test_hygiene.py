@@ -64,8 +64,9 @@ async def test_every_key_written_is_under_the_prefix(private: tuple[Settings, Ar
         task = asyncio.create_task(worker.async_run())
         job = await redis.enqueue_job(JOB_PING, "hello", _queue_name=settings.redis.queue_name)
         assert job is not None and await job.result(timeout=20) == "hello"
+        task.cancel()  # stopped before it is closed, so no job it cut off writes a key after the cleanup below
+        await asyncio.gather(task, return_exceptions=True)
         await worker.close()
-        task.cancel()
 
     keys = [key.decode() for key in await redis.keys("*")]
     assert len(keys) > 30
@@ -73,4 +74,4 @@ async def test_every_key_written_is_under_the_prefix(private: tuple[Settings, Ar
     assert outside == []
     assert any(key.startswith(f"{prefix}:arq:result:") for key in keys)  # arq's own keys are ours too
     await delete_prefix(redis, prefix)
-    assert await redis.dbsize() == 0
+    assert await redis.dbsize() == 0, await redis.keys("*")
