@@ -22,6 +22,7 @@ from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus, serialize_job
 from redis.exceptions import NoScriptError
 
+from app.redis import execute_packed, pack
 from app.settings import Settings
 from connectors.keys import ARQ_KEY_PREFIXES, DEFAULT_LINK, Keys
 
@@ -242,9 +243,9 @@ async def enqueue_batch(
             )
             args += [job_id, now_ms + defer_ms, expiry, job]
     try:
-        answer = await redis.evalsha(ENQUEUE_BATCH_SHA, len(keys), *keys, *args)  # type: ignore[misc]
+        answer = await execute_packed(redis, pack("EVALSHA", ENQUEUE_BATCH_SHA, len(keys), *keys, *args))
     except NoScriptError:  # the first call since Redis started: EVAL sends the script, and Redis keeps it
-        answer = await redis.eval(ENQUEUE_BATCH_SCRIPT, len(keys), *keys, *args)  # type: ignore[misc]
+        answer = await execute_packed(redis, pack("EVAL", ENQUEUE_BATCH_SCRIPT, len(keys), *keys, *args))
     if answer[0] == 0:
         flat, values = answer[1], answer[2]
         registry = dict(zip(flat[::2], flat[1::2], strict=True))
