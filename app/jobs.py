@@ -222,11 +222,14 @@ async def enqueue_batch(
     args: list[Any] = [seen_ttl, GENERATION_TTL_SECONDS, guard.fingerprint if guard else "", len(configs)]
     args += [len(fields), *fields]
     expiry = defer_ms + redis.expires_extra_ms
+    links: dict[str, Keys] = {}
     for delivery in deliveries:
         keys.append(delivery.seen_key)
         args.append(len(delivery.runs))
         for run in delivery.runs:
-            link_keys_ = installation.for_link(run.link)
+            link_keys_ = links.get(run.link)
+            if link_keys_ is None:
+                link_keys_ = links[run.link] = installation.for_link(run.link)
             job_id = link_keys_.record_job(run.flow, run.record_id)
             keys += [
                 link_keys_.generation(run.flow, run.record_id),

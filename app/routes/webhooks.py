@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from app.deps import get_process, get_settings
 from app.services.webhooks import BadEvent, accept_exact_event
@@ -75,10 +76,15 @@ async def exact_webhook(request: Request) -> JSONResponse:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return _refuse(request, status.HTTP_413_CONTENT_TOO_LARGE, too_large)
     raw = bytearray()
-    async for chunk in request.stream():
-        raw.extend(chunk)
+    more = True
+    while more:  # the ASGI messages themselves: `request.stream()` adds an async generator per request
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        raw += message.get("body", b"")
         if len(raw) > limit:
             return _refuse(request, status.HTTP_413_CONTENT_TOO_LARGE, too_large)
+        more = message.get("more_body", False)
     body = bytes(raw)
     if not body.strip():
         _log_once(request, "webhook.validation_request")

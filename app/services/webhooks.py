@@ -192,19 +192,16 @@ async def accept_exact_event(process: Process, content: Mapping[str, Any]) -> Ac
     (shared with the events that arrive meanwhile, `_Ingest`) while the process's snapshot of links and configs
     holds, two after a change. Raises BadEvent for a Content that is not an event; Redis errors propagate."""
     event = parse_event(content)
-    topic = event.topic
-    wanted = topic.lower()
-    flows = [d for d in process.flows.values() if wanted in (t.lower() for t in d.webhook_topics)]
-    if not flows:
-        return Accepted("ignored", f"no flow uses topic {topic}")
-    await process.ready()
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     ingest = _INGESTS.get(process)
     if ingest is None:
         ingest = _INGESTS[process] = _Ingest(process)
-    return await ingest.submit(
-        _Event(topic, event.key.lower(), event.division, flows, process.keys.webhook_seen(digest))
-    )
+    flows = ingest.flows_of(event.topic)
+    if not flows:
+        return Accepted("ignored", f"no flow uses topic {event.topic}")
+    await process.ready()
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    seen = process.keys.webhook_seen(digest)
+    return await ingest.submit(_Event(event.topic, event.key.lower(), event.division, flows, seen))
 
 
 MAX_BATCH = 64  # deliveries per script call: bounds the script's run time (Redis runs nothing else meanwhile)
@@ -219,12 +216,20 @@ class _Event:
     division: Any
     flows: list[FlowDefinition]
     seen: str
-    answer: asyncio.Future[Accepted] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    answer: asyncio.Future[Accepted] | None = None
 
     def settle(self, accepted: Accepted) -> None:
         """Answer the event's request (unless it went away: its delivery is handled all the same)."""
-        if not self.answer.done():
+        if self.answer is not None and not self.answer.done():
             self.answer.set_result(accepted)
+
+    def fail(self, error: BaseException | None) -> None:
+        """Answer the event's request with `error` (None: cancel it)."""
+        if self.answer is not None and not self.answer.done():
+            if error is None or isinstance(error, asyncio.CancelledError):
+                self.answer.cancel()
+            else:
+                self.answer.set_exception(error)
 
     def plan(self, snapshot: _Snapshot) -> tuple[list[Link], list[RecordRun]]:
         """The links on the event's division and the runs they take, by `snapshot`."""
@@ -248,12 +253,25 @@ class _Ingest:
         self.process = process
         self.waiting: list[_Event] = []
         self.sender: asyncio.Task[None] | None = None
+        self.topics: dict[str, list[FlowDefinition]] = {}
+
+    def flows_of(self, topic: str) -> list[FlowDefinition]:
+        """The flows listening to `topic` (Exact's topic names, compared case-insensitively)."""
+        found = self.topics.get(topic)
+        if found is None:
+            wanted = topic.lower()
+            found = [d for d in self.process.flows.values() if wanted in (t.lower() for t in d.webhook_topics)]
+            if len(self.topics) < 256:  # topics come from signed bodies, but stay bounded all the same
+                self.topics[topic] = found
+        return found
 
     def submit(self, event: _Event) -> asyncio.Future[Accepted]:
+        loop = asyncio.get_running_loop()
+        event.answer = answer = loop.create_future()
         self.waiting.append(event)
         if self.sender is None or self.sender.done():
-            self.sender = asyncio.get_running_loop().create_task(self._send_all(), name="webhook-ingest")
-        return event.answer
+            self.sender = loop.create_task(self._send_all(), name="webhook-ingest")
+        return answer
 
     async def _send_all(self) -> None:
         while self.waiting:
@@ -262,11 +280,10 @@ class _Ingest:
                 await self._send(batch)
             except BaseException as exc:  # the batch's requests answer with it (503 for Redis errors)
                 for event in batch:
-                    if not event.answer.done():
-                        event.answer.set_exception(exc)
+                    event.fail(exc)
                 if not isinstance(exc, Exception):
                     for event in self.waiting:
-                        event.answer.cancel()  # the process is shutting down: nothing more is sent
+                        event.fail(None)  # the process is shutting down: nothing more is sent
                     self.waiting = []
                     raise
 
