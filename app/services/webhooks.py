@@ -3,15 +3,16 @@ de-duplicated, and one record job enqueued per enabled flow of each link listeni
 
 Exact retries a delivery it got no 2xx for during about a day, and reliably re-sends: an identical delivery is
 remembered for `SEEN_TTL_SECONDS` and enqueues nothing new. The delivery is remembered in the same Redis script that
-enqueues its jobs (`app.jobs.enqueue_once`), so it is remembered exactly when its jobs are queued: a delivery that
+enqueues its jobs (`app.jobs.enqueue_batch`), so it is remembered exactly when its jobs are queued: a delivery that
 failed is not remembered, and Exact's retry is enqueued rather than answered as a duplicate.
 
-An event costs one Redis round trip: events are planned from the process's snapshot of the link registry and the
-webhook flows' configs, and the script that enqueues them first checks, atomically, that Redis still holds that
-snapshot (a fingerprint of the same keys); when it does not (a link or config changed anywhere), nothing is done
-and the script answers what it found, the process plans again from that and sends the script once more: two round
-trips for the first event after a change (three when a link was added: its configs are read once). The route logs
-one line per event.
+An event costs at most one Redis round trip: events are planned from the process's snapshot of the link registry
+and the webhook flows' configs, and the script that enqueues them first checks, atomically, that Redis still holds
+that snapshot (a fingerprint of the same keys); when it does not (a link or config changed anywhere), nothing is
+done and the script answers what it found, the process plans again from that and sends the script once more: two
+round trips for the first event after a change (three when a link was added: its configs are read once). Events
+that arrive while a script call is in flight share the next one (`_Ingest`), so under load an event costs a fraction
+of a round trip. The route logs one line per event.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def _enabled(definition: FlowDefinition, stored: bytes | None) -> bool:
 @dataclass(slots=True)
 class _Snapshot:
     """The link registry (raw and parsed) and the stored configs of every webhook flow of every link, as one
-    process last read them. Events are planned from it, and `enqueue_once` checks in Redis, atomically, that it
+    process last read them. Events are planned from it, and `enqueue_batch` checks in Redis, atomically, that it
     still holds (`Guard`): a change made anywhere (another API process, the console) is seen by the next event."""
 
     registry: dict[bytes, bytes]
@@ -194,14 +195,14 @@ async def accept_exact_event(process: Process, content: Mapping[str, Any]) -> Ac
     event = parse_event(content)
     ingest = _INGESTS.get(process)
     if ingest is None:
-        ingest = _INGESTS[process] = _Ingest(process)
-    flows = ingest.flows_of(event.topic)
+        ingest = _INGESTS[process] = _Ingest()
+    flows = ingest.flows_of(process, event.topic)
     if not flows:
         return Accepted("ignored", f"no flow uses topic {event.topic}")
     await process.ready()
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     seen = process.keys.webhook_seen(digest)
-    return await ingest.submit(_Event(event.topic, event.key.lower(), event.division, flows, seen))
+    return await ingest.submit(process, _Event(event.topic, event.key.lower(), event.division, flows, seen))
 
 
 MAX_BATCH = 64  # deliveries per script call: bounds the script's run time (Redis runs nothing else meanwhile)
@@ -249,35 +250,34 @@ class _Ingest:
     `MAX_BATCH`): under load an event costs a share of a round trip and of the client's per-call work, never a
     wait for a timer. Each event still gets its own answer (accepted, duplicate, ignored) or the call's error."""
 
-    def __init__(self, process: Process) -> None:
-        self.process = process
+    def __init__(self) -> None:  # no reference to its process: `_INGESTS` would keep the process alive
         self.waiting: list[_Event] = []
         self.sender: asyncio.Task[None] | None = None
         self.topics: dict[str, list[FlowDefinition]] = {}
 
-    def flows_of(self, topic: str) -> list[FlowDefinition]:
+    def flows_of(self, process: Process, topic: str) -> list[FlowDefinition]:
         """The flows listening to `topic` (Exact's topic names, compared case-insensitively)."""
         found = self.topics.get(topic)
         if found is None:
             wanted = topic.lower()
-            found = [d for d in self.process.flows.values() if wanted in (t.lower() for t in d.webhook_topics)]
+            found = [d for d in process.flows.values() if wanted in (t.lower() for t in d.webhook_topics)]
             if len(self.topics) < 256:  # topics come from signed bodies, but stay bounded all the same
                 self.topics[topic] = found
         return found
 
-    def submit(self, event: _Event) -> asyncio.Future[Accepted]:
+    def submit(self, process: Process, event: _Event) -> asyncio.Future[Accepted]:
         loop = asyncio.get_running_loop()
         event.answer = answer = loop.create_future()
         self.waiting.append(event)
         if self.sender is None or self.sender.done():
-            self.sender = loop.create_task(self._send_all(), name="webhook-ingest")
+            self.sender = loop.create_task(self._send_all(process), name="webhook-ingest")
         return answer
 
-    async def _send_all(self) -> None:
+    async def _send_all(self, process: Process) -> None:
         while self.waiting:
             batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
             try:
-                await self._send(batch)
+                await self._send(process, batch)
             except BaseException as exc:  # the batch's requests answer with it (503 for Redis errors)
                 for event in batch:
                     event.fail(exc)
@@ -287,8 +287,7 @@ class _Ingest:
                     self.waiting = []
                     raise
 
-    async def _send(self, batch: list[_Event]) -> None:
-        process = self.process
+    async def _send(self, process: Process, batch: list[_Event]) -> None:
         snapshot, fresh = _SNAPSHOTS.get(process), False
         for attempt in range(3):
             if snapshot is None:

@@ -5,7 +5,9 @@ every waiting event 503, and an event whose request went away is handled all the
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import weakref
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -121,3 +123,16 @@ async def test_an_event_whose_request_went_away_is_queued_all_the_same(
     assert queued == {keys.record_job("echo", _guid(n)) for n in [*range(5), 99]}
     # Exact retries the delivery that got no answer: remembered, so nothing more is queued.
     assert (await accept_exact_event(process, contents[2])).status == "duplicate"
+
+
+async def test_the_ingest_keeps_no_process_alive(
+    engine_settings: Settings, redis: Any, http: httpx.AsyncClient
+) -> None:
+    """Each app's Process has its ingest (and snapshot) in weak maps: once the app is gone, so are they."""
+    process = Process(engine_settings, redis, FLOWS, http=http)
+    assert (await accept_exact_event(process, json.loads(_webhook(_guid(7)))["Content"])).status == "accepted"
+    gone = weakref.ref(process)
+    del process
+    await asyncio.sleep(0)  # the batch's sender task has finished and dropped its reference
+    gc.collect()
+    assert gone() is None
