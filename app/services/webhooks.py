@@ -33,7 +33,7 @@ from app.jobs import Delivery, Guard, RecordRun, enqueue_batch
 from app.links import Link
 from app.scope import Process
 from app.services.errors import ServiceError
-from connectors.exact.webhooks import WebhookContent
+from connectors.exact.webhooks import IngestEvent
 from flows.base import FlowDefinition
 
 SEEN_TTL_SECONDS = 3 * 86400  # longer than Exact's retry schedule (~34 h)
@@ -179,13 +179,19 @@ class BadEvent(ServiceError):
     """A signed body whose `Content` is not an Exact event (e.g. a `Key` that is not a GUID): 400, nothing queued."""
 
 
-def parse_event(content: Mapping[str, Any]) -> WebhookContent:
+def parse_event(content: Mapping[str, Any]) -> IngestEvent:
     """The event in a verified body's `Content`; BadEvent naming the fields at fault."""
     try:
-        return WebhookContent.model_validate(content)
+        return IngestEvent.model_validate(content)
     except ValidationError as exc:
-        problems = "; ".join(f"Content.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"Content.{'.'.join(str(p) for p in e['loc'])}: {_message(e)}" for e in exc.errors())
         raise BadEvent(problems) from None
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "string_pattern_mismatch" and error["loc"] == ("EventCreatedOn",):
+        return "must be /Date(milliseconds)/ or an ISO 8601 date-time"
+    return str(error["msg"])
 
 
 async def accept_exact_event(process: Process, content: Mapping[str, Any]) -> Accepted:

@@ -4,6 +4,7 @@ by the very next event (issue 18)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,9 +14,10 @@ from structlog.testing import capture_logs
 
 from app.main import create_app
 from app.settings import Settings
+from sandbox.exact import sign
 from tests.engine.conftest import Drain, EchoKey, running_api
 from tests.engine.flowkit import FLOWS
-from tests.engine.test_engine import _source, _targets, _webhook
+from tests.engine.test_engine import SECRET, _source, _targets, _webhook
 from tests.redisproxy import RoundTripProxy
 
 GUID = "6f1c2e8a-0000-4000-8000-0000000000b1"
@@ -53,6 +55,19 @@ async def test_a_signed_event_whose_key_is_no_guid_is_refused_at_ingest(
     answer = await api.post("/webhooks/exact", content=_webhook(key))
     assert answer.status_code == 400, answer.text
     assert "Content.Key" in answer.json()["detail"]
+    assert await redis.zcard(engine_settings.redis.queue_name) == 0
+
+
+@pytest.mark.parametrize("created", ["yesterday", "/Date(abc)/", "", "1777896000000"])
+async def test_a_signed_event_whose_time_is_unreadable_is_refused_at_ingest(
+    api: httpx.AsyncClient, redis: Any, engine_settings: Settings, created: str
+) -> None:
+    body = _webhook(GUID).replace(b'"/Date(1)/"', json.dumps(created).encode())
+    content = body[len(b'{"Content":') : body.rindex(b',"HashCode"')]
+    body = b'{"Content":' + content + b',"HashCode":"' + sign(content.decode(), SECRET).encode() + b'"}'
+    answer = await api.post("/webhooks/exact", content=body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"] == "Content.EventCreatedOn: must be /Date(milliseconds)/ or an ISO 8601 date-time"
     assert await redis.zcard(engine_settings.redis.queue_name) == 0
 
 
