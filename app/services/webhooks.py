@@ -65,6 +65,20 @@ class Accepted:
             body["flows"] = sorted({flow for flows in self.links.values() for flow in flows})
         return body
 
+    def rendered(self) -> bytes:
+        """`body()` as JSON: the answers are few (per outcome, which links and flows), so each is rendered once."""
+        key = (self.status, self.reason, tuple((link, tuple(flows)) for link, flows in self.links.items()))
+        found = _RENDERED.get(key)
+        if found is None:
+            found = json.dumps(self.body(), ensure_ascii=False, separators=(",", ":")).encode()
+            if len(_RENDERED) >= 1024:  # reasons name topics, which come from signed bodies: bounded all the same
+                _RENDERED.clear()
+            _RENDERED[key] = found
+        return found
+
+
+_RENDERED: dict[tuple[Any, ...], bytes] = {}
+
 
 async def links_of_division(process: Process, division: Any) -> list[Engine]:
     """The engines of the active links on `division` (a link whose division is not known yet: the upgraded single
