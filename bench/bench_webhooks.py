@@ -10,8 +10,9 @@ of both and their ratio (goal: webhook/live >= 0.7), and the API process's CPU t
 
 Redis round trips per event are counted on the wire: a second API process reaches Redis through a counting TCP proxy
 (a round trip is a burst of bytes from the client after Redis last answered; a pipeline or a script is one), and
-ROUNDTRIP_EVENTS events are sent to it one at a time (goal: <= 2). Redis commands per event come from INFO
-commandstats deltas over the throughput run, and log lines per event from the API's log file.
+ROUNDTRIP_EVENTS events are sent to it one at a time (goal: <= 2). Redis commands per event (and events per script
+call: events that arrive while a call is in flight share the next one) come from INFO commandstats deltas over the
+throughput run, and log lines per event from the API's log file.
 
 Needs Redis (BENCH_REDIS_URL, default redis://localhost:6379/14; only keys under `lbbench-webhooks*` are touched).
 """
@@ -264,6 +265,9 @@ async def main() -> None:
           f"{lives['cpu_ms'] / webhooks['cpu_ms']:.2f}")  # fmt: skip
     print(f"  Redis round trips per event {trips:.2f}  (goal <= 2; counted on the wire, {ROUNDTRIP_EVENTS} events)")
     print(f"  Redis commands per event    {per_event:.2f}  {dict(sorted(commands.items()))}")
+    calls = commands.get("evalsha", 0) + commands.get("eval", 0)
+    if calls:
+        print(f"  events per script call      {events / calls:.1f}  (events that arrive together share one call)")
     print(f"  log lines per event         {(lines_after - lines_before) / events:.2f}")
 
 
