@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -41,15 +42,20 @@ def person(fresh_demo: DemoWorld) -> Iterator[Browser]:
 def _exact_order(world: DemoWorld, order_id: str) -> dict[str, Any]:
     """The sales order as Exact's API gives it (the simulator's token stands in for a consent)."""
     token = httpx.post(f"{world.exact_url}/_sim/token", timeout=10).json()["access_token"]
-    response = httpx.get(
-        f"{world.exact_url}/api/v1/{DIVISION}/salesorder/SalesOrders",
-        params={
-            "$filter": f"OrderID eq guid'{order_id}'",
-            "$select": "OrderID,OrderNumber,Description,AmountFC,AmountFCExclVat",
-        },
-        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-        timeout=10,
-    )
+    for _ in range(5):  # the flows spend the same division's minute limit: a 429 waits for the minute's reset
+        response = httpx.get(
+            f"{world.exact_url}/api/v1/{DIVISION}/salesorder/SalesOrders",
+            params={
+                "$filter": f"OrderID eq guid'{order_id}'",
+                "$select": "OrderID,OrderNumber,Description,AmountFC,AmountFCExclVat",
+            },
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=10,
+        )
+        if response.status_code != 429:
+            break
+        reset_ms = float(response.headers.get("X-RateLimit-Minutely-Reset", (time.time() + 5) * 1000))
+        time.sleep(min(max(reset_ms / 1000 - time.time(), 0.5), 61.0))
     response.raise_for_status()
     rows = response.json()["d"]
     rows = rows.get("results", rows) if isinstance(rows, dict) else rows
