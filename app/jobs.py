@@ -86,8 +86,10 @@ async def enqueue_record(
 # Redis). First the guard: the deliveries' jobs were planned from a snapshot of the link registry and the flows'
 # configs; the script hashes what Redis holds now (the registry's fields, in the order given, and the config keys)
 # and, if that differs from the snapshot's fingerprint, does nothing and answers "stale" with what it read (the
-# caller plans again from it). Then per delivery: remember it (SET NX), and only if it is new, for each of its record
-# runs bump the generation and enqueue the arq job unless its id is taken. What arq's `enqueue_job` does in a
+# caller plans again from it). Then per delivery: only if it is new (its seen key not set), for each of its record
+# runs bump the generation and enqueue the arq job unless its id is taken, and then remember it (SET EX). Last,
+# because Redis does not undo a script that fails half-way (e.g. a key of the wrong type): a delivery whose jobs
+# could not all be written stays unremembered, and Exact's retry queues them. What arq's `enqueue_job` does in a
 # WATCH/MULTI transaction (exists job or result key -> not queued; else PSETEX the job, ZADD it to the queue) runs
 # here inside the script, which Redis runs atomically: a delivery is remembered exactly when its jobs are queued.
 # KEYS: queue, registry, the m config keys, then per delivery: seen, then per run: generation, job key, result key.
@@ -118,7 +120,7 @@ local answer = {1}
 local key, arg = 3 + m, 6 + n
 while arg <= #ARGV do
   local runs = tonumber(ARGV[arg])
-  if not redis.call('SET', KEYS[key], '1', 'NX', 'EX', ARGV[1]) then
+  if redis.call('EXISTS', KEYS[key]) == 1 then
     answer[#answer + 1] = -1
   else
     local flags = {}
@@ -135,6 +137,7 @@ while arg <= #ARGV do
         flags[#flags + 1] = 0
       end
     end
+    redis.call('SET', KEYS[key], '1', 'EX', ARGV[1])
     answer[#answer + 1] = flags
   end
   key, arg = key + 1 + 3 * runs, arg + 1 + 4 * runs

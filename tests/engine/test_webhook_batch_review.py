@@ -107,6 +107,28 @@ async def test_deliveries_of_one_two_and_three_runs_in_one_batch_queue_what_arq_
         assert abs(ttl - reference_ttl) < 60_000
 
 
+async def test_a_script_error_does_not_leave_a_delivery_remembered_without_its_jobs(
+    engine_settings: Settings, redis: Any, http: httpx.AsyncClient
+) -> None:
+    """Redis does not roll back a script that fails half-way: what it wrote before the error stays. A delivery
+    must then not be remembered, or Exact's retry (after the cause is repaired) is answered "duplicate" and the
+    change is never synced."""
+    process = Process(engine_settings, redis, FLOWS3, http=http)
+    keys = Keys.of(engine_settings).for_link("default")
+    assert (await accept_exact_event(process, _content(900))).status == "accepted"
+    # A record key that makes the script fail on its write (here: the generation counter holds no integer).
+    await redis.set(keys.generation("echo2", _guid(1)), "not a number")
+    content = _content(1, "Accounts")
+    failed = await asyncio.gather(accept_exact_event(process, content), return_exceptions=True)
+    assert isinstance(failed[0], Exception), failed
+    await redis.delete(keys.generation("echo2", _guid(1)))
+    # Exact retries the delivery it got no 2xx for: its jobs are queued now.
+    retried = await accept_exact_event(process, content)
+    assert retried.status == "accepted"
+    queued = {member.decode() for member in await redis.zrange(engine_settings.redis.queue_name, 0, -1)}
+    assert {keys.record_job("echo", _guid(1)), keys.record_job("echo2", _guid(1))} <= queued
+
+
 async def test_a_batch_after_redis_dropped_the_connection_and_forgot_its_scripts(
     engine_settings: Settings, redis: Any, http: httpx.AsyncClient
 ) -> None:
