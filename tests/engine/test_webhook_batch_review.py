@@ -144,3 +144,42 @@ async def test_a_batch_after_redis_dropped_the_connection_and_forgot_its_scripts
         assert [answer.status for answer in answers] == ["accepted"] * 5 + ["duplicate"]
         assert await redis.ping()  # the shared pool answers its own calls after the packed one
         assert await redis.get(Keys.of(engine_settings).for_link("default").generation("echo", _guid(900))) == b"1"
+
+
+async def test_a_batch_planned_from_a_snapshot_that_went_stale_is_planned_again_event_by_event(
+    engine_settings: Settings, redis: Any, http: httpx.AsyncClient
+) -> None:
+    """Flows disabled by another process between two batches: the next batch's guard fails, and each of its events
+    is planned again from what the script found (some now ignored, the others with fewer runs)."""
+    process = Process(engine_settings, redis, FLOWS3, http=http)
+    keys = Keys.of(engine_settings).for_link("default")
+    assert (await accept_exact_event(process, _content(900))).status == "accepted"
+
+    async def batch(*contents: dict[str, Any]) -> list[tuple[str, Any]]:
+        answers = await asyncio.gather(*(accept_exact_event(process, content) for content in contents))
+        return [(answer.status, answer.links.get("default") or answer.reason) for answer in answers]
+
+    await redis.set(keys.flow_config("echo2"), json.dumps({"enabled": False}))
+    got = await batch(_content(20), _content(21, "Accounts"), _content(22, "GLAccounts"), _content(20))
+    assert got == [
+        ("accepted", ["echo", "echo3"]),
+        ("accepted", ["echo"]),
+        ("accepted", ["echo"]),
+        ("duplicate", None),
+    ]
+    await redis.set(keys.flow_config("echo"), json.dumps({"enabled": False}))
+    got = await batch(_content(23, "GLAccounts"), _content(24), _content(25, "Accounts"), _content(24))
+    assert got == [
+        ("ignored", "no enabled flow uses topic GLAccounts"),
+        ("accepted", ["echo3"]),
+        ("ignored", "no enabled flow uses topic Accounts"),
+        ("duplicate", None),
+    ]
+    queued = {member.decode() for member in await redis.zrange(engine_settings.redis.queue_name, 0, -1)}
+    assert queued - {keys.record_job(flow, _guid(900)) for flow in RUNS["Items"]} == {
+        keys.record_job("echo", _guid(20)),
+        keys.record_job("echo3", _guid(20)),
+        keys.record_job("echo", _guid(21)),
+        keys.record_job("echo", _guid(22)),
+        keys.record_job("echo3", _guid(24)),
+    }
