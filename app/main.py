@@ -64,8 +64,9 @@ def create_app(
     :param freeze_gc: once started, move everything start-up built (the app, its schemas, the flows' compiled
         mappings: some 120,000 objects) out of the garbage collector's reach (`gc.freeze`). Its full collections
         then scan only what requests allocate, instead of stopping the process for 20-200 ms every few thousand
-        requests (bench/bench_webhooks.py's p99). For a server process (`ledgerbridge api`); the objects stay
-        freed by reference counting, only cycles among them are kept, which start-up objects do not make.
+        requests (bench/bench_webhooks.py's p99). For a server process (`ledgerbridge api`); frozen objects are
+        still freed by reference counting, only a cycle among them that is dropped later stays (bounded by what
+        start-up built: about 540 objects were tracked after thousands of events, and did not grow).
     """
 
     @asynccontextmanager

@@ -85,7 +85,14 @@ def pack(*args: str | bytes | int) -> bytes:
     """
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
-        data = arg if type(arg) is bytes else b"%d" % arg if type(arg) is int else str(arg).encode()
+        if isinstance(arg, bytes):
+            data = arg
+        elif isinstance(arg, str):
+            data = arg.encode()
+        elif isinstance(arg, int) and not isinstance(arg, bool):
+            data = b"%d" % arg
+        else:  # bool, float, bytearray, ...: what Redis would get is not obvious, so it is refused
+            raise TypeError(f"pack takes str, bytes and int arguments, not {type(arg).__name__}")
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(parts)
 

@@ -22,6 +22,7 @@ import hashlib
 import json
 import weakref
 from collections.abc import Mapping
+from contextvars import Context
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,14 +199,13 @@ def parse_event(content: Mapping[str, Any]) -> IngestEvent:
     try:
         return IngestEvent.model_validate(content)
     except ValidationError as exc:
-        problems = "; ".join(f"Content.{'.'.join(str(p) for p in e['loc'])}: {_message(e)}" for e in exc.errors())
-        raise BadEvent(problems) from None
-
-
-def _message(error: Any) -> str:
-    if error["type"] == "string_pattern_mismatch" and error["loc"] == ("EventCreatedOn",):
-        return "must be /Date(milliseconds)/ or an ISO 8601 date-time"
-    return str(error["msg"])
+        problems: dict[str, str] = {}
+        for error in exc.errors():
+            if error["loc"][0] == "EventCreatedOn":  # one message for the field, not one per form it may take
+                problems["Content.EventCreatedOn"] = "must be /Date(milliseconds)/ or an ISO 8601 date-time"
+            else:
+                problems.setdefault(f"Content.{'.'.join(str(p) for p in error['loc'])}", str(error["msg"]))
+        raise BadEvent("; ".join(f"{field}: {message}" for field, message in problems.items())) from None
 
 
 async def accept_exact_event(process: Process, content: Mapping[str, Any]) -> Accepted:
@@ -290,8 +290,18 @@ class _Ingest:
         event.answer = answer = loop.create_future()
         self.waiting.append(event)
         if self.sender is None or self.sender.done():
-            self.sender = loop.create_task(self._send_all(process), name="webhook-ingest")
+            # A context of its own: the sender serves many requests, so it carries none's request id.
+            self.sender = loop.create_task(self._send_all(process), name="webhook-ingest", context=Context())
+            self.sender.add_done_callback(self._sender_done)
         return answer
+
+    def _sender_done(self, sender: asyncio.Task[None]) -> None:
+        """A sender cancelled before it ran (the loop shutting down) answers nobody: its waiting events are
+        cancelled here, so no request waits for a batch that will not be sent."""
+        if sender.cancelled() and self.waiting:
+            for event in self.waiting:
+                event.fail(None)
+            self.waiting = []
 
     async def _send_all(self, process: Process) -> None:
         while self.waiting:

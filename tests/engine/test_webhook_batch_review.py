@@ -8,16 +8,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
+import redis.asyncio as aioredis
 from arq.jobs import deserialize_job
 
 from app.jobs import enqueue_record
+from app.redis import connect_redis
 from app.scope import Process
 from app.services.webhooks import accept_exact_event
 from app.settings import Settings
 from connectors.keys import Keys
+from tests.chaos.procs import RedisProcess
 from tests.engine.flowkit import ECHO
 from tests.engine.test_engine import _webhook
 
@@ -129,21 +134,40 @@ async def test_a_script_error_does_not_leave_a_delivery_remembered_without_its_j
     assert {keys.record_job("echo", _guid(1)), keys.record_job("echo2", _guid(1))} <= queued
 
 
+@pytest.fixture
+def own_redis() -> Iterator[RedisProcess]:
+    """A redis-server of this test's own: it closes every client connection, which no shared server may see."""
+    server = RedisProcess()
+    server.start()
+    yield server
+    server.stop()
+
+
 async def test_a_batch_after_redis_dropped_the_connection_and_forgot_its_scripts(
-    engine_settings: Settings, redis: Any, http: httpx.AsyncClient
+    engine_settings: Settings, own_redis: RedisProcess, http: httpx.AsyncClient
 ) -> None:
     """The hand-packed call (`app.redis.execute_packed`) on a pooled connection: a connection Redis closed is
     replaced, EVALSHA that Redis no longer knows falls back to EVAL, and every answer is the call's own."""
-    process = Process(engine_settings, redis, FLOWS3, http=http)
-    assert (await accept_exact_event(process, _content(900))).status == "accepted"
-    for round_ in range(3):
-        await redis.execute_command("SCRIPT", "FLUSH")
-        await redis.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no")
-        contents = [_content(10 * round_ + n, "Accounts") for n in range(5)] + [_content(900)]
-        answers = await asyncio.gather(*(accept_exact_event(process, content) for content in contents))
-        assert [answer.status for answer in answers] == ["accepted"] * 5 + ["duplicate"]
-        assert await redis.ping()  # the shared pool answers its own calls after the packed one
-        assert await redis.get(Keys.of(engine_settings).for_link("default").generation("echo", _guid(900))) == b"1"
+    settings = engine_settings.model_copy(
+        update={"redis": engine_settings.redis.model_copy(update={"url": own_redis.url})}
+    )
+    redis, admin = connect_redis(settings), aioredis.Redis.from_url(own_redis.url)
+    try:
+        process = Process(settings, redis, FLOWS3, http=http)
+        assert (await accept_exact_event(process, _content(900))).status == "accepted"
+        for round_ in range(3):
+            await admin.execute_command("SCRIPT", "FLUSH")
+            killed = await admin.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+            assert killed >= 1  # the process's pooled connection(s)
+            contents = [_content(10 * round_ + n, "Accounts") for n in range(5)] + [_content(900)]
+            answers = await asyncio.gather(*(accept_exact_event(process, content) for content in contents))
+            assert [answer.status for answer in answers] == ["accepted"] * 5 + ["duplicate"]
+            assert await redis.ping()  # the shared pool answers its own calls after the packed one
+            generation = Keys.of(settings).for_link("default").generation("echo", _guid(900))
+            assert await redis.get(generation) == b"1"
+    finally:
+        await redis.aclose()
+        await admin.aclose()
 
 
 async def test_a_batch_planned_from_a_snapshot_that_went_stale_is_planned_again_event_by_event(
