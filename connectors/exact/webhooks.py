@@ -255,6 +255,14 @@ class IngestEvent(WebhookEvent):
 
     event_created_on: Annotated[str, Field(pattern=_EXACT_DATE)] | datetime | None = Field(None, alias="EventCreatedOn")
 
+    @field_validator("event_created_on", mode="before")
+    @classmethod
+    def _not_a_bare_number(cls, value: Any) -> Any:
+        # pydantic reads a string of digits as a Unix time; `WebhookContent` (and Exact) do not.
+        if isinstance(value, str) and value.lstrip("+-").isdigit():
+            raise ValueError("must be /Date(milliseconds)/ or an ISO 8601 date-time")
+        return value
+
 
 class WebhookContent(WebhookEvent):
     """The `Content` of a callback. Only keys: fetch the record through `ExactOnlineEndpoint` (or by `Key`)."""

@@ -58,7 +58,10 @@ async def test_a_signed_event_whose_key_is_no_guid_is_refused_at_ingest(
     assert await redis.zcard(engine_settings.redis.queue_name) == 0
 
 
-@pytest.mark.parametrize("created", ["yesterday", "/Date(abc)/", "", "1777896000000"])
+@pytest.mark.parametrize(
+    "created",
+    ["yesterday", "/Date(abc)/", "", "1777896000000", "2026-02-30", "2026-13-01T99:99", "/Date(999999999999999)/"],
+)
 async def test_a_signed_event_whose_time_is_unreadable_is_refused_at_ingest(
     api: httpx.AsyncClient, redis: Any, engine_settings: Settings, created: str
 ) -> None:
