@@ -13,6 +13,7 @@ from arq.connections import RedisSettings
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from app.bodylimit import BodyLimitMiddleware
 from app.console import install_console
 from app.deps import NO_SUCH_LINK, link_path
 from app.docs import install_docs
@@ -110,6 +111,9 @@ def create_app(
         redoc_url=None,
     )
 
+    # Inner to the request-line middleware, so a refused body's line carries the request id. The webhook keeps its
+    # own limit (ENGINE__WEBHOOK_MAX_BODY_BYTES) and its hot path stays unwrapped.
+    app.add_middleware(BodyLimitMiddleware, exempt=frozenset(getattr(r, "path", "") for r in webhooks.router.routes))
     app.add_middleware(RequestContextMiddleware)
 
     @app.exception_handler(ServiceError)

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from app.bodylimit import DEFAULT_MAX_BODY_BYTES
 from connectors.keys import Keys
 
 PLACEHOLDER_SECRETS = frozenset({"changethis", "changeme", "secret", ""})
@@ -93,6 +94,13 @@ class EAccountingSection(_Section):
 
 class AdminSection(_Section):
     token: SecretStr | None = Field(None, description="Bearer token for the admin API")
+    max_body_bytes: int = Field(
+        DEFAULT_MAX_BODY_BYTES,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Larger request bodies are refused with 413 (every route but the webhook, which has "
+        "ENGINE__WEBHOOK_MAX_BODY_BYTES)",
+    )
 
 
 class LogSection(_Section):
