@@ -20,6 +20,7 @@ import mapping
 from app.xref import content_hash
 from connectors.keys import Keys
 from flows.base import FlowConfig, FlowDefinition
+from mapping.tables import override_problems
 from mapping.target_fields import check_overrides
 
 
@@ -116,6 +117,14 @@ def resolve(definition: FlowDefinition, raw: Mapping[str, Any]) -> ResolvedConfi
     for name, overrides in config.mapping_overrides.items():
         if name not in known:
             errors.append({"loc": ["mapping_overrides", name], "msg": "unknown mapping", "type": "value_error"})
+            continue
+        # Value maps out of bounds (a table too large, a key no country code) are named down to the entry, before
+        # anything is merged or compiled.
+        bounds = override_problems(overrides)
+        if bounds:
+            errors.extend(
+                {"loc": ["mapping_overrides", name, *loc], "msg": msg, "type": "value_map"} for loc, msg in bounds
+            )
             continue
         try:
             compiled = _compile(name, json.dumps(overrides, sort_keys=True))

@@ -1,4 +1,5 @@
-"""Country codes in flow options: ISO 3166-1 alpha-2, the one list of them, and the option types that check them.
+"""Country codes in flow options: ISO 3166-1 alpha-2 (`mapping.countries` holds the list) and the option types
+that check them.
 
 Both systems name countries this way (eAccounting's `InvoiceCountryCode` has at most 2 characters in the 2020
 Swagger; Exact's address `Country` is an ISO code, reference §9.2), so a per-country table keyed by anything else
@@ -15,18 +16,9 @@ from typing import Annotated, Any, Final
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
-# The 249 officially assigned ISO 3166-1 alpha-2 codes (the same list as tzdata's iso3166.tab).
-_ALPHA2 = """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
-    CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR
-    GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT
-    JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY
-    MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM
-    PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
-    SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ
-    UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-"""
-ISO_3166_ALPHA2: Final = frozenset(_ALPHA2.split())
+# The one list of the codes lives with the datamapper (imports point down), which checks its `*_by_country` tables.
+from mapping.countries import ISO_3166_ALPHA2 as ISO_3166_ALPHA2
+
 ANY_COUNTRY: Final = "*"  # the key of a customers table's entry for every country it does not list
 
 

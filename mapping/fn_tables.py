@@ -11,6 +11,7 @@ from mapping.countries import country_iso2
 from mapping.errors import TransformFailed
 from mapping.registry import TEXT, Builder, Params, TransformFn, transform
 from mapping.spec import ValueMap
+from mapping.tables import describe, value_map_problems
 from mapping.values import table_key, type_name
 
 _MISSING = object()
@@ -26,6 +27,10 @@ class ValueMapParams(Params):
     def _one(self) -> ValueMapParams:
         if (self.name is None) == (self.table is None):
             raise ValueError("give exactly one of 'name' or 'table'")
+        if self.table is not None and (
+            problems := value_map_problems("", {"table": self.table, "default": self.default})
+        ):
+            raise ValueError(describe(problems))  # an inline table is bounded like a named one (mapping.tables)
         return self
 
 

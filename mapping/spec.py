@@ -10,6 +10,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mapping.tables import (
+    MAX_TABLE_ENTRIES,
+    MAX_TABLE_TEXT,
+    describe,
+    is_country_table,
+    table_problems,
+    value_map_problems,
+)
+
 On = Literal["create", "update", "always"]
 Op = Literal["eq", "ne", "in", "not_in", "exists", "missing", "gt", "ge", "lt", "le", "truthy", "falsy"]
 TransformEntry = str | dict[str, Any]
@@ -49,12 +58,23 @@ class Condition(_Strict):
 
 class ValueMap(_Strict):
     """A lookup table in the mapping itself (country -> VAT code, ...). Keys are text: ``1``, ``1.0`` and ``"1"``
-    all find ``"1"``. Without ``default``, a value missing from the table is a `MappingError`."""
+    all find ``"1"``. Without ``default``, a value missing from the table is a `MappingError`. Bounded
+    (`mapping.tables`): at most 500 entries, keys and text values of at most 200 characters."""
 
-    table: dict[str, Any] = Field(default_factory=dict)
+    table: dict[str, Any] = Field(
+        default_factory=dict,
+        json_schema_extra={"maxProperties": MAX_TABLE_ENTRIES, "propertyNames": {"maxLength": MAX_TABLE_TEXT}},
+    )
     default: Any = Field(None, description="Result for values not in the table (may be null); omit to fail instead")
     case_insensitive: bool = False
     description: str | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ValueMap:
+        problems = value_map_problems("", {"table": self.table, "default": self.default})
+        if problems:
+            raise ValueError(describe(problems))
+        return self
 
     @property
     def has_default(self) -> bool:
@@ -116,9 +136,22 @@ class MappingSpec(_Strict):
     source: str | None = Field(None, description="What the record is, e.g. 'eaccounting.Order'")
     target: str | None = Field(None, description="What the payload is, e.g. 'exact.SalesOrder' (checks required)")
     required: list[str] = Field(default_factory=list, description="Extra target fields that must be mapped")
-    value_maps: dict[str, ValueMap] = Field(default_factory=dict)
+    value_maps: dict[str, ValueMap] = Field(
+        default_factory=dict,
+        max_length=MAX_TABLE_ENTRIES,
+        description="Tables users own; one named `*_by_country` is keyed by ISO 3166-1 alpha-2 codes (NL)",
+    )
     filters: list[Condition] = Field(default_factory=list, description="Records failing one are skipped")
     fields: dict[str, FieldRule]
+
+    @model_validator(mode="after")
+    def _country_tables(self) -> MappingSpec:
+        for name, value_map in self.value_maps.items():
+            if len(name) > MAX_TABLE_TEXT:
+                raise ValueError(f"value map names have at most {MAX_TABLE_TEXT} characters")
+            if is_country_table(name) and (problems := table_problems(value_map.table, countries=True)):
+                raise ValueError(describe([(("value_maps", name, "table", *loc), msg) for loc, msg in problems]))
+        return self
 
 
 ExtraItem.model_rebuild()

@@ -50,6 +50,7 @@ from flows.orders import _kinds_of_source, vat_rules
 from flows.orders_options import OrdersOptions
 from flows.orders_payment import METHOD_NAMES, TYPE_NAMES, payment_condition
 from flows.orders_vat import choose_code
+from mapping.tables import table_problems
 
 log = structlog.get_logger("setup")
 
@@ -567,14 +568,19 @@ async def save_tables(
         "shipping_item_code": shipping_item.strip(),
         "rounding_item_code": rounding_item.strip(),
     }
-    # What the options cannot hold (no item code, a code too long) is refused before Exact is asked anything.
-    errors = [
+    # What the options and value maps cannot hold (no item code, a code too long, a table too large) is refused
+    # before Exact is asked anything.
+    errors: list[dict[str, Any]] = [
         {"loc": [loc], "msg": "an item code is needed"}
         for loc, code in (("shipping_item", shipping_item), ("rounding_item", rounding_item))
         if not code.strip()
     ]
     named = [e["loc"] for e in errors]
     errors.extend(e for e in _option_errors(options) if e["loc"] not in named)
+    ship_map = {k: v.lower() for k, v in shipping.items() if v}
+    cost_map = {k: v for k, v in cost_centers.items() if v}
+    for form_field, table in (("shipping", ship_map), ("cost_centers", cost_map)):  # the value maps' bounds
+        errors.extend({"loc": [form_field, *loc], "msg": msg} for loc, msg in table_problems(table))
     if errors:
         raise InvalidInput(errors)
     codes = {c.code: c for c in await engine.exact.vat_codes() if c.code}
@@ -592,12 +598,10 @@ async def save_tables(
         if code not in conditions:
             errors.append({"loc": ["payment", term], "msg": f"Exact has no payment condition {code!r}"})
     methods = {m.id.lower() for m in await engine.exact.shipping_methods()}
-    ship_map = {k: v.lower() for k, v in shipping.items() if v}
     for key, method in ship_map.items():
         if method not in methods:
             errors.append({"loc": ["shipping", key], "msg": "Exact has no such shipping method"})
     centers = {c.code for c in await engine.exact.cost_centers() if c.code}
-    cost_map = {k: v for k, v in cost_centers.items() if v}
     for key, code in cost_map.items():
         if code not in centers:
             errors.append({"loc": ["cost_centers", key], "msg": f"Exact has no cost center {code!r}"})
