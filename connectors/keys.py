@@ -90,7 +90,7 @@ class Keys:
         return Keys(self.prefix, link)
 
     def _key(self, *parts: object) -> str:
-        return ":".join((self.prefix, *(str(p) for p in parts)))
+        return ":".join((self.prefix, *map(str, parts)))
 
     def _link_key(self, *parts: object) -> str:
         if self.link is None:

@@ -37,7 +37,7 @@ def _refuse(request: Request, status_code: int, reason: str, **fields: Any) -> J
 
 def _log_once(request: Request, event: str, **fields: Any) -> None:
     """The request's one log line: the HTTP middleware skips its own line for a request marked logged."""
-    request.state.logged = True
+    request.scope["state"]["logged"] = True  # what `request.state.logged = True` does, without building a State
     log.info(event, **fields)
 
 
