@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -336,7 +337,10 @@ async def test_an_unpinned_division_is_a_warning_and_an_unknown_one_red(doctor_s
 
 
 async def test_the_scope_probes_leave_a_tight_minute_to_the_flows(doctor_settings: Settings) -> None:
-    config = ExactSimConfig(minutely_limit=15, daily_limit=1_000_000)
+    # The simulator's clock stands at the start of this minute (it moves only when a connector sleeps): on the wall
+    # clock the doctor's probes could straddle a minute boundary, and the new minute's budget would let it check.
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    config = ExactSimConfig(start_time=minute, minutely_limit=15, daily_limit=1_000_000)
     async with doctor_world(doctor_settings, exact_config=config) as doctor:
         report = await doctor.run()
     scopes = line(report, "Exact API scopes")
