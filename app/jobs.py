@@ -96,7 +96,9 @@ async def enqueue_record(
 # ARGV: seen TTL, generation TTL, fingerprint ('' = no guard), m, n, the n registry fields, then per delivery: its
 # number of runs r, then per run: job id, score (ms), expiry (ms), serialized job.
 # Returns {0, the registry (HGETALL), the m config values ('\0': not set)} when stale, so the caller can plan
-# again without another read; else {1, then per delivery: -1 (already seen) or {1 (queued) or 0 (joined) per run}}.
+# again without another read; else {1, then per delivery: -1 (already seen), {1 (queued) or 0 (joined) per run}, or
+# {-2, Redis's error} when one of its writes failed (a key of the wrong type, say): that delivery is not remembered
+# (Exact retries it) and the others of the batch go on, so one broken record never fails the events beside it.
 ENQUEUE_BATCH_SCRIPT = r"""
 local m, n = tonumber(ARGV[4]), tonumber(ARGV[5])
 if ARGV[3] ~= '' then
@@ -116,6 +118,9 @@ if ARGV[3] ~= '' then
     return {0, redis.call('HGETALL', KEYS[2]), configs}
   end
 end
+local function failed(reply)
+  return type(reply) == 'table' and reply.err ~= nil
+end
 local answer = {1}
 local key, arg = 3 + m, 6 + n
 while arg <= #ARGV do
@@ -123,22 +128,31 @@ while arg <= #ARGV do
   if redis.call('EXISTS', KEYS[key]) == 1 then
     answer[#answer + 1] = -1
   else
-    local flags = {}
+    local flags, err = {}, nil
     for i = 0, runs - 1 do
       local generation, job, result = KEYS[key + 1 + 3 * i], KEYS[key + 2 + 3 * i], KEYS[key + 3 + 3 * i]
       local a = arg + 1 + 4 * i
-      redis.call('INCR', generation)
-      redis.call('EXPIRE', generation, ARGV[2])
-      if redis.call('EXISTS', job, result) == 0 then
-        redis.call('PSETEX', job, ARGV[a + 2], ARGV[a + 3])
-        redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a])
-        flags[#flags + 1] = 1
-      else
+      local reply = redis.pcall('INCR', generation)
+      if not failed(reply) then reply = redis.pcall('EXPIRE', generation, ARGV[2]) end
+      if not failed(reply) then reply = redis.pcall('EXISTS', job, result) end
+      if not failed(reply) and reply == 0 then
+        reply = redis.pcall('PSETEX', job, ARGV[a + 2], ARGV[a + 3])
+        if not failed(reply) then reply = redis.pcall('ZADD', KEYS[1], ARGV[a + 1], ARGV[a]) end
+        if not failed(reply) then flags[#flags + 1] = 1 end
+      elseif not failed(reply) then
         flags[#flags + 1] = 0
       end
+      if failed(reply) then
+        err = reply.err
+        break
+      end
     end
-    redis.call('SET', KEYS[key], '1', 'EX', ARGV[1])
-    answer[#answer + 1] = flags
+    if err then
+      answer[#answer + 1] = {-2, err}
+    else
+      redis.call('SET', KEYS[key], '1', 'EX', ARGV[1])
+      answer[#answer + 1] = flags
+    end
   end
   key, arg = key + 1 + 3 * runs, arg + 1 + 4 * runs
 end
@@ -192,10 +206,11 @@ class Guard:
 class Enqueued:
     """The answer of `enqueue_batch`: `stale` (nothing done: the guard failed; `registry` and `configs` are what
     Redis holds now), or `done` with one entry per delivery: None when it was seen before (nothing done for it),
-    else per run whether a new job was queued (False: joined a queued one)."""
+    Redis's error (a str) when one of its writes failed (it is not remembered), else per run whether a new job was
+    queued (False: joined a queued one)."""
 
     status: Literal["done", "stale"]
-    deliveries: tuple[tuple[bool, ...] | None, ...] = ()
+    deliveries: tuple[tuple[bool, ...] | str | None, ...] = ()
     registry: dict[bytes, bytes] | None = None  # stale: the registry now
     configs: dict[str, bytes | None] | None = None  # stale: the guard's config keys now (None: not set)
 
@@ -257,7 +272,16 @@ async def enqueue_batch(
         registry = dict(zip(flat[::2], flat[1::2], strict=True))
         now = {key: None if value == b"\0" else value for key, value in zip(configs, values, strict=True)}
         return Enqueued("stale", registry=registry, configs=now)
-    return Enqueued("done", tuple(None if entry == -1 else tuple(bool(flag) for flag in entry) for entry in answer[1:]))
+    return Enqueued("done", tuple(_delivery_answer(entry) for entry in answer[1:]))
+
+
+def _delivery_answer(entry: Any) -> tuple[bool, ...] | str | None:
+    if entry == -1:
+        return None
+    if entry and entry[0] == -2:
+        message = entry[1]
+        return message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    return tuple(bool(flag) for flag in entry)
 
 
 async def enqueue_followup(redis: ArqRedis, settings: Settings, flow: str, record_id: str, *, link: str) -> None:

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
 from app.scope import Process
-from app.services.webhooks import BadEvent, accept_exact_event
+from app.services.webhooks import BadEvent, DeliveryFailed, accept_exact_event
 from app.settings import Settings
 from connectors.exact.webhooks import read_exact_layout, verify_signature
 
@@ -114,6 +114,10 @@ async def exact_webhook(request: Request) -> Response:
         accepted = await accept_exact_event(process, content)
     except BadEvent as exc:
         return _refuse(request, status.HTTP_400_BAD_REQUEST, str(exc.detail), topic=topic)
+    except DeliveryFailed as exc:  # one line, no traceback: Redis's own message says which write failed and why
+        request.scope["state"]["logged"] = True
+        log.error("webhook.failed", status=500, reason=str(exc.detail), topic=topic, key=content.get("Key"))
+        return JSONResponse({"detail": str(exc.detail)}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR)
     key = content.get("Key")
     _log_once(request, "webhook.received", topic=topic, key=key, action=content.get("Action"), **accepted.fields())
     return Response(

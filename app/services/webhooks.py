@@ -190,6 +190,13 @@ async def _complete(
     return snapshot
 
 
+class DeliveryFailed(ServiceError):
+    """Redis refused one of an event's writes (a key of the wrong type, say): 500, the delivery is not remembered,
+    so Exact retries it; the events it shared a batch with are not affected."""
+
+    status_code = 500
+
+
 class BadEvent(ServiceError):
     """A signed body whose `Content` is not an Exact event (e.g. a `Key` that is not a GUID): 400, nothing queued."""
 
@@ -342,7 +349,10 @@ class _Ingest:
             done = await enqueue_batch(process.redis, process.settings, deliveries, SEEN_TTL_SECONDS, "webhook", guard)
             if done.status == "done":
                 for (event, runs), queued in zip(sending, done.deliveries, strict=True):
-                    event.settle(_accepted(runs) if queued is not None else Accepted("duplicate"))
+                    if isinstance(queued, str):
+                        event.fail(DeliveryFailed(f"Redis refused to queue this event's jobs: {queued}"))
+                    else:
+                        event.settle(_accepted(runs) if queued is not None else Accepted("duplicate"))
                 return
             # Stale: links or configs changed since this process read them; plan again from what the script found.
             found = dict(zip(_guard_slots(snapshot, process), (done.configs or {}).values(), strict=True))

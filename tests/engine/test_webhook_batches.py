@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from app.main import create_app
 from app.scope import Process
@@ -136,3 +137,29 @@ async def test_the_ingest_keeps_no_process_alive(
     await asyncio.sleep(0)  # the batch's sender task has finished and dropped its reference
     gc.collect()
     assert gone() is None
+
+
+async def test_a_record_redis_cannot_write_fails_its_event_alone(
+    engine_settings: Settings, redis: Any, http: httpx.AsyncClient
+) -> None:
+    """One broken record (its generation counter holds no integer) in a batch: its event answers 500 with one log
+    line and is not remembered; the events it shared the call with are queued; after the repair Exact's retry is."""
+    keys = Keys.of(engine_settings).for_link("default")
+    await redis.set(keys.generation("echo", _guid(3)), "not a number")
+    bodies = [_webhook(_guid(n)) for n in range(6)]
+    async with running_api(create_app(engine_settings, configure_logs=False, flow_definitions=FLOWS, http=http)) as api:
+        assert (await api.post("/webhooks/exact", content=_webhook(_guid(999)))).status_code == 202  # warm-up
+        with capture_logs() as logs:
+            answers = await asyncio.gather(*(api.post("/webhooks/exact", content=body) for body in bodies))
+        assert [answer.status_code for answer in answers] == [202, 202, 202, 500, 202, 202]
+        assert "not an integer" in answers[3].json()["detail"]
+        failed = [entry for entry in logs if entry["event"] == "webhook.failed"]
+        assert len(failed) == 1 and failed[0]["key"] == _guid(3) and "exc_info" not in failed[0]
+        assert len(logs) == 6  # one line per request
+        queued = {member.decode() for member in await redis.zrange(engine_settings.redis.queue_name, 0, -1)}
+        assert queued == {keys.record_job("echo", _guid(n)) for n in [0, 1, 2, 4, 5, 999]}
+
+        await redis.delete(keys.generation("echo", _guid(3)))  # repaired
+        retried = await api.post("/webhooks/exact", content=bodies[3])
+        assert retried.status_code == 202, retried.text
+        assert keys.record_job("echo", _guid(3)).encode() in await redis.zrange(engine_settings.redis.queue_name, 0, -1)
