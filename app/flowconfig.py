@@ -75,13 +75,22 @@ def default_config(definition: FlowDefinition) -> dict[str, Any]:
     }
 
 
-def _non_finite(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+MAX_DEPTH = 64  # levels of nesting a config may have (the deepest shipped mapping override needs about 15)
+
+
+def _unrunnable(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every number in `raw` that is not finite (JSON `1e400` parses as infinity; JSON cannot store it: it would be
-    written as null), with its path; walked without recursion, so no nesting depth can break it."""
+    written as null), with its path, and the first value nested deeper than `MAX_DEPTH` (a condition wrapped in a
+    thousand `not`s would overflow the stack of every step after this one: validation, compiling, storing). Walked
+    without recursion, so no nesting depth can break it."""
     errors: list[dict[str, Any]] = []
     stack: list[tuple[list[Any], Any]] = [([], raw)]
     while stack:
         path, value = stack.pop()
+        if len(path) > MAX_DEPTH:
+            shown = [*path[:8], "...", *path[-2:]]
+            msg = f"nested deeper than {MAX_DEPTH} levels"
+            return [{"loc": shown, "msg": msg, "type": "too_deep"}]
         if isinstance(value, float) and not math.isfinite(value):
             errors.append({"loc": path, "msg": "must be a finite number", "type": "finite_number"})
         elif isinstance(value, Mapping):
@@ -95,9 +104,9 @@ def resolve(definition: FlowDefinition, raw: Mapping[str, Any]) -> ResolvedConfi
     """Validate `raw` for `definition`; raises ConfigInvalid naming every field at fault."""
     if not isinstance(raw, Mapping):
         raise ConfigInvalid([{"loc": [], "msg": "a flow config is a JSON object", "type": "dict_type"}])
-    non_finite = _non_finite(raw)
-    if non_finite:
-        raise ConfigInvalid(non_finite)
+    unrunnable = _unrunnable(raw)
+    if unrunnable:
+        raise ConfigInvalid(unrunnable)
     try:
         config = FlowConfig.model_validate(raw)
     except ValidationError as exc:
