@@ -25,6 +25,8 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.logging import mark_logged
+
 DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024  # 1 MiB: ~20 times the largest config a person writes (docs/operations.md)
 SETTING: Final = "ADMIN__MAX_BODY_BYTES"
 
@@ -141,7 +143,7 @@ class BodyLimitMiddleware:
 
 def _log(scope: Scope, limit: int, **size: Any) -> None:
     """The request's one line; the request-line middleware skips its own for a request marked logged."""
-    scope.setdefault("state", {})["logged"] = True
+    mark_logged(scope)
     log.info(
         "http.refused",
         method=scope["method"],

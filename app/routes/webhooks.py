@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
+from app.logging import mark_logged
 from app.scope import Process
 from app.services.webhooks import BadEvent, DeliveryFailed, accept_exact_event
 from app.settings import Settings
@@ -35,10 +36,10 @@ def _refuse(request: Request, status_code: int, reason: str, **fields: Any) -> J
     return JSONResponse({"detail": reason}, status_code=status_code)
 
 
-def _log_once(request: Request, event: str, **fields: Any) -> None:
-    """The request's one log line: the HTTP middleware skips its own line for a request marked logged."""
-    request.scope["state"]["logged"] = True  # what `request.state.logged = True` does, without building a State
-    log.info(event, **fields)
+def _log_once(request: Request, event: str, *, level: str = "info", **fields: Any) -> None:
+    """The request's one log line (the HTTP middleware then writes none)."""
+    mark_logged(request.scope)
+    getattr(log, level)(event, **fields)
 
 
 def _parse(body: bytes) -> Any:
@@ -115,8 +116,10 @@ async def exact_webhook(request: Request) -> Response:
     except BadEvent as exc:
         return _refuse(request, status.HTTP_400_BAD_REQUEST, str(exc.detail), topic=topic)
     except DeliveryFailed as exc:  # one line, no traceback: Redis's own message says which write failed and why
-        request.scope["state"]["logged"] = True
-        log.error("webhook.failed", status=500, reason=str(exc.detail), topic=topic, key=content.get("Key"))
+        reason = str(exc.detail)
+        _log_once(
+            request, "webhook.failed", level="error", status=500, reason=reason, topic=topic, key=content.get("Key")
+        )
         return JSONResponse({"detail": str(exc.detail)}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR)
     key = content.get("Key")
     _log_once(request, "webhook.received", topic=topic, key=key, action=content.get("Action"), **accepted.fields())

@@ -28,7 +28,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.engine import Engine
 from app.flowconfig import ConfigInvalid, default_config, resolve
 from app.jobs import Delivery, Guard, RecordRun, enqueue_batch
 from app.links import Link
@@ -49,12 +48,11 @@ class Accepted:
     links: dict[str, list[str]] = field(default_factory=dict)
 
     def fields(self) -> dict[str, Any]:
-        """What the route's one log line carries about the outcome."""
-        shown: dict[str, Any] = {"outcome": self.status}
-        if self.reason is not None:
-            shown["reason"] = self.reason
-        if self.links:
-            shown["links"] = self.links
+        """What the route's one log line carries about the outcome: the answer, its status as `outcome`, without
+        the list of flows (the links name them)."""
+        shown = self.body()
+        shown["outcome"] = shown.pop("status")
+        shown.pop("flows", None)
         return shown
 
     def body(self) -> dict[str, Any]:
@@ -79,12 +77,6 @@ class Accepted:
 
 
 _RENDERED: dict[tuple[Any, ...], bytes] = {}
-
-
-async def links_of_division(process: Process, division: Any) -> list[Engine]:
-    """The engines of the active links on `division` (a link whose division is not known yet: the upgraded single
-    link, whose division comes from `current/Me`, takes the events no other link claims)."""
-    return [process.engine(link) for link in _on_division(await process.links(), division)]
 
 
 def _on_division(links: list[Link], division: Any) -> list[Link]:
