@@ -10,13 +10,15 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from arq.connections import ArqRedis
 
 from app.devredis import LocalRedis, redis_answers, start_local_redis
 from app.redis import connect_redis
-from app.settings import Settings
+from app.settings import DEMO_ADMIN_TOKEN, Settings
 from connectors.keys import DEFAULT_LINK, Keys
+from tests.chaos.procs import RedisProcess
 from tests.contract.wirelog import install as install_wire_log
 from tests.redisdb import RUN_PREFIX
 
@@ -96,3 +98,25 @@ async def world(settings: Settings, redis: ArqRedis) -> AsyncIterator[Any]:
 
     async with make_world(settings, redis) as built:
         yield built
+
+
+@pytest.fixture
+async def api(settings: Settings, redis: ArqRedis) -> AsyncIterator[httpx.AsyncClient]:
+    """The whole API (every shipped flow) with its lifespan, over httpx's ASGI transport, signed in as the demo
+    admin. tests/engine overrides it with an API of the engine's test flows."""
+    from app.main import create_app
+    from tests.engine.conftest import running_api
+
+    async with running_api(create_app(settings, configure_logs=False)) as client:
+        client.headers["Authorization"] = f"Bearer {DEMO_ADMIN_TOKEN}"
+        yield client
+
+
+@pytest.fixture
+def redis_process() -> Iterator[RedisProcess]:
+    """A redis-server of the test's own (AOF on), for tests that kill it or close every client connection: what no
+    shared server may see."""
+    server = RedisProcess()
+    server.start()
+    yield server
+    server.stop()

@@ -301,3 +301,24 @@ async def webhook_bridge(world: World, flows: Mapping[str, FlowDefinition]) -> A
 
             world.exact_sim.deliver = deliver
             yield bridge
+
+
+@asynccontextmanager
+async def offline_engine(settings: Settings, redis: ArqRedis) -> AsyncIterator[tuple[Engine, list[httpx.Request]]]:
+    """The default link's engine with an HTTP client that reaches nobody: each request it would send is kept (and
+    answered 599), so a test can show a step refused its input before asking Exact or eAccounting."""
+    asked: list[httpx.Request] = []
+
+    def nobody(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        return httpx.Response(599)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(nobody)) as http:
+        process = Process(settings, redis, load_flows(), http=http)
+        await process.ready()
+        engine = await process.engine_of("default")
+        assert engine is not None
+        try:
+            yield engine, asked
+        finally:
+            await process.aclose()

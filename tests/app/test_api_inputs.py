@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,13 +20,6 @@ from tests.engine.conftest import running_api
 
 AUTH = {"Authorization": f"Bearer {DEMO_ADMIN_TOKEN}"}
 PREFIXES = ["", "/links/default"]  # the per-link routes and the old paths of link `default`: one code path
-
-
-@pytest.fixture
-async def api(settings: Settings, redis: ArqRedis) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_api(create_app(settings, configure_logs=False)) as client:
-        client.headers.update(AUTH)
-        yield client
 
 
 def _locs(response: httpx.Response) -> list[list[Any]]:

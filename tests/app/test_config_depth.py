@@ -3,25 +3,12 @@ step that recurses over it (validation, compiling, storing) can overflow the sta
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-from arq.connections import ArqRedis
 
 from app.flowconfig import MAX_DEPTH
-from app.main import create_app
-from app.settings import DEMO_ADMIN_TOKEN, Settings
-from tests.engine.conftest import running_api
 
 MAPPING = "orders_to_exact_sales_order"
-
-
-@pytest.fixture
-async def api(settings: Settings, redis: ArqRedis) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_api(create_app(settings, configure_logs=False)) as client:
-        client.headers["Authorization"] = f"Bearer {DEMO_ADMIN_TOKEN}"
-        yield client
 
 
 def _config(depth: int) -> bytes:

@@ -6,7 +6,6 @@ breaks them shows as invalid and fails its runs visibly, and the shipped default
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,7 +15,6 @@ from fastapi.testclient import TestClient
 
 from app.flowconfig import default_config, resolve
 from app.main import create_app
-from app.scope import Process
 from app.services import setup
 from app.services.errors import InvalidInput
 from app.settings import DEMO_ADMIN_TOKEN, Settings
@@ -28,7 +26,7 @@ from flows.registry import load_flows
 from sandbox.catalogue import EU_RATES
 from tests.console.pages import csrf, signed_in
 from tests.engine.conftest import running_api
-from tests.harness import World
+from tests.harness import World, offline_engine
 
 AUTH = {"Authorization": f"Bearer {DEMO_ADMIN_TOKEN}"}
 # What each flow holds before a refused PUT: the refusal must leave exactly this in place.
@@ -40,13 +38,6 @@ BEFORE: dict[str, dict[str, Any]] = {
     "shipments": {"not_delivered_items": ["SHIPPING"]},
     "stock": {"warehouses": ["1"]},
 }
-
-
-@pytest.fixture
-async def api(settings: Settings, redis: ArqRedis) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_api(create_app(settings, configure_logs=False)) as client:
-        client.headers.update(AUTH)
-        yield client
 
 
 def _locs(response: httpx.Response) -> list[list[Any]]:
@@ -235,17 +226,7 @@ def test_every_default_config_and_the_demo_countries_pass() -> None:
 async def test_the_setup_tables_step_refuses_a_code_too_long_before_asking_exact(
     settings: Settings, redis: ArqRedis
 ) -> None:
-    asked: list[httpx.Request] = []
-
-    def nobody(request: httpx.Request) -> httpx.Response:
-        asked.append(request)
-        return httpx.Response(599)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(nobody)) as http:
-        process = Process(settings, redis, load_flows(), http=http)
-        await process.ready()
-        engine = await process.engine_of("default")
-        assert engine is not None
+    async with offline_engine(settings, redis) as (engine, asked):
         with pytest.raises(InvalidInput) as refused:
             await setup.save_tables(
                 engine,
@@ -267,7 +248,6 @@ async def test_the_setup_tables_step_refuses_a_code_too_long_before_asking_exact
         await redis.set(orders_key, '{"options": {"home_country": "XX"}}')  # stored before the rules
         with pytest.raises(InvalidInput, match="stored config is invalid"):
             await setup.reference_tables(engine)
-        await process.aclose()
 
 
 async def test_the_console_settings_form_marks_the_field_at_fault(settings: Settings, redis: ArqRedis) -> None:

@@ -5,9 +5,7 @@ why."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -18,14 +16,6 @@ from sandbox.exact.webhooks import build_body
 from tests.chaos.procs import RedisProcess
 
 WEBHOOK_SECRET = "demo-exact-webhook-secret"
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisProcess]:
-    server = RedisProcess()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _webhook(key: str) -> bytes:
@@ -41,8 +31,10 @@ def _webhook(key: str) -> bytes:
     return build_body(content, WEBHOOK_SECRET)
 
 
-async def test_worker_and_api_ride_out_a_redis_kill_and_restart(settings: Settings, own_redis: RedisProcess) -> None:
-    cfg = settings.model_copy(update={"redis": settings.redis.model_copy(update={"url": own_redis.url})})
+async def test_worker_and_api_ride_out_a_redis_kill_and_restart(
+    settings: Settings, redis_process: RedisProcess
+) -> None:
+    cfg = settings.model_copy(update={"redis": settings.redis.model_copy(update={"url": redis_process.url})})
     redis = connect_redis(cfg)
     worker = build_worker(cfg, configure_logs=False, handle_signals=False, cron=False)
     running = asyncio.create_task(worker.async_run())
@@ -51,7 +43,7 @@ async def test_worker_and_api_ride_out_a_redis_kill_and_restart(settings: Settin
         assert job is not None
         assert await job.result(timeout=20) == "before"
 
-        own_redis.kill()
+        redis_process.kill()
         await asyncio.sleep(2.0)  # the worker's loop meets the outage several times
         assert not running.done(), running.exception() if running.done() else None
 
@@ -72,7 +64,7 @@ async def test_worker_and_api_ride_out_a_redis_kill_and_restart(settings: Settin
         assert "redis" in ready.json()["failing"]
         assert ready.json()["checks"]["redis"].startswith("unreachable: ConnectionError")
 
-        own_redis.start()  # same port, same AOF
+        redis_process.start()  # same port, same AOF
         job = await redis.enqueue_job("ping", "after", _queue_name=cfg.redis.queue_name)
         assert job is not None
         assert await job.result(timeout=30) == "after"

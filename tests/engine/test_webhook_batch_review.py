@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 import redis.asyncio as aioredis
 from arq.jobs import deserialize_job
 
@@ -134,24 +132,15 @@ async def test_a_script_error_does_not_leave_a_delivery_remembered_without_its_j
     assert {keys.record_job("echo", _guid(1)), keys.record_job("echo2", _guid(1))} <= queued
 
 
-@pytest.fixture
-def own_redis() -> Iterator[RedisProcess]:
-    """A redis-server of this test's own: it closes every client connection, which no shared server may see."""
-    server = RedisProcess()
-    server.start()
-    yield server
-    server.stop()
-
-
 async def test_a_batch_after_redis_dropped_the_connection_and_forgot_its_scripts(
-    engine_settings: Settings, own_redis: RedisProcess, http: httpx.AsyncClient
+    engine_settings: Settings, redis_process: RedisProcess, http: httpx.AsyncClient
 ) -> None:
     """The hand-packed call (`app.redis.execute_packed`) on a pooled connection: a connection Redis closed is
     replaced, EVALSHA that Redis no longer knows falls back to EVAL, and every answer is the call's own."""
     settings = engine_settings.model_copy(
-        update={"redis": engine_settings.redis.model_copy(update={"url": own_redis.url})}
+        update={"redis": engine_settings.redis.model_copy(update={"url": redis_process.url})}
     )
-    redis, admin = connect_redis(settings), aioredis.Redis.from_url(own_redis.url)
+    redis, admin = connect_redis(settings), aioredis.Redis.from_url(redis_process.url)
     try:
         process = Process(settings, redis, FLOWS3, http=http)
         assert (await accept_exact_event(process, _content(900))).status == "accepted"

@@ -8,12 +8,10 @@ import asyncio
 import gc
 import json
 import weakref
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from structlog.testing import capture_logs
 
 from app.main import create_app
@@ -82,26 +80,18 @@ async def test_events_that_arrive_together_share_round_trips_and_each_gets_its_o
     assert len(seen) == 41  # 30 + 10 second changes + the warm-up; the 5 re-deliveries were already seen
 
 
-@pytest.fixture
-def own_redis() -> Iterator[RedisProcess]:
-    server = RedisProcess()
-    server.start()
-    yield server
-    server.stop()
-
-
 async def test_a_redis_outage_answers_every_waiting_event_503_and_the_next_ones_go_through(
-    engine_settings: Settings, own_redis: RedisProcess, http: httpx.AsyncClient
+    engine_settings: Settings, redis_process: RedisProcess, http: httpx.AsyncClient
 ) -> None:
-    redis_settings = engine_settings.redis.model_copy(update={"url": own_redis.url})
+    redis_settings = engine_settings.redis.model_copy(update={"url": redis_process.url})
     settings = engine_settings.model_copy(update={"redis": redis_settings})
     async with running_api(create_app(settings, configure_logs=False, flow_definitions=FLOWS, http=http)) as api:
         assert (await api.post("/webhooks/exact", content=_webhook(_guid(100)))).status_code == 202
-        own_redis.kill()
+        redis_process.kill()
         down = await asyncio.gather(*(api.post("/webhooks/exact", content=_webhook(_guid(n))) for n in range(20)))
         assert [answer.status_code for answer in down] == [503] * 20
         assert all(int(answer.headers["Retry-After"]) > 0 for answer in down)
-        own_redis.start()
+        redis_process.start()
         # Exact retries each of them: now they are queued, none taken for a duplicate of a delivery that failed.
         back = await asyncio.gather(*(api.post("/webhooks/exact", content=_webhook(_guid(n))) for n in range(20)))
         assert [answer.json()["status"] for answer in back] == ["accepted"] * 20, [a.text for a in back]

@@ -6,7 +6,6 @@ such a table wherever it is written (a mapping, an inline table), and the shippe
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,17 +13,14 @@ import pytest
 from arq.connections import ArqRedis
 
 import mapping
-from app.main import create_app
-from app.scope import Process
 from app.services import setup
 from app.services.errors import InvalidInput
 from app.settings import DEMO_ADMIN_TOKEN, Settings
 from connectors.keys import Keys
 from flows.limits import MAX_ENTRIES, UNSTATED
-from flows.registry import load_flows
 from mapping.countries import ISO_3166_ALPHA2
 from mapping.tables import MAX_TABLE_ENTRIES, MAX_TABLE_TEXT, table_problems
-from tests.engine.conftest import running_api
+from tests.harness import offline_engine
 
 AUTH = {"Authorization": f"Bearer {DEMO_ADMIN_TOKEN}"}
 ORDER = "orders_to_exact_sales_order"
@@ -32,13 +28,6 @@ INVOICE = "orders_to_exact_sales_invoice"
 SHIPPING = "shipping_method_by_delivery_method"
 REVENUE = "revenue_account_by_country"
 GUID = "6f1c2e8a-0000-4000-8000-0000000000b1"
-
-
-@pytest.fixture
-async def api(settings: Settings, redis: ArqRedis) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_api(create_app(settings, configure_logs=False)) as client:
-        client.headers.update(AUTH)
-        yield client
 
 
 def _maps(name: str, table: dict[str, Any] | None = None, **rest: Any) -> dict[str, Any]:
@@ -129,17 +118,7 @@ async def test_a_stored_config_that_breaks_the_rules_shows_invalid_naming_the_en
 async def test_the_setup_tables_step_bounds_its_value_maps_before_asking_exact(
     settings: Settings, redis: ArqRedis
 ) -> None:
-    asked: list[httpx.Request] = []
-
-    def nobody(request: httpx.Request) -> httpx.Response:
-        asked.append(request)
-        return httpx.Response(599)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(nobody)) as http:
-        process = Process(settings, redis, load_flows(), http=http)
-        await process.ready()
-        engine = await process.engine_of("default")
-        assert engine is not None
+    async with offline_engine(settings, redis) as (engine, asked):
         with pytest.raises(InvalidInput) as refused:
             await setup.save_tables(
                 engine,
@@ -157,7 +136,6 @@ async def test_the_setup_tables_step_bounds_its_value_maps_before_asking_exact(
             ["shipping", "DHL"],
         ]
         assert asked == []
-        await process.aclose()
 
 
 def test_the_datamapper_refuses_such_tables_wherever_they_are_written() -> None:
