@@ -140,46 +140,12 @@ def _guard_slots(snapshot: _Snapshot, process: Process) -> list[tuple[str, str]]
     return [(link.id, flow) for link in snapshot.links for flow in _webhook_flows(process)]
 
 
-_SNAPSHOTS: weakref.WeakKeyDictionary[Process, _Snapshot] = weakref.WeakKeyDictionary()
-
-
-async def _read(process: Process) -> _Snapshot:
-    """Read the registry and the webhook flows' configs in one pipeline (the configs of the links the last snapshot
-    knew; a link that appeared since costs one more round trip, once)."""
-    flows = _webhook_flows(process)
-    last = _SNAPSHOTS.get(process)
-    guessed = [link.id for link in last.links] if last is not None else []
-    async with process.redis.pipeline(transaction=False) as pipe:
-        process.registry.queue_all(pipe)
-        for link_id in guessed:
-            for flow in flows:
-                pipe.get(process.keys.for_link(link_id).flow_config(flow))
-        answers = await pipe.execute()
-    configs = dict(zip([(link, flow) for link in guessed for flow in flows], answers[1:], strict=True))
-    return await _complete(process, answers[0], configs)
-
-
-async def _complete(
-    process: Process, registry: dict[bytes, bytes], configs: dict[tuple[str, str], bytes | None]
-) -> _Snapshot:
-    """The snapshot of `registry` with `configs`, reading those of links that are new to it (one more pipeline)."""
-    flows = _webhook_flows(process)
-    last = _SNAPSHOTS.get(process)
-    if last is not None and last.registry == registry:
-        links = last.links
-    else:
-        links = [process.effective(link) for link in process.registry.parse_all(registry)]
-    missing = [link.id for link in links if any((link.id, flow) not in configs for flow in flows)]
-    if missing:
-        async with process.redis.pipeline(transaction=False) as pipe:
-            for link_id in missing:
-                for flow in flows:
-                    pipe.get(process.keys.for_link(link_id).flow_config(flow))
-            more = await pipe.execute()
-        configs |= dict(zip([(link, flow) for link in missing for flow in flows], more, strict=True))
-    snapshot = _Snapshot(registry, links, configs)
-    _SNAPSHOTS[process] = snapshot
-    return snapshot
+def _queue_configs(pipe: Any, process: Process, link_ids: list[str], flows: list[str]) -> list[tuple[str, str]]:
+    """Queue on `pipe` the read of each link's stored config of each flow; the (link, flow) of each, in order."""
+    slots = [(link_id, flow) for link_id in link_ids for flow in flows]
+    for link_id, flow in slots:
+        pipe.get(process.keys.for_link(link_id).flow_config(flow))
+    return slots
 
 
 class DeliveryFailed(ServiceError):
@@ -273,6 +239,7 @@ class _Ingest:
         self.waiting: list[_Event] = []
         self.sender: asyncio.Task[None] | None = None
         self.topics: dict[str, list[FlowDefinition]] = {}
+        self.snapshot: _Snapshot | None = None  # what events are planned from (see `_Snapshot`)
 
     def flows_of(self, process: Process, topic: str) -> list[FlowDefinition]:
         """The flows listening to `topic` (Exact's topic names, compared case-insensitively)."""
@@ -283,6 +250,39 @@ class _Ingest:
             if len(self.topics) < 256:  # topics come from signed bodies, but stay bounded all the same
                 self.topics[topic] = found
         return found
+
+    async def read(self, process: Process) -> _Snapshot:
+        """Read the registry and the webhook flows' configs in one pipeline (the configs of the links the last snapshot
+        knew; a link that appeared since costs one more round trip, once)."""
+        flows = _webhook_flows(process)
+        last = self.snapshot
+        guessed = [link.id for link in last.links] if last is not None else []
+        async with process.redis.pipeline(transaction=False) as pipe:
+            process.registry.queue_all(pipe)
+            slots = _queue_configs(pipe, process, guessed, flows)
+            answers = await pipe.execute()
+        configs = dict(zip(slots, answers[1:], strict=True))
+        return await self.complete(process, answers[0], configs)
+
+    async def complete(
+        self, process: Process, registry: dict[bytes, bytes], configs: dict[tuple[str, str], bytes | None]
+    ) -> _Snapshot:
+        """The snapshot of `registry` with `configs`, reading those of links that are new to it (one more pipeline)."""
+        flows = _webhook_flows(process)
+        last = self.snapshot
+        if last is not None and last.registry == registry:
+            links = last.links
+        else:
+            links = [process.effective(link) for link in process.registry.parse_all(registry)]
+        missing = [link.id for link in links if any((link.id, flow) not in configs for flow in flows)]
+        if missing:
+            async with process.redis.pipeline(transaction=False) as pipe:
+                slots = _queue_configs(pipe, process, missing, flows)
+                more = await pipe.execute()
+            configs |= dict(zip(slots, more, strict=True))
+        snapshot = _Snapshot(registry, links, configs)
+        self.snapshot = snapshot
+        return snapshot
 
     def submit(self, process: Process, event: _Event) -> asyncio.Future[Accepted]:
         loop = asyncio.get_running_loop()
@@ -317,10 +317,10 @@ class _Ingest:
                     raise
 
     async def _send(self, process: Process, batch: list[_Event]) -> None:
-        snapshot, fresh = _SNAPSHOTS.get(process), False
+        snapshot, fresh = self.snapshot, False
         for attempt in range(3):
             if snapshot is None:
-                snapshot, fresh = await _read(process), True
+                snapshot, fresh = await self.read(process), True
             plans = [(event, *event.plan(snapshot)) for event in batch]
             if not fresh and any(not runs for _event, _chosen, runs in plans):
                 snapshot = None  # a remembered "nothing to do" is confirmed by a fresh read, never trusted
@@ -348,7 +348,7 @@ class _Ingest:
                 return
             # Stale: links or configs changed since this process read them; plan again from what the script found.
             found = dict(zip(_guard_slots(snapshot, process), (done.configs or {}).values(), strict=True))
-            snapshot, fresh = await _complete(process, done.registry or {}, found), True
+            snapshot, fresh = await self.complete(process, done.registry or {}, found), True
             batch = [event for event, _runs in sending]
         raise AssertionError("the third try sends without a guard")  # pragma: no cover
 
