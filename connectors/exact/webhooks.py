@@ -216,8 +216,9 @@ _EXACT_DATE = r"^/Date\(-?\d{1,13}([+-]\d{4})?\)/$"
 
 
 class WebhookEvent(BaseModel):
-    """What a receiver needs of a callback's `Content` to route it: `Topic`, `Division`, `Action` and `Key` (a
-    record's GUID), checked; `EventCreatedOn` only checked for its form (`WebhookContent` reads it as a time).
+    """The fields of a callback's `Content` both readers share: `Topic`, `Division`, `Action` and `Key` (a record's
+    GUID), checked. `EventCreatedOn` is each reader's own: `IngestEvent` checks its form, `WebhookContent` reads it
+    as a time.
 
     `Action` is compared case-insensitively (`Update`, `Delete`; older documentation writes `UPDATE`, and whether
     creations come as `Create` is unsure (§8.3 (?))): `is_delete` is the one distinction a receiver needs.
