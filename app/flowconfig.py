@@ -117,11 +117,11 @@ def resolve(definition: FlowDefinition, raw: Mapping[str, Any]) -> ResolvedConfi
         raise ConfigInvalid(_errors(exc, ("options",))) from None
     # Stored as read: a country code given as `nl` is kept as `NL`, so the config reads back as every reader sees it.
     config = config.model_copy(update={"options": options.stored_form(config.options)})
-    allowed = tuple(n for n in (definition.default_mapping, *definition.mapping_choices) if n)
+    allowed = definition.mapping_names()
     mapping_name = config.mapping or definition.default_mapping
     errors: list[dict[str, Any]] = []
     if mapping_name is not None and mapping_name not in allowed:
-        errors.append({"loc": ["mapping"], "msg": f"must be one of {list(allowed)}", "type": "value_error"})
+        errors.append({"loc": ["mapping"], "msg": f"must be one of {allowed}", "type": "value_error"})
     known = set(mapping.default_names())
     for name, overrides in config.mapping_overrides.items():
         if name not in known:

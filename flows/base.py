@@ -313,6 +313,10 @@ class FlowDefinition:
     # would compute against the source's. Reads only; a run does its checks on the target's answer instead.
     preview_check: PreviewCheck | None = None
 
+    def mapping_names(self) -> list[str]:
+        """The mappings a user may pick, the default first, each once (`mapping_choices` may list the default again)."""
+        return list(dict.fromkeys(n for n in (self.default_mapping, *self.mapping_choices) if n))
+
     def record_id(self, text: str) -> str:
         """`text` as a record id of this flow (see `parse_record_id`); raises ValueError naming what is expected."""
         return self.parse_record_id(text)

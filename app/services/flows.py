@@ -56,17 +56,12 @@ def definition(engine: Engine, flow: str) -> FlowDefinition:
     return found
 
 
-def _choices(found: FlowDefinition) -> list[str]:
-    """The mappings a user may pick, the default first, each once (a definition may list its default again)."""
-    return list(dict.fromkeys(n for n in (found.default_mapping, *found.mapping_choices) if n))
-
-
 def mapping_in_use(found: FlowDefinition, resolved: ResolvedConfig) -> str | None:
     """The mapping a run sends with: the config's `mapping`, unless an option of the flow picks it (the orders
     flow's `document` selects `orders_to_exact_<document>`)."""
     document = getattr(resolved.options, "document", None)
     if isinstance(document, str):
-        for name in _choices(found):
+        for name in found.mapping_names():
             if name.endswith(f"_{document}"):
                 return name
     return resolved.mapping_name
@@ -100,7 +95,7 @@ async def list_flows(engine: Engine) -> list[FlowSummary]:
                 cursor=cursor.decode() if cursor else None,
                 dead_letters=dead.get(name, 0),
                 mapping=mapping_name,
-                mapping_choices=_choices(found),
+                mapping_choices=found.mapping_names(),
             )
         )
     return result
@@ -220,7 +215,7 @@ async def preview(engine: Engine, flow: str, body: PreviewRequest) -> dict[str, 
     except ConfigInvalid as exc:
         raise InvalidInput(exc.errors) from None
     name = name or resolved.mapping_name
-    known = _choices(found)
+    known = found.mapping_names()
     if name is None or name not in known:
         raise InvalidInput(f"mapping must be one of {known}")
     if body.mapping and body.mapping != resolved.mapping_name and not body.mapping_only:

@@ -23,13 +23,8 @@ def _spec_document(spec: mapping.MappingSpec) -> dict[str, Any]:
     return document
 
 
-def _choices(engine: Engine, flow: str) -> list[str]:
-    found = definition(engine, flow)
-    return [n for n in (found.default_mapping, *found.mapping_choices) if n]
-
-
 async def _name(engine: Engine, flow: str, name: str | None) -> str:
-    choices = _choices(engine, flow)
+    choices = definition(engine, flow).mapping_names()
     if not choices:
         raise NotFoundError(f"the {flow} flow has no mapping")
     if name is None:
@@ -115,7 +110,7 @@ async def mapping_view(engine: Engine, flow: str, name: str | None = None) -> di
     return {
         "flow": flow,
         "mapping": name,
-        "choices": _choices(engine, flow),
+        "choices": definition(engine, flow).mapping_names(),
         "selected": in_use,
         "target": default_spec.target,
         "version": default_spec.version,
