@@ -42,11 +42,23 @@ def _errors(exc: InvalidInput) -> list[dict[str, Any]]:
     return out
 
 
+def _not_found(flow: str, exc: NotFoundError) -> PageError:
+    return PageError(404, "Not found", str(exc.detail), f"/console/flows/{flow}")
+
+
 async def _view(engine: Engine, flow: str, name: str | None) -> dict[str, Any]:
     try:
         return await service.mapping_view(engine, flow, name)
     except NotFoundError as exc:
-        raise PageError(404, "Not found", str(exc.detail), f"/console/flows/{flow}") from None
+        raise _not_found(flow, exc) from None
+
+
+async def _name(engine: Engine, flow: str, name: str | None) -> str:
+    """The mapping a form names (or, without one, the one in use); 404 page for one the flow does not have."""
+    try:
+        return await service.mapping_name(engine, flow, name)
+    except NotFoundError as exc:
+        raise _not_found(flow, exc) from None
 
 
 async def _records(engine: Engine, flow: str) -> list[dict[str, str]]:
@@ -125,7 +137,7 @@ async def mapping_page(request: Request, user: SignedInDep, flow: str, name: str
 async def try_mapping(request: Request, user: SignedInDep, form: FormDep, flow: str) -> HTMLResponse:
     """Validate the edited overrides and, with a record, dry-run them: the page (or, for script, the result)."""
     engine = await engine_of(request, user)
-    name = (await _view(engine, flow, form.get("name") or None))["mapping"]
+    name = await _name(engine, flow, form.get("name") or None)
     text, record, fresh = form.get("overrides", ""), form.get("record", ""), form.get("fresh") == "1"
     fragment = request.headers.get("x-fragment") == "result"
     try:
@@ -144,7 +156,7 @@ async def try_mapping(request: Request, user: SignedInDep, form: FormDep, flow: 
 @router.post("/console/flows/{flow}/mapping/save", response_model=None)
 async def save_mapping(request: Request, user: SignedInDep, form: FormDep, flow: str) -> Response:
     engine = await engine_of(request, user)
-    name = (await _view(engine, flow, form.get("name") or None))["mapping"]
+    name = await _name(engine, flow, form.get("name") or None)
     text = form.get("overrides", "")
     try:
         await service.save(engine, flow, name, service.parse_overrides(text))
@@ -158,7 +170,7 @@ async def save_mapping(request: Request, user: SignedInDep, form: FormDep, flow:
 @router.post("/console/flows/{flow}/mapping/reset", response_model=None)
 async def reset_mapping(request: Request, user: SignedInDep, form: FormDep, flow: str) -> Response:
     engine = await engine_of(request, user)
-    name = (await _view(engine, flow, form.get("name") or None))["mapping"]
+    name = await _name(engine, flow, form.get("name") or None)
     await service.reset(engine, flow, name)
     target = f"/console/flows/{flow}/mapping?name={name}"
     return await done(request, user, target, f"Mapping {name} is the shipped default again.", {"mapping": name})

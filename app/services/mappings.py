@@ -15,6 +15,7 @@ from app.engine import Engine
 from app.flowconfig import ConfigInvalid, resolve
 from app.services.errors import InvalidInput, NotFoundError
 from app.services.flows import definition, mapping_in_use, put_flow_config
+from flows.base import FlowDefinition
 from mapping.target_fields import field_lists
 
 
@@ -23,21 +24,32 @@ def _spec_document(spec: mapping.MappingSpec) -> dict[str, Any]:
     return document
 
 
-async def _name(engine: Engine, flow: str, name: str | None) -> str:
-    choices = definition(engine, flow).mapping_names()
+def _in_use(found: FlowDefinition, raw: dict[str, Any]) -> str | None:
+    """The mapping a run sends with, None when the stored config does not resolve."""
+    try:
+        return mapping_in_use(found, resolve(found, raw))
+    except ConfigInvalid:
+        return None
+
+
+def _pick(found: FlowDefinition, name: str | None, in_use: str | None) -> str:
+    """`name` if the flow has it (NotFoundError if not), else the mapping in use, else the flow's first."""
+    choices = found.mapping_names()
     if not choices:
-        raise NotFoundError(f"the {flow} flow has no mapping")
+        raise NotFoundError(f"the {found.name} flow has no mapping")
     if name is None:
-        found = definition(engine, flow)
-        raw = await engine.configs.raw(flow)
-        try:
-            chosen = mapping_in_use(found, resolve(found, raw))
-        except ConfigInvalid:
-            chosen = None
-        return str(chosen if chosen in choices else choices[0])
+        return in_use if in_use is not None and in_use in choices else choices[0]
     if name not in choices:
-        raise NotFoundError(f"the {flow} flow has no mapping {name!r}; one of {choices}")
+        raise NotFoundError(f"the {found.name} flow has no mapping {name!r}; one of {choices}")
     return name
+
+
+async def mapping_name(engine: Engine, flow: str, name: str | None = None) -> str:
+    """`name` when the flow has that mapping (NotFoundError if not); without one, the mapping a run sends with."""
+    found = definition(engine, flow)
+    if name is None and found.mapping_names():
+        return _pick(found, None, _in_use(found, await engine.configs.raw(flow)))
+    return _pick(found, name, None)
 
 
 def _flatten(fields: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -92,8 +104,10 @@ def effective(name: str, overrides: dict[str, Any]) -> mapping.MappingSpec:
 async def mapping_view(engine: Engine, flow: str, name: str | None = None) -> dict[str, Any]:
     """One of the flow's mappings: the shipped default, the stored overrides, the effective mapping, the diff,
     and the target's field lists."""
-    name = await _name(engine, flow, name)
+    found = definition(engine, flow)
     raw = await engine.configs.raw(flow)
+    in_use = _in_use(found, raw)
+    name = _pick(found, name, in_use)
     overrides: dict[str, Any] = dict((raw.get("mapping_overrides") or {}).get(name) or {})
     default_spec = mapping.load_default(name)
     default = _spec_document(default_spec)
@@ -102,16 +116,11 @@ async def mapping_view(engine: Engine, flow: str, name: str | None = None) -> di
         error = None
     except (mapping.MappingSpecError, ValueError) as exc:  # stored before a check existed: shown, not hidden
         now, error = default, str(exc)
-    found = definition(engine, flow)
-    try:
-        in_use = mapping_in_use(found, resolve(found, raw))
-    except ConfigInvalid:
-        in_use = raw.get("mapping") or found.default_mapping
     return {
         "flow": flow,
         "mapping": name,
-        "choices": definition(engine, flow).mapping_names(),
-        "selected": in_use,
+        "choices": found.mapping_names(),
+        "selected": in_use or raw.get("mapping") or found.default_mapping,
         "target": default_spec.target,
         "version": default_spec.version,
         "default": default,
@@ -126,7 +135,7 @@ async def mapping_view(engine: Engine, flow: str, name: str | None = None) -> di
 async def check(engine: Engine, flow: str, name: str, overrides: Any) -> dict[str, Any]:
     """Validate `overrides` of mapping `name` as saving would (InvalidInput with every error) and answer the
     effective mapping and its diff against the default."""
-    name = await _name(engine, flow, name)
+    name = await mapping_name(engine, flow, name)
     if not isinstance(overrides, dict):
         raise InvalidInput([{"loc": ["mapping_overrides", name], "msg": "overrides are a JSON object", "type": "type"}])
     raw = await engine.configs.raw(flow)
@@ -142,7 +151,7 @@ async def check(engine: Engine, flow: str, name: str, overrides: Any) -> dict[st
 async def save(engine: Engine, flow: str, name: str, overrides: Any) -> dict[str, Any]:
     """Store `overrides` for mapping `name` (replacing the stored ones; `{}` = the default): the next record
     uses them. Refused (InvalidInput, nothing stored) like any invalid config."""
-    name = await _name(engine, flow, name)
+    name = await mapping_name(engine, flow, name)
     await check(engine, flow, name, overrides)
     raw = await engine.configs.raw(flow)
     stored = dict(raw.get("mapping_overrides") or {})
@@ -180,4 +189,4 @@ def parse_overrides(text: str) -> dict[str, Any]:
     return value
 
 
-__all__ = ["check", "diff", "effective", "mapping_view", "parse_overrides", "reset", "save"]
+__all__ = ["check", "diff", "effective", "mapping_name", "mapping_view", "parse_overrides", "reset", "save"]
