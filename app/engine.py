@@ -38,7 +38,7 @@ from app.jobs import (
     enqueue_poll,
     enqueue_record,
 )
-from app.lease import RELEASE_SCRIPT, Lease
+from app.lease import Lease
 from app.outcome import Verdict, classify
 from app.resilience import REDIS_DOWN
 from connectors.calls import capture_calls
@@ -201,9 +201,6 @@ class Engine:
             from app.services.links import purge_link_data
 
             await purge_link_data(self.process, self.link)
-
-    async def release(self, key: str, token: str) -> None:
-        await self.redis.eval(RELEASE_SCRIPT, 1, key, token)  # type: ignore[misc]
 
     async def _run_locked(
         self, definition: FlowDefinition, record_id: str, trigger: str, *, job_id: str | None, replay_of: str | None
