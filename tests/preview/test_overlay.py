@@ -8,7 +8,7 @@ from arq.connections import ArqRedis
 
 from app.preview import DryRunViolation, OverlayRedis
 from app.settings import Settings
-from app.xref import RELEASE_SCRIPT, CrossRefs
+from app.xref import CrossRefs
 from connectors.keys import Keys
 
 
@@ -67,4 +67,3 @@ async def test_cross_references_and_their_locks_work_over_the_overlay(settings: 
     assert await xref.count("ea:order>exact:salesorder") == 2
     assert await real.target("ea:order>exact:salesorder", "o2") is None
     assert await _snapshot(redis, settings.redis.key_prefix) == before
-    assert RELEASE_SCRIPT  # the one script the overlay runs (the lock's release), exercised above
