@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from app.alerts import mask_alert_url
@@ -47,6 +47,12 @@ def check_alert_url(value: str | None) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http or https URL, e.g. https://hooks.slack.com/services/...")
     return value
+
+
+# An alert URL as the API takes it (a new link, a change): checked by `check_alert_url`, "" read as unset.
+AlertUrl = Annotated[
+    str | None, Field(max_length=ALERT_URL_MAX, description=_ALERT_URL_HELP), AfterValidator(check_alert_url)
+]
 
 
 class Link(BaseModel):
@@ -81,12 +87,7 @@ class NewLink(BaseModel):
     eaccounting_connection: str | None = Field(
         None, pattern=CONNECTION_PATTERN, description="Default: a connection of its own, named like the link"
     )
-    alert_url: str | None = Field(None, max_length=ALERT_URL_MAX, description=_ALERT_URL_HELP)
-
-    @field_validator("alert_url")
-    @classmethod
-    def _alert_url(cls, value: str | None) -> str | None:
-        return check_alert_url(value)
+    alert_url: AlertUrl = None
 
 
 class LinkChanges(BaseModel):
@@ -95,12 +96,7 @@ class LinkChanges(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(None, max_length=200)
-    alert_url: str | None = Field(None, max_length=ALERT_URL_MAX, description=_ALERT_URL_HELP)
-
-    @field_validator("alert_url")
-    @classmethod
-    def _alert_url(cls, value: str | None) -> str | None:
-        return check_alert_url(value)
+    alert_url: AlertUrl = None
 
     def updates(self) -> dict[str, Any]:
         """The changes to apply to a stored link (a `title` of null is no change)."""
