@@ -49,13 +49,26 @@ def _answer(limit: int, headers: list[tuple[bytes, bytes]]) -> tuple[bytes, byte
     """The 413's body and content type: a short page for a browser, JSON for everyone else."""
     accept = next((value for name, value in headers if name == b"accept"), b"")
     if b"text/html" in accept:
+        # Short (under 500 bytes), yet the console's look at a phone's width, and what to do next in words.
         page = (
-            '<!doctype html><html lang="en"><meta charset="utf-8"><title>Not saved: too large</title>'
-            f"<h1>Not saved</h1><p>What this form sent is larger than {limit} bytes, the most ledgerbridge accepts "
-            f'({SETTING}). Nothing was changed.</p><p><a href="/">Back</a></p></html>'
+            '<!doctype html><html lang="en"><meta charset="utf-8"><title>Not saved</title>'
+            '<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">'
+            '<link rel="stylesheet" href="/static/console/console.css"><main class="card narrow"><h1>Not saved</h1>'
+            f"<p>This form is larger than {limit} bytes ({_size(limit)}), the most ledgerbridge accepts "
+            f"({SETTING}). Nothing was changed.</p><p>Go back and shorten the longest field.</p>"
+            '<p><a href="/">Overview</a></p></main>'
         )
         return page.encode(), b"text/html; charset=utf-8"
     return json.dumps({"detail": too_large(limit)}).encode(), b"application/json"
+
+
+def _size(limit: int) -> str:
+    """A byte count as people say it: 1 MiB, 512 KiB, 900 bytes."""
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if limit >= size:
+            shown = f"{limit / size:.1f}".removesuffix(".0")
+            return f"{shown} {unit}"
+    return f"{limit} bytes"
 
 
 class BodyLimitMiddleware:
