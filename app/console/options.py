@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from types import NoneType, UnionType
@@ -69,26 +70,55 @@ def _shown(value: Any, kind: str) -> str:
     return str(value)
 
 
-def form_fields(model: type[BaseModel], stored: dict[str, Any], errors: list[dict[str, Any]]) -> list[Field]:
-    """One field per option, showing the stored value (else the default) and the error naming it, if any."""
-    by_name: dict[str, str] = {}
+def _where(inside: list[str]) -> str:
+    """Where inside an option an error is, in words: `NL` (an entry), `the key XX` (a table's key)."""
+    if inside and inside[-1] == "[key]":
+        return f"the key {'.'.join(inside[:-1])}"
+    return ".".join(inside)
+
+
+def field_errors(errors: list[dict[str, Any]]) -> dict[str, str]:
+    """Each option's errors as one text, a line each (loc `options.<name>...` or `<name>...`), naming the entry or
+    key at fault when the error is inside a table or list: `the key XX: XX is not ...`, `NL: String should ...`."""
+    by_name: dict[str, list[str]] = {}
     for error in errors:
         loc = [str(p) for p in error.get("loc", [])]
-        name = loc[1] if len(loc) > 1 and loc[0] == "options" else (loc[0] if loc else "")
-        by_name[name] = str(error.get("msg", "invalid"))
+        if loc and loc[0] == "options" and len(loc) > 1:
+            loc = loc[1:]
+        name, inside = (loc[0], loc[1:]) if loc else ("", [])
+        message = str(error.get("msg", "invalid"))
+        by_name.setdefault(name, []).append(f"{_where(inside)}: {message}" if inside else message)
+    return {name: "\n".join(messages) for name, messages in by_name.items()}
+
+
+def form_fields(
+    model: type[BaseModel],
+    stored: dict[str, Any],
+    errors: list[dict[str, Any]],
+    submitted: Mapping[str, str] | None = None,
+) -> list[Field]:
+    """One field per option, showing the stored value (else the default) and the errors naming it, if any.
+
+    `submitted`: the refused form (its `field:<name>`/`opt:<name>` entries); the options it names show what was
+    typed, so a person corrects their text instead of typing it again."""
+    by_name = field_errors(errors)
     fields = []
     defaults = model().model_dump(mode="json") if _constructible(model) else {}
     for name, info in model.model_fields.items():
         kind, choices, optional = _kind(info.annotation)
         value = stored.get(name, defaults.get(name))
+        shown, checked = _shown(value, kind), bool(value) if kind == "bool" else False
+        if submitted is not None and f"field:{name}" in submitted:
+            typed = submitted.get(f"opt:{name}", "")
+            shown, checked = (shown, typed == "on") if kind == "bool" else (typed, False)
         fields.append(
             Field(
                 name=name,
                 title=name.replace("_", " ").capitalize(),
                 help=info.description or _EXPLAIN.get(name, ""),
                 kind=kind,
-                value=_shown(value, kind),
-                checked=bool(value) if kind == "bool" else False,
+                value=shown,
+                checked=checked,
                 choices=choices,
                 optional=optional,
                 error=by_name.get(name),

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from app.console.options import form_fields, options_from_form
+from app.console.options import field_errors, form_fields, options_from_form
 from app.console.pages import engine_of
 from app.console.web import FormDep, PageError, SignedInDep, console_of, done, page
 from app.engine import Engine
@@ -95,7 +95,12 @@ async def flows(request: Request, user: SignedInDep) -> HTMLResponse:
 
 
 async def _flow_page(
-    request: Request, user: SignedInDep, flow: str, errors: list[dict[str, Any]] | None = None, status_code: int = 200
+    request: Request,
+    user: SignedInDep,
+    flow: str,
+    errors: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+    submitted: dict[str, str] | None = None,
 ) -> HTMLResponse:
     engine = await engine_of(request, user)
     definition = _flow(engine, flow)
@@ -103,6 +108,8 @@ async def _flow_page(
     raw = await _stored(engine, flow)
     view = next(v for v in await overview.flow_views(engine, now) if v.name == flow)
     recent, _ = await data.activity_rows(engine, flow=flow, outcome=None, text=None, before=None, limit=10)
+    fields = form_fields(definition.options_model, raw.get("options") or {}, errors or [], submitted)
+    names = {f.name for f in fields}
     return page(
         request,
         "flow.html",
@@ -110,8 +117,10 @@ async def _flow_page(
         {
             "definition": definition,
             "view": view,
-            "fields": form_fields(definition.options_model, raw.get("options") or {}, errors or []),
-            "errors": errors or [],
+            "fields": fields,
+            "invalid": [f for f in fields if f.error],
+            # Errors that name no setting (the config as a whole): said in words above the form.
+            "general": [text for name, text in field_errors(errors or []).items() if name not in names],
             "recent": recent,
         },
         flash=await user.take_flash(),
@@ -150,7 +159,7 @@ async def save_options(request: Request, user: SignedInDep, form: FormDep, flow:
         except InvalidInput as exc:
             errors = _errors(exc)
     if errors:
-        return await _flow_page(request, user, flow, errors, 422)
+        return await _flow_page(request, user, flow, errors, 422, submitted=form)
     return await done(request, user, f"/console/flows/{flow}", "Settings saved; the next records use them.", {})
 
 

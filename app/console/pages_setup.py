@@ -170,7 +170,10 @@ async def eaccounting_next(request: Request, user: SignedInDep, _form: FormDep) 
 # -- 3. flows ---------------------------------------------------------------------------------------------------------
 
 
-async def _flow_forms(engine: Engine, errors: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+async def _flow_forms(
+    engine: Engine, errors: list[dict[str, Any]] | None = None, submitted: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The flows' forms; `submitted` (a refused form) shows what was typed rather than what is stored."""
     by_flow: dict[str, list[dict[str, Any]]] = {}
     for error in errors or []:
         loc = list(error.get("loc") or [])
@@ -181,13 +184,23 @@ async def _flow_forms(engine: Engine, errors: list[dict[str, Any]] | None = None
         definition = engine.flows[choice.name]
         fields = [
             f
-            for f in form_fields(definition.options_model, choice.options, by_flow.get(choice.name, []))
+            for f in form_fields(
+                definition.options_model,
+                choice.options,
+                by_flow.get(choice.name, []),
+                None if submitted is None else _of_flow(submitted, choice.name),
+            )
             if f.name in choice.key_options
         ]
         for f in fields:
             f.help = choice.key_options[f.name]
         forms.append({"choice": choice, "fields": fields})
     return forms
+
+
+def _of_flow(form: dict[str, str], name: str) -> dict[str, str]:
+    """The entries of the flows form that are the flow `name`'s (`<name>/field:x`, `<name>/opt:x`), unprefixed."""
+    return {k.split("/", 1)[1]: v for k, v in form.items() if k.startswith(f"{name}/")}
 
 
 @router.post("/console/setup/flows", response_model=None)
@@ -198,7 +211,7 @@ async def save_flows(request: Request, user: SignedInDep, form: FormDep) -> Resp
     errors: list[dict[str, Any]] = []
     for name, definition in engine.flows.items():
         enabled[name] = form.get(f"flow:{name}") == "on"
-        prefixed = {k.split("/", 1)[1]: v for k, v in form.items() if k.startswith(f"{name}/")}
+        prefixed = _of_flow(form, name)
         chosen, bad = options_from_form(definition.options_model, prefixed)
         options[name] = chosen
         errors.extend({**e, "loc": [name, *e["loc"][1:]]} for e in bad)
@@ -207,7 +220,7 @@ async def save_flows(request: Request, user: SignedInDep, form: FormDep) -> Resp
             raise InvalidInput(errors)
         await setup.save_flows(engine, enabled, options)
     except InvalidInput as exc:
-        context = {"flows": await _flow_forms(engine, _errors(exc))}
+        context = {"flows": await _flow_forms(engine, _errors(exc), form)}
         return await _render(request, user, "flows", context, errors=_errors(exc), status_code=422)
     on = [name for name, yes in enabled.items() if yes]
     return await done(request, user, _where("tables"), f"Flows chosen: {', '.join(on) or 'none'}.", {"flows": on})

@@ -103,3 +103,24 @@ def test_options_round_trip_through_the_form() -> None:
 def test_form_fields_show_the_error_next_to_its_field() -> None:
     fields = form_fields(OrdersOptions, {}, [{"loc": ["options", "missing_sku"], "msg": "Input should be 'fail'"}])
     assert next(f for f in fields if f.name == "missing_sku").error == "Input should be 'fail'"
+
+
+def test_a_refused_form_shows_what_was_typed_and_every_error_of_a_table_naming_its_entry() -> None:
+    # What OrdersOptions says of a country table with a bad key and a too-long value (app.flowconfig: loc options...).
+    errors = [
+        {
+            "loc": ["options", "vat_code_by_country", "XX", "[key]"],
+            "msg": "XX is not an ISO 3166-1 alpha-2 country code",
+        },
+        {"loc": ["options", "vat_code_by_country", "NL"], "msg": "String should have at most 200 characters"},
+    ]
+    typed = '{"XX": "2", "NL": "' + "x" * 201 + '"}'
+    form = {"field:vat_code_by_country": "1", "opt:vat_code_by_country": typed, "field:write_back": "1"}
+    fields = {f.name: f for f in form_fields(OrdersOptions, {"write_back": True}, errors, form)}
+    country = fields["vat_code_by_country"]
+    assert country.value == typed  # not the stored table: the person corrects their text
+    assert country.error == (
+        "the key XX: XX is not an ISO 3166-1 alpha-2 country code\nNL: String should have at most 200 characters"
+    )
+    assert fields["write_back"].checked is False  # unticked in the refused form
+    assert fields["missing_sku"].value == "fail"  # not in the form: stored or default
