@@ -59,7 +59,8 @@ async def set_alert_url(request: Request, user: SignedInDep, form: FormDep, link
         changes = LinkChanges(alert_url=url or None)
     except ValidationError as exc:
         message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-        return await _links_page(request, user, {link: f"Alert URL {message}."}, 422)
+        end = "" if message.endswith(".") else "."  # "e.g. https://hooks.slack.com/services/..." ends in dots
+        return await _links_page(request, user, {link: f"Alert URL {message}{end}"}, 422)
     await links_service.change_link(process, link, changes)
     text = (
         f"Alerts of {link} go to the installation's destination again."
