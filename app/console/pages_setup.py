@@ -59,7 +59,15 @@ async def _render(
     flash = await user.take_flash()
     if request.query_params.get("connected"):
         system = request.query_params["connected"]
-        flash.append({"text": f"{'Exact Online' if system == 'exact' else 'eAccounting'} is connected.", "kind": "ok"})
+        check = context.get("check")
+        if system != "exact" and check is not None and check.problem:  # signed in, but the company is refused
+            flash.append(
+                {"text": "eAccounting signed in, but its company cannot be used yet: see below.", "kind": "warn"}
+            )
+        else:
+            flash.append(
+                {"text": f"{'Exact Online' if system == 'exact' else 'eAccounting'} is connected.", "kind": "ok"}
+            )
     if request.query_params.get("refused"):
         system = "Exact Online" if request.query_params["refused"] == "exact" else "eAccounting"
         reason = request.query_params.get("reason", "")
