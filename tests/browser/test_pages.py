@@ -88,6 +88,13 @@ def test_settings_are_explained_validated_and_saved(signed_in: Browser) -> None:
     signed_in.wait_text("not valid JSON")
     signed_in.forget_errors("422")  # the refusal is the point
     signed_in.screenshots("action-settings-refused")
+    assert signed_in.field("Vat code by country").get_attribute("value") == "{not json"  # what was typed stays
+    # A bound of the table (issue 18): the entry at fault is named next to the field.
+    signed_in.fill("Vat code by country", '{"XX": "2"}')
+    signed_in.click(signed_in.button("Save settings"))
+    signed_in.wait_text("the key XX: XX is not an ISO 3166-1 alpha-2 country code", within="#opt-vat_code_by_country")
+    signed_in.forget_errors("422")
+    signed_in.screenshots("action-settings-bound-refused")
     signed_in.fill("Vat code by country", "{}")
     signed_in.field("Missing sku").send_keys("fail")
     signed_in.click(signed_in.button("Save settings"))
