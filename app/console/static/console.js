@@ -10,7 +10,8 @@ function say(form, text) {
 }
 
 async function watch(form, url) {
-  for (let i = 0; i < 60; i++) {
+  // Up to 4 minutes: a run waiting out Exact's per-minute limit is retried after ~30 s, more than once.
+  for (let i = 0; i < 160; i++) {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     let answer;
     try {
@@ -28,6 +29,7 @@ async function watch(form, url) {
       return;
     }
   }
+  say(form, "Not done yet (the worker may be waiting for an API limit); reload the page later to see the result.");
   const button = form.querySelector("button");
   if (button) button.disabled = false;
 }
